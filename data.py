@@ -1,0 +1,391 @@
+"""Every data set of DESIGN.md behind one interface.
+
+`load(name, ...)` returns a sampler: `sampler.sample(n)` is a batch of n
+samples on the device (float32; images in [-1, 1], shape (n, C, H, W)).
+Every sampler has `kind` ('toy' or 'image'), `shape` and `name`; toy sets
+also have `centers`, `std` and `weights` (their modes); labelled sets have
+`labels` and `n_classes` and `sample_labelled(n)`.
+
+Small image sets (digits, MNIST, CIFAR-10 and their stacked/compositional
+versions) live in one tensor on the device and batches are drawn by random
+index with torch's global generator (so a seed fixes them and a checkpoint
+can restore them). Folders (CelebA, any image folder) use a DataLoader.
+
+A missing data set raises `common.UserError` with the files expected, where,
+and how to get them; the scripts print it and exit 1. With
+`stand_in=True` a missing image set is replaced by random images of the same
+shape (for SMOKE runs of the real-data make targets only), with a warning.
+
+Random draws (toy samples, batch indices) use torch's global generator on
+the CPU and are then moved to the device, so the same seed gives the same
+batches on every device.
+"""
+
+import gzip
+import math
+import pickle
+import struct
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from common import UserError
+
+TOY = ("ring8", "grid25", "ring6", "submanifold7", "swissroll")
+IMAGES = ("digits", "mnist", "cifar10", "stacked_digits", "compositional_digits",
+          "stacked_mnist", "compositional_mnist", "celeba", "folder")
+NAMES = TOY + IMAGES
+# Default side length in px (DCGAN sizes are 8, 16, 32 or 64).
+DEFAULT_SIZE = {"digits": 8, "mnist": 32, "cifar10": 32, "stacked_digits": 8, "compositional_digits": 16,
+                "stacked_mnist": 32, "compositional_mnist": 64, "celeba": 64, "folder": 64}
+
+
+# --------------------------------------------------------------------------
+# Toy distributions
+# --------------------------------------------------------------------------
+
+
+class GaussianMixture:
+    """An isotropic Gaussian mixture: `centers` (K, dim), one `std`, `weights` (K,).
+
+    With `embed = (A, t)` the mixture is drawn in its own low-dimensional
+    space and mapped by x -> A x + t (A of shape (D, dim)), so its support
+    stays `dim`-dimensional inside R^D; `centers` are the mapped centres.
+    """
+
+    kind = "toy"
+
+    def __init__(self, name, centers, std, device, weights=None, embed=None):
+        self.name, self.std, self.device, self.embed = name, float(std), device, embed
+        base = np.asarray(centers, dtype=np.float64)
+        k = len(base)
+        self.weights = np.full(k, 1.0 / k) if weights is None else np.asarray(weights, np.float64)
+        self._base = torch.as_tensor(base, dtype=torch.float32)
+        self.centers = base if embed is None else base @ embed[0].T + embed[1]
+        self.shape = (self.centers.shape[1],)
+
+    def sample(self, n):
+        k = torch.multinomial(torch.as_tensor(self.weights), n, replacement=True)
+        x = self._base[k] + self.std * torch.randn(n, self._base.shape[1])
+        if self.embed is not None:
+            A, t = (torch.as_tensor(v, dtype=torch.float32) for v in self.embed)
+            x = x @ A.T + t
+        return x.to(self.device)
+
+
+def ring(n_modes, radius, std):
+    a = 2 * np.pi * np.arange(n_modes) / n_modes
+    return np.stack([radius * np.cos(a), radius * np.sin(a)], 1), std
+
+
+def rotation(axis, angle):
+    """Rodrigues' rotation matrix about a unit `axis`."""
+    k = np.asarray(axis, np.float64) / np.linalg.norm(axis)
+    kx = np.array([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]])
+    return np.eye(3) + np.sin(angle) * kx + (1 - np.cos(angle)) * kx @ kx
+
+
+class SwissRoll:
+    """The 2-D swiss roll (scikit-learn's make_swiss_roll, x and z coordinates, divided by 7.5, times `scale`)."""
+
+    kind = "toy"
+    centers = None
+
+    def __init__(self, device, scale=1.0, noise=0.25):
+        self.name, self.device, self.scale, self.noise, self.shape = "swissroll", device, scale, noise, (2,)
+
+    def sample(self, n):
+        t = 1.5 * math.pi * (1 + 2 * torch.rand(n))
+        x = torch.stack([t * torch.cos(t), t * torch.sin(t)], 1) + self.noise * torch.randn(n, 2)
+        return (x / 7.5 * self.scale).to(self.device)
+
+
+def toy(name, device, scale=1.0):
+    """The toy sets. `scale` multiplies the whole set, centres and std (0-GP's "scaled up by 10").
+
+    At scale 1: ring8, radius 2, std 0.02 (the unrolled-GAN ring); grid25,
+    centres {-4,-2,0,2,4}^2, std 0.05 (the VEEGAN/PacGAN grid); ring6, radius
+    5, std 0.1 (Che et al. app. C); submanifold7, Roth et al. 7.3 (scaled in
+    its plane, before the embedding); swissroll (0-GP app. C).
+    """
+    s = 1.0 if scale is None else float(scale)
+    if name == "ring8":
+        c, std = ring(8, 2.0, 0.02)
+    elif name == "grid25":
+        g = np.arange(-4, 5, 2, dtype=np.float64)
+        c, std = np.stack(np.meshgrid(g, g, indexing="ij"), -1).reshape(-1, 2), 0.05
+    elif name == "ring6":
+        c, std = ring(6, 5.0, 0.1)
+    elif name == "submanifold7":
+        # Roth et al. 7.3: 7 modes on the unit circle of the x-y plane, rotated by
+        # pi/4 about (1,-1,0)/sqrt2 and shifted by (1,1,1)/sqrt3: a 2-D support in 3-D.
+        c, _ = ring(7, 1.0, 0.0)
+        A = rotation([1, -1, 0], np.pi / 4)[:, :2]
+        return GaussianMixture(name, c * s, 0.01 * s, device, embed=(A, np.ones(3) / np.sqrt(3)))
+    elif name == "swissroll":
+        return SwissRoll(device, s)
+    else:
+        raise UserError(f"unknown toy data set {name!r}; choose from {', '.join(TOY)}")
+    return GaussianMixture(name, c * s, std * s, device)
+
+
+# --------------------------------------------------------------------------
+# Image sets held in one device tensor
+# --------------------------------------------------------------------------
+
+
+class TensorImages:
+    """Images (N, C, H, W) in [-1, 1] and optional labels, all on the device."""
+
+    kind = "image"
+
+    def __init__(self, name, images, labels, device, n_classes=None):
+        self.name = name
+        self.images = images.to(device)
+        self.labels = None if labels is None else labels.to(device)
+        self.n_classes = n_classes
+        self.device = device
+        self.shape = tuple(images.shape[1:])
+
+    def __len__(self):
+        return len(self.images)
+
+    def sample(self, n):
+        return self.images[torch.randint(len(self.images), (n,)).to(self.device)]
+
+    def sample_labelled(self, n):
+        i = torch.randint(len(self.images), (n,)).to(self.device)
+        return self.images[i], self.labels[i]
+
+
+class Composed:
+    """Three digits per image from a base labelled set: 1,000 modes, label 100a + 10b + c.
+
+    'stacked': the three digits are the R, G, B channels (VEEGAN/PacGAN's
+    stacked MNIST). 'compositional': the three digits side by side in one
+    grey image, padded to a square and resized (Che et al. 4.1.2). The digit
+    classes are drawn with `digit_weights` (uniform when None); each class's
+    image is drawn uniformly among the base set's images of that class.
+    """
+
+    kind = "image"
+
+    def __init__(self, name, base, how, size, device, digit_weights=None):
+        self.name, self.base, self.how, self.size, self.device = name, base, how, size, device
+        self.n_classes = 1000
+        w = np.full(10, 0.1) if digit_weights is None else np.asarray(digit_weights, np.float64)
+        self.digit_weights = w / w.sum()
+        self.mode_weights = np.einsum("i,j,k->ijk", *(self.digit_weights,) * 3).reshape(-1)
+        self.by_class = [torch.nonzero(base.labels == c).flatten() for c in range(10)]
+        self.shape = (3, size, size) if how == "stacked" else (1, size, size)
+
+    def sample_labelled(self, n):
+        digits = torch.multinomial(torch.as_tensor(self.digit_weights), 3 * n, replacement=True).view(n, 3)
+        idx = torch.empty(n, 3, dtype=torch.long)
+        for c in range(10):
+            pool = self.by_class[c].cpu()
+            m = digits == c
+            idx[m] = pool[torch.randint(len(pool), (int(m.sum()),))]
+        imgs = self.base.images[idx.to(self.device)]  # (n, 3, 1, h, w)
+        if self.how == "stacked":
+            x = imgs[:, :, 0]
+        else:
+            x = torch.cat([imgs[:, 0], imgs[:, 1], imgs[:, 2]], dim=3)  # (n, 1, h, 3w)
+            h, w = x.shape[2], x.shape[3]
+            pad = (w - h) // 2
+            x = F.pad(x, (0, 0, pad, w - h - pad), value=-1.0)
+        if x.shape[-1] != self.size:
+            x = F.interpolate(x, size=(self.size, self.size), mode="bilinear", antialias=True, align_corners=False)
+        labels = (digits * torch.tensor([100, 10, 1])).sum(1).to(self.device)
+        return x, labels
+
+    def sample(self, n):
+        return self.sample_labelled(n)[0]
+
+
+def to_unit(x_uint8):
+    """uint8 [0, 255] -> float [-1, 1]."""
+    return x_uint8.float() / 127.5 - 1.0
+
+
+def resize(images, size):
+    if images.shape[-1] == size:
+        return images
+    return F.interpolate(images, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+
+
+def load_digits_tensor():
+    """scikit-learn's 1,797 8x8 digits (values 0..16) as (N, 1, 8, 8) in [-1, 1] and labels."""
+    from sklearn.datasets import load_digits
+    d = load_digits()
+    x = torch.tensor(d.images, dtype=torch.float32).unsqueeze(1) / 8.0 - 1.0
+    return x, torch.tensor(d.target, dtype=torch.long)
+
+
+def read_idx(path):
+    """An MNIST idx file (optionally .gz) as a numpy array."""
+    opener = gzip.open if str(path).endswith(".gz") else open
+    with opener(path, "rb") as f:
+        zero, dtype, ndim = struct.unpack(">HBB", f.read(4))
+        if zero != 0 or dtype != 0x08:
+            raise UserError(f"{path} is not an unsigned-byte idx file")
+        dims = struct.unpack(">" + "I" * ndim, f.read(4 * ndim))
+        return np.frombuffer(f.read(), dtype=np.uint8).reshape(dims)
+
+
+def _find(folder, names):
+    for n in names:
+        for cand in (folder / n, folder / (n + ".gz")):
+            if cand.exists():
+                return cand
+    return None
+
+
+MNIST_HELP = """MNIST not found. Expected the idx files (optionally .gz)
+  {root}/MNIST/raw/train-images-idx3-ubyte
+  {root}/MNIST/raw/train-labels-idx1-ubyte
+To get them, on a machine with internet:
+  python -c "import torchvision; torchvision.datasets.MNIST('{root}', download=True)"
+and copy the {root}/MNIST folder here (or pass --data-root)."""
+
+CIFAR_HELP = """CIFAR-10 not found. Expected the python batches
+  {root}/cifar-10-batches-py/data_batch_1 ... data_batch_5
+To get them, on a machine with internet:
+  python -c "import torchvision; torchvision.datasets.CIFAR10('{root}', download=True)"
+or unpack https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz into {root}/ (or pass --data-root)."""
+
+CELEBA_HELP = """CelebA not found. Expected the aligned images
+  {root}/celeba/img_align_celeba/000001.jpg ...
+Download img_align_celeba.zip from the CelebA site (Google Drive; torchvision's
+download often fails) and unzip it into {root}/celeba/ (or pass --data-root)."""
+
+FOLDER_HELP = """No images found under {root}. --dataset folder reads every .jpg/.jpeg/.png/.webp
+below --data-root (any nesting), e.g. LSUN bedrooms exported to images."""
+
+
+def load_mnist(root):
+    raw = Path(root) / "MNIST" / "raw"
+    xi = _find(raw, ["train-images-idx3-ubyte", "train-images.idx3-ubyte"])
+    yi = _find(raw, ["train-labels-idx1-ubyte", "train-labels.idx1-ubyte"])
+    if xi is None or yi is None:
+        raise UserError(MNIST_HELP.format(root=root))
+    x = torch.from_numpy(read_idx(xi).copy()).unsqueeze(1)
+    y = torch.from_numpy(read_idx(yi).astype(np.int64))
+    return to_unit(x), y
+
+
+def load_cifar10(root):
+    folder = Path(root) / "cifar-10-batches-py"
+    files = [folder / f"data_batch_{i}" for i in range(1, 6)]
+    if not all(f.exists() for f in files):
+        raise UserError(CIFAR_HELP.format(root=root))
+    xs, ys = [], []
+    for f in files:
+        with open(f, "rb") as fh:
+            d = pickle.load(fh, encoding="bytes")
+        xs.append(np.asarray(d[b"data"], np.uint8).reshape(-1, 3, 32, 32))
+        ys.append(np.asarray(d[b"labels"], np.int64))
+    return to_unit(torch.from_numpy(np.concatenate(xs))), torch.from_numpy(np.concatenate(ys))
+
+
+# --------------------------------------------------------------------------
+# Image folders (CelebA, LSUN exports): a DataLoader with workers
+# --------------------------------------------------------------------------
+
+EXTS = (".jpg", ".jpeg", ".png", ".webp")
+
+
+class FolderImages:
+    """Every image below `folder`, centre-cropped to `crop` (if given) and resized to `size`, drawn by a shuffling DataLoader."""
+
+    kind = "image"
+
+    def __init__(self, name, folder, size, device, crop=None, workers=2, help_text=FOLDER_HELP):
+        from torch.utils.data import DataLoader
+        folder = Path(folder)
+        files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in EXTS) if folder.exists() else []
+        if not files:
+            raise UserError(help_text.format(root=folder))
+        self.name, self.files, self.size, self.crop, self.device = name, files, size, crop, device
+        self.shape = (3, size, size)
+        self.workers = workers
+        self.n_classes = None
+        self._loader_cls = DataLoader
+        self._batch = None
+        self._it = None
+
+    def __len__(self):
+        return len(self.files)
+
+    def __getitem__(self, i):
+        import torchvision.transforms.functional as TF
+        from PIL import Image
+        img = Image.open(self.files[i]).convert("RGB")
+        if self.crop:
+            img = TF.center_crop(img, self.crop)
+        img = TF.resize(img, [self.size, self.size], antialias=True)
+        return TF.to_tensor(img) * 2 - 1
+
+    def sample(self, n):
+        if self._batch != n:
+            # The loader's shuffling draws from torch's global generator, so a seed fixes it.
+            self._batch = n
+            self._it = None
+        while True:
+            if self._it is None:
+                self._it = iter(self._loader_cls(self, batch_size=n, shuffle=True, drop_last=True,
+                                                 num_workers=self.workers, persistent_workers=False))
+            try:
+                return next(self._it).to(self.device, non_blocking=True)
+            except StopIteration:
+                self._it = None
+
+
+class StandIn(TensorImages):
+    """Random images of the real set's shape, for SMOKE runs when the real set is missing."""
+
+
+def _stand_in(name, shape, device, message, n_classes=None):
+    print(f"warning: {message.splitlines()[0]} Using random stand-in images of shape {shape} (SMOKE run).",
+          file=sys.stderr)
+    x = torch.rand(256, *shape) * 2 - 1
+    y = torch.randint(10, (256,)) if n_classes == 10 else None
+    return StandIn(name + "(stand-in)", x, y, device, n_classes)
+
+
+def load(name, root="data", device="cpu", image_size=None, scale=None, stand_in=False, workers=2):
+    """The sampler for data set `name` (see NAMES). `image_size` resizes image sets; `scale` scales toy sets."""
+    device = torch.device(device)
+    if name in TOY:
+        return toy(name, device, scale)
+    if name not in IMAGES:
+        raise UserError(f"unknown data set {name!r}; choose from {', '.join(NAMES)}")
+    size = image_size or DEFAULT_SIZE[name]
+    try:
+        if name == "celeba":
+            return FolderImages(name, Path(root) / "celeba" / "img_align_celeba", size, device, crop=108,
+                                workers=workers, help_text=CELEBA_HELP)
+        if name == "folder":
+            return FolderImages(name, Path(root), size, device, workers=workers)
+        base_name = name.split("_")[-1]
+        if base_name == "digits":
+            x, y = load_digits_tensor()
+        elif base_name == "mnist":
+            x, y = load_mnist(root)
+        else:
+            x, y = load_cifar10(root)
+    except UserError as e:
+        if not stand_in:
+            raise
+        channels = 1 if name in ("digits", "mnist", "compositional_digits", "compositional_mnist") else 3
+        return _stand_in(name, (channels, size, size), device, str(e), 1000 if "_" in name else 10)
+    if name.startswith("stacked_") or name.startswith("compositional_"):
+        base = TensorImages(base_name, x, y, device, 10)
+        how = name.split("_")[0]
+        # Che et al. sample the digits "with different probabilities"; we use p(d) proportional to d + 1.
+        w = None if how == "stacked" else np.arange(1, 11, dtype=np.float64)
+        return Composed(name, base, how, size, device, w)
+    return TensorImages(name, resize(x, size), y, device, 10)

@@ -1,0 +1,245 @@
+"""Baseline losses against independent computations, and the training loop's contracts."""
+
+import dataclasses
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+import torch.nn as nn
+
+import common
+from methods import baselines as B
+
+LOGITS_R = [-3.0, -0.5, 0.0, 0.7, 4.0]
+LOGITS_F = [-2.0, 0.3, 1.5, -0.1, 6.0]
+
+
+def sig(t):
+    return 1.0 / (1.0 + math.exp(-t))
+
+
+def mean(xs):
+    return sum(xs) / len(xs)
+
+
+def t(xs):
+    return torch.tensor(xs, dtype=torch.float64)
+
+
+# --- losses at known logits: the paper formulas written out with math.log/exp ---
+
+
+def test_gan_d_loss_is_negative_value_of_the_game():
+    want = -(mean([math.log(sig(r)) for r in LOGITS_R]) + mean([math.log(1 - sig(f)) for f in LOGITS_F]))
+    assert B.d_loss_gan(t(LOGITS_R), t(LOGITS_F)).item() == pytest.approx(want, rel=1e-12)
+
+
+def test_minimax_generator_cost_is_log_one_minus_d():
+    want = mean([math.log(1 - sig(f)) for f in LOGITS_F])
+    assert B.g_loss_minimax(t(LOGITS_F)).item() == pytest.approx(want, rel=1e-12)
+
+
+def test_nonsaturating_generator_cost_is_minus_log_d():
+    want = mean([-math.log(sig(f)) for f in LOGITS_F])
+    assert B.g_loss_nonsaturating(t(LOGITS_F)).item() == pytest.approx(want, rel=1e-12)
+
+
+def test_minimax_gradient_vanishes_where_nonsaturating_does_not():
+    # d/dl log(1 - sigmoid(l)) = -sigmoid(l) -> 0 as D rejects the sample (l -> -inf);
+    # d/dl -log sigmoid(l) = sigmoid(l) - 1 -> -1 there.
+    f = torch.tensor([-20.0], requires_grad=True)
+    (gm,) = torch.autograd.grad(B.g_loss_minimax(f), f)
+    (gn,) = torch.autograd.grad(B.g_loss_nonsaturating(f), f)
+    assert abs(gm.item()) == pytest.approx(sig(-20.0), rel=1e-5)
+    assert gn.item() == pytest.approx(sig(-20.0) - 1, rel=1e-6)
+
+
+def test_lsgan_losses():
+    want_d = 0.5 * mean([(r - 1) ** 2 for r in LOGITS_R]) + 0.5 * mean([f**2 for f in LOGITS_F])
+    want_g = 0.5 * mean([(f - 1) ** 2 for f in LOGITS_F])
+    assert B.d_loss_lsgan(t(LOGITS_R), t(LOGITS_F)).item() == pytest.approx(want_d)
+    assert B.g_loss_lsgan(t(LOGITS_F)).item() == pytest.approx(want_g)
+
+
+def test_wgan_losses():
+    assert B.d_loss_wgan(t(LOGITS_R), t(LOGITS_F)).item() == pytest.approx(mean(LOGITS_F) - mean(LOGITS_R))
+    assert B.g_loss_wgan(t(LOGITS_F)).item() == pytest.approx(-mean(LOGITS_F))
+
+
+# --- the gradient penalty ---
+
+
+class Linear(nn.Module):
+    """f(x) = <w, x> + b on flattened samples: ||grad f|| = ||w|| everywhere."""
+
+    def __init__(self, w):
+        super().__init__()
+        self.w = nn.Parameter(w.flatten().clone())
+
+    def forward(self, x):
+        return x.flatten(1) @ self.w + 0.3
+
+
+@pytest.mark.parametrize("shape", [(5,), (3, 4, 4)])
+def test_gradient_penalty_linear_critic(shape):
+    torch.manual_seed(0)
+    w = torch.randn(*shape, dtype=torch.float64)
+    real, fake = torch.randn(8, *shape, dtype=torch.float64), torch.randn(8, *shape, dtype=torch.float64)
+    gp = B.gradient_penalty(Linear(w), real, fake)
+    assert gp.item() == pytest.approx((w.norm().item() - 1) ** 2, rel=1e-10)
+
+
+class HalfSquare(nn.Module):
+    """f(x) = ||x||^2 / 2 per sample: grad f(xhat) = xhat, so the penalty depends on where xhat lies."""
+
+    def forward(self, x):
+        return 0.5 * (x.flatten(1) ** 2).sum(1)
+
+
+def test_gradient_penalty_one_coefficient_per_sample_and_per_sample_norm():
+    torch.manual_seed(1)
+    real, fake = torch.randn(6, 2, 3, 3, dtype=torch.float64), torch.randn(6, 2, 3, 3, dtype=torch.float64)
+    torch.manual_seed(7)
+    gp = B.gradient_penalty(HalfSquare(), real, fake).item()
+    torch.manual_seed(7)
+    a = torch.rand(6)  # the draw a per-sample implementation makes
+    want = 0.0
+    for i in range(6):
+        xhat = a[i].item() * real[i] + (1 - a[i].item()) * fake[i]
+        want += (math.sqrt(float((xhat**2).sum())) - 1) ** 2 / 6
+    assert gp == pytest.approx(want, rel=1e-10)
+
+
+def test_gradient_penalty_trains_the_critic():
+    d = Linear(torch.ones(3, dtype=torch.float64) * 2)
+    gp = B.gradient_penalty(d, torch.randn(4, 3, dtype=torch.float64), torch.randn(4, 3, dtype=torch.float64))
+    gp.backward()
+    # d/dw (||w|| - 1)^2 = 2 (||w|| - 1) w / ||w||
+    n = math.sqrt(12)
+    assert d.w.grad.numpy() == pytest.approx(np.full(3, 2 * (n - 1) * 2 / n))
+
+
+def test_input_grad_norm_is_flattened_per_sample():
+    torch.manual_seed(0)
+    w = torch.randn(2, 4, 4, dtype=torch.float64)
+    n = common.input_grad_norm(Linear(w), torch.randn(5, 2, 4, 4, dtype=torch.float64))
+    assert n.shape == (5,)
+    assert n.numpy() == pytest.approx(np.full(5, w.norm().item()))
+
+
+# --- schedules ---
+
+
+def test_wgan_critic_schedule():
+    cfg = B.Config(loss="wgan")
+    counts = [B.critic_steps(cfg, s) for s in range(1001)]
+    assert counts[:25] == [100] * 25 and counts[25] == 5 and counts[499] == 5
+    assert counts[500] == 100 and counts[1000] == 100
+    assert B.critic_steps(B.Config(loss="wgan", wgan_boost=False), 0) == 5
+    assert B.critic_steps(B.Config(loss="wgan-gp"), 0) == 5
+    assert B.critic_steps(B.Config(loss="minimax"), 0) == 1
+    assert B.critic_steps(B.Config(loss="minimax", d_steps=10), 0) == 10
+
+
+def test_instance_noise_schedule():
+    cfg = B.Config(instance_noise=0.4, steps=100, noise_anneal="linear")
+    assert B.noise_sigma(cfg, 0) == pytest.approx(0.4)
+    assert B.noise_sigma(cfg, 50) == pytest.approx(0.2)
+    assert B.noise_sigma(dataclasses.replace(cfg, noise_anneal="none"), 50) == pytest.approx(0.4)
+
+
+def test_paper_optimizers():
+    net = nn.Linear(2, 1)
+    o = B.make_optim(B.Config(loss="wgan"), net.parameters())
+    assert isinstance(o, torch.optim.RMSprop) and o.defaults["lr"] == 5e-5
+    o = B.make_optim(B.Config(loss="wgan-gp"), net.parameters())
+    assert o.defaults["lr"] == 1e-4 and o.defaults["betas"] == (0.5, 0.9)
+    o = B.make_optim(B.Config(loss="nonsaturating"), net.parameters())
+    assert o.defaults["lr"] == 2e-4 and o.defaults["betas"] == (0.5, 0.999)
+
+
+# --- the training loop ---
+
+
+def small(tmp_path, name="run", **kw):
+    base = dict(dataset="ring8", steps=40, batch_size=32, log_every=10, sample_every=20, ckpt_every=20,
+                eval_samples=300, device="cpu", out=str(tmp_path / name), lr=1e-3)
+    base.update(kw)
+    return B.Config(**base)
+
+
+def strip(summary):
+    return {k: v for k, v in summary.items() if k != "seconds"}
+
+
+def test_same_seed_same_summary(tmp_path):
+    a = B.train(small(tmp_path, "a", loss="wgan-gp"))
+    b = B.train(small(tmp_path, "b", loss="wgan-gp"))
+    assert strip(a) == strip(b)
+    assert json.loads((tmp_path / "a" / "summary.json").read_text())["steps"] == 40
+    c = B.train(small(tmp_path, "c", loss="wgan-gp", seed=1))
+    assert strip(c) != strip(a)
+
+
+def test_logging_frequency_does_not_change_the_run(tmp_path):
+    a = B.train(small(tmp_path, "a", log_every=10))
+    b = B.train(small(tmp_path, "b", log_every=7))
+    assert strip(a) == strip(b)
+
+
+@pytest.mark.parametrize("loss,dataset", [("nonsaturating", "ring8"), ("wgan", "digits")])
+def test_resume_equals_uninterrupted(tmp_path, loss, dataset):
+    kw = dict(loss=loss, dataset=dataset, ckpt_every=20, wgan_boost=False)
+    full = B.train(small(tmp_path, "full", steps=40, **kw))
+    B.train(small(tmp_path, "split", steps=20, **kw))
+    resumed = B.train(small(tmp_path, "split", steps=40, resume=True, **kw))
+    # Exact on the CPU: every RNG state, optimizer state and BatchNorm buffer is restored.
+    assert strip(resumed) == strip(full)
+    steps = [m["step"] for m in common.read_jsonl(tmp_path / "split" / "metrics.jsonl")]
+    assert steps == [10, 20, 30, 40]
+
+
+def test_wgan_weights_stay_clipped(tmp_path):
+    cfg = small(tmp_path, loss="wgan", steps=3, clip=0.01)
+    B.train(cfg)
+    state = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=False)["modules"]["d"]
+    assert max(v.abs().max().item() for k, v in state.items() if v.is_floating_point()) <= 0.01 + 1e-9
+
+
+def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path, monkeypatch):
+    calls = {"n": 0}
+    real_g_loss = B.g_loss
+
+    def poisoned(loss, out):
+        calls["n"] += 1
+        v = real_g_loss(loss, out)
+        return v * float("nan") if calls["n"] > 25 else v
+
+    monkeypatch.setattr(B, "g_loss", poisoned)
+    with pytest.raises(common.NonFiniteLoss, match="loss_g = nan at step 26"):
+        B.train(small(tmp_path, ckpt_every=10))
+    ckpt = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=False)
+    assert ckpt["step"] == 20
+    assert all(torch.isfinite(v).all() for v in ckpt["modules"]["g"].values())
+
+
+def test_bad_flag_value_is_a_user_error(tmp_path):
+    with pytest.raises(common.UserError, match="unknown --loss"):
+        B.train(small(tmp_path, loss="hinge"))
+
+
+def test_run_folder_contents(tmp_path):
+    B.train(small(tmp_path))
+    names = {p.name for p in (tmp_path / "run").iterdir()}
+    for f in ["config.json", "metrics.jsonl", "summary.json", "checkpoint.pt", "samples_20.png",
+              "samples_final.png", "d_hist.png", "d_outputs.npz", "grad_norm.png", "d_surface.png"]:
+        assert f in names, f
+    s = json.loads((tmp_path / "run" / "summary.json").read_text())
+    for k in ["modes", "high_quality", "reverse_kl", "steps", "seconds", "device", "grad_norm_fake",
+              "d_real_std", "d_fake_std"]:
+        assert k in s, k
+    m = common.read_jsonl(tmp_path / "run" / "metrics.jsonl")[-1]
+    for k in ["loss_d", "loss_g", "d_real_mean", "d_real_std", "d_fake_mean", "d_fake_std", "grad_norm_fake"]:
+        assert k in m, k

@@ -1,0 +1,121 @@
+"""Shared helpers: toy metrics against hand counts, networks' shapes, checkpoints, the NaN guard, plots."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+
+import common
+import data
+from metrics import toy_metrics
+
+
+def test_toy_metrics_by_hand():
+    centers = np.array([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0]])
+    std = 1.0
+    x = np.concatenate([
+        np.zeros((30, 2)),                       # 30 on mode 0
+        np.tile([[10.0, 2.5]], (20, 1)),         # 20 high quality (2.5 < 3) on mode 1
+        np.tile([[0.0, 6.5]], (10, 1)),          # 10 nearest to mode 2 but 3.5 std away
+    ])
+    m = toy_metrics(x, centers, std, min_count=20)
+    assert m["modes"] == 2
+    assert m["high_quality"] == pytest.approx(50 / 60)
+    q = np.array([30, 20, 10]) / 60
+    assert m["reverse_kl"] == pytest.approx(float(np.sum(q * np.log(q * 3))))
+    assert toy_metrics(x, centers, std, min_count=31)["modes"] == 0
+
+
+def test_reverse_kl_zero_on_exact_weights_and_uses_true_weights():
+    centers = np.array([[0.0, 0.0], [5.0, 5.0]])
+    x = np.array([[0.0, 0.0]] * 25 + [[5.0, 5.0]] * 75)
+    assert toy_metrics(x, centers, 0.1, weights=[0.25, 0.75])["reverse_kl"] == pytest.approx(0.0, abs=1e-12)
+    assert toy_metrics(x, centers, 0.1)["reverse_kl"] > 0.1
+
+
+def test_real_data_scores_full_marks():
+    torch.manual_seed(0)
+    r = data.load("grid25")
+    m = toy_metrics(r.sample(2500).numpy(), r.centers, r.std)
+    assert m["modes"] == 25 and m["high_quality"] > 0.98 and m["reverse_kl"] < 0.02
+
+
+@pytest.mark.parametrize("size", [8, 16, 32, 64])
+@pytest.mark.parametrize("bn", [True, False])
+def test_dcgan_shapes(size, bn):
+    g = common.DCGANGenerator(z_dim=10, size=size, channels=3, width=8, batch_norm=bn)
+    d = common.DCGANDiscriminator(size=size, channels=3, width=8, batch_norm=bn, act="tanh")
+    x = g(torch.randn(4, 10))
+    assert x.shape == (4, 3, size, size) and x.abs().max() <= 1
+    assert d(x).shape == (4,)
+    has_bn = any(isinstance(m, torch.nn.BatchNorm2d) for m in d.modules())
+    assert has_bn == (bn and size > 8)
+
+
+def test_dcgan_rejects_other_sizes():
+    with pytest.raises(common.UserError, match="8, 16, 32 or 64"):
+        common.DCGANGenerator(size=28)
+
+
+def test_mlp_nets():
+    g = common.MLPGenerator(2, (3,), hidden=16, act="tanh")
+    d = common.MLPDiscriminator((3,), hidden=16, act="lrelu")
+    assert d(g(torch.randn(5, 2))).shape == (5,)
+    assert sum(isinstance(m, torch.nn.Tanh) for m in g.modules()) == 2
+
+
+def test_checkpoint_roundtrip_restores_rng(tmp_path):
+    net = torch.nn.Linear(3, 2)
+    opt = torch.optim.Adam(net.parameters())
+    torch.manual_seed(3)
+    common.save_checkpoint(tmp_path / "c.pt", 7, {"net": net, "opt": opt}, {"seconds": 1.5})
+    after = torch.rand(3)
+    other = torch.nn.Linear(3, 2)
+    step, extra = common.load_checkpoint(tmp_path / "c.pt", {"net": other, "opt": torch.optim.Adam(other.parameters())}, "cpu")
+    assert step == 7 and extra == {"seconds": 1.5}
+    assert torch.equal(other.weight, net.weight)
+    assert torch.equal(torch.rand(3), after)
+    assert not (tmp_path / "c.pt.tmp").exists()
+
+
+def test_check_finite_names_step_and_loss():
+    common.check_finite(3, a=1.0, b=-2.0)
+    with pytest.raises(common.NonFiniteLoss, match="loss_d = inf at step 12"):
+        common.check_finite(12, loss_g=0.5, loss_d=math.inf)
+
+
+def test_diagnostic_mode_restores_rng_and_batchnorm():
+    d = common.DCGANDiscriminator(size=16, channels=1, width=4)
+    torch.manual_seed(0)
+    before = {k: v.clone() for k, v in d.named_buffers()}
+    with common.diagnostic_mode(d):
+        d(torch.randn(8, 1, 16, 16) + 3)
+    assert all(torch.equal(before[k], v) for k, v in d.named_buffers())
+    x = torch.rand(2)
+    torch.manual_seed(0)
+    assert torch.equal(torch.rand(2), x)
+
+
+def test_plots_write_files(tmp_path):
+    rng = np.random.default_rng(0)
+    real, fake = rng.normal(size=(200, 2)), rng.normal(size=(200, 2))
+    common.plot_samples_2d(tmp_path / "s.png", real, fake, np.zeros((1, 2)))
+    common.plot_samples_3d(tmp_path / "s3.png", rng.normal(size=(50, 3)), rng.normal(size=(50, 3)))
+    common.plot_hist_grid(tmp_path / "h.png", [[(real[:, 0], fake[:, 0]), None], [(real[:, 1], fake[:, 1])]],
+                          row_labels=["1:1", "10:1"], col_labels=["a", "b"])
+    common.plot_curves(tmp_path / "c.png", {"a": ([1, 2, 3], [1.0, 0.1, 0.01], [0.5, 0.05, 0.005], [2, 0.2, 0.02])})
+    d = common.MLPDiscriminator((2,), hidden=8)
+    common.plot_d_surface(tmp_path / "d.png", d, real, fake, "cpu", n=20)
+    for f in ["s.png", "s3.png", "h.png", "c.png", "d.png"]:
+        assert (tmp_path / f).stat().st_size > 1000
+
+
+def test_summary_table(tmp_path):
+    for name, v in [("a", 1.5), ("b", 2.25)]:
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "summary.json").write_text(json.dumps({"modes": v, "loss": name}))
+    table = common.summary_table([tmp_path / "a", tmp_path / "b"], ["loss", "modes"])
+    assert table.splitlines()[2] == "| a | a | 1.5 |"
+    assert table.splitlines()[3] == "| b | b | 2.25 |"
