@@ -34,7 +34,6 @@ setup: $(DEPS)
 
 .venv/.installed: requirements.txt
 	test -x .venv/bin/python || python3 -m venv .venv
-	.venv/bin/python -m pip install --upgrade pip
 	.venv/bin/python -m pip install -r requirements.txt
 	touch $@
 

@@ -58,6 +58,8 @@ Deviations and decisions
   does not change the run.
 """
 
+import dataclasses
+import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -111,6 +113,14 @@ class Config:
     ckpt_every: int = 1000  # steps between checkpoints
     eval_samples: int = 2500  # samples for the final toy metrics
     stand_in: bool = False  # replace a missing image set by random images (SMOKE runs only)
+    # Arjovsky & Bottou's experiment (--experiment principled)
+    experiment: str = "train"  # train: train a GAN | principled: train, freeze G, train a fresh D, measure G's gradient
+    epochs: str = "1,10,25"  # principled: epochs of DCGAN training after which G is frozen
+    epoch_steps: int = 0  # principled: generator steps per epoch (0: data set size / batch size)
+    d_iters: int = 4000  # principled: iterations of the fresh discriminator
+    measure_every: int = 50  # principled: discriminator iterations between measurements
+    grad_batches: int = 10  # principled: batches per measurement of G's gradient norm (mean and spread)
+    d_noise: float = 0.0  # principled: if > 0, repeat the fresh-D phase with instance noise of this std
 
 
 # ---------------------------------------------------------------------------
@@ -224,8 +234,16 @@ def check_config(cfg):
         raise common.UserError("--noise-anneal must be none or linear")
     if cfg.steps < 1 or cfg.batch_size < 2:
         raise common.UserError("--steps must be >= 1 and --batch-size >= 2")
-    if cfg.instance_noise < 0:
-        raise common.UserError("--instance-noise must be >= 0")
+    if cfg.instance_noise < 0 or cfg.d_noise < 0:
+        raise common.UserError("--instance-noise and --d-noise must be >= 0")
+    if cfg.experiment not in ("train", "principled"):
+        raise common.UserError("--experiment must be train or principled")
+    try:
+        epochs = [int(e) for e in cfg.epochs.split(",")]
+    except ValueError:
+        epochs = []
+    if not epochs or min(epochs) < 1:
+        raise common.UserError(f"--epochs must be positive integers separated by commas, got {cfg.epochs!r}")
 
 
 def save_samples(path, data, g, z, real):
@@ -240,7 +258,8 @@ def save_samples(path, data, g, z, real):
         common.plot_samples_3d(path, real.cpu().numpy(), x.numpy(), path.stem)
 
 
-def train(cfg):
+def train(cfg, g_snapshots=()):
+    """Train a GAN with `cfg.loss`; G's weights are also saved as g_step<N>.pt after each step N in `g_snapshots`."""
     check_config(cfg)
     common.seed_everything(cfg.seed)
     device = common.pick_device(cfg.device)
@@ -297,6 +316,8 @@ def train(cfg):
                                             g(torch.randn(cfg.batch_size, z_dim, device=device)).detach())
             run.log(done, loss_d=loss_d.item(), loss_g=loss_g.item(), sigma=sigma, **diag)
             progress.update(done, loss_d=loss_d.item(), loss_g=loss_g.item())
+        if done in g_snapshots:
+            torch.save(g.state_dict(), run / f"g_step{done}.pt")
         if done % cfg.sample_every == 0:
             save_samples(run / f"samples_{done}.png", data, g, z_fixed, data.sample(1000))
         if done % cfg.ckpt_every == 0 or done == cfg.steps:
@@ -337,6 +358,167 @@ def evaluate(cfg, run, data, g, d, z_fixed, z_dim, device, seconds):
 
 
 # ---------------------------------------------------------------------------
+# Arjovsky & Bottou 2017: train, freeze G, train a fresh D, watch G's gradient
+# ---------------------------------------------------------------------------
+
+
+def generator_grad_norm(g, d, z, cost, sigma=0.0, gen=None):
+    """||grad_theta C||_2 over all of G's parameters theta, on the batch z.
+
+    C is 'minimax', the original cost E log(1 - D(G(z))) whose gradient Thm. 2.4
+    bounds by M eps / (1 - eps), or 'nonsaturating', the -log D cost of Thm. 2.6.
+    With sigma > 0, D sees G(z) + eps', eps' ~ N(0, sigma^2 I) drawn from `gen`
+    (the corollary of Thm. 3.2). Uses autograd.grad: no .grad is written.
+    """
+    params = list(g.parameters())
+    x = g(z)
+    if sigma > 0:
+        x = x + sigma * torch.randn(x.shape, generator=gen).to(x.device)
+    grads = torch.autograd.grad(g_loss(cost, d(x)), params)
+    return torch.sqrt(sum((t.double() ** 2).sum() for t in grads)).item()
+
+
+def discriminator_error(d, real, fake):
+    """D's cross-entropy on a real and a generated batch (the terms of -V), and its accuracy."""
+    with torch.no_grad():
+        lr, lf = d(real), d(fake)
+    return {"err_real": F.softplus(-lr).mean().item(), "err_fake": F.softplus(lf).mean().item(),
+            "accuracy": 0.5 * ((lr > 0).float().mean() + (lf < 0).float().mean()).item()}
+
+
+def fresh_discriminator_phase(cfg, data, g, d, z_dim, device, sigma):
+    """G frozen (no optimizer; its buffers restored), D trained from scratch on real vs G(z) with Adam(2e-4, (0.5, 0.999)).
+
+    Every `measure_every` iterations (and at 0 and the end): D's error on a real
+    and a generated batch, and G's gradient norm under both costs on the same
+    `grad_batches` fixed latent batches (mean, std, min and max over them).
+    """
+    g_buffers = {k: b.clone() for k, b in g.named_buffers()}
+    opt = torch.optim.Adam(d.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    gen = torch.Generator().manual_seed(cfg.seed + 7)
+    z_fixed = [torch.randn(cfg.batch_size, z_dim, generator=gen).to(device) for _ in range(cfg.grad_batches)]
+    rows = []
+    for it in range(cfg.d_iters + 1):
+        if it % cfg.measure_every == 0 or it == cfg.d_iters:
+            with common.diagnostic_mode(g, d):
+                real = noisy(data.sample(cfg.batch_size), sigma)
+                with torch.no_grad():
+                    fake = noisy(g(z_fixed[0]), sigma)
+                row = {"iter": it, **discriminator_error(d, real, fake)}
+                noise_gen = torch.Generator().manual_seed(cfg.seed + 11)
+                for cost in ("minimax", "nonsaturating"):
+                    n = np.array([generator_grad_norm(g, d, z, cost, sigma, noise_gen) for z in z_fixed])
+                    row.update({f"{cost}_mean": n.mean(), f"{cost}_std": n.std(), f"{cost}_min": n.min(),
+                                f"{cost}_max": n.max()})
+            rows.append(row)
+        if it == cfg.d_iters:
+            break
+        real = data.sample(cfg.batch_size)
+        with torch.no_grad():
+            fake = g(torch.randn(cfg.batch_size, z_dim, device=device))
+        loss = d_loss_gan(d(noisy(real, sigma)), d(noisy(fake, sigma)))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        common.check_finite(it + 1, fresh_d_loss=loss.item())
+    with torch.no_grad():
+        for k, b in g.named_buffers():
+            b.copy_(g_buffers[k])
+    return rows
+
+
+def principled(cfg):
+    """Train a GAN for each k in --epochs, freeze G, train a fresh D from scratch, and log its error and G's gradient."""
+    check_config(cfg)
+    t0 = time.time()
+    ks = sorted({int(e) for e in cfg.epochs.split(",")})
+    common.seed_everything(cfg.seed)
+    device = common.pick_device(cfg.device)
+    data = datasets.load(cfg.dataset, cfg.data_root, device, cfg.image_size or None, cfg.scale, cfg.stand_in)
+    spe = cfg.epoch_steps or math.ceil(len(data) / cfg.batch_size)
+    out = Path(cfg.out)
+    pre = dataclasses.replace(cfg, experiment="train", steps=ks[-1] * spe, instance_noise=0.0, out=str(out / "gan"),
+                              sample_every=min(cfg.sample_every, ks[-1] * spe))
+    print(f"phase 1: {cfg.loss} GAN for {ks[-1]} epochs ({spe} generator steps each), G saved after {ks}")
+    train(pre, g_snapshots=[k * spe for k in ks])
+
+    run = common.RunDir(out, cfg)
+    z_dim = cfg.z_dim or (2 if data.kind == "toy" else 100)
+    sigmas = [0.0] + ([cfg.d_noise] if cfg.d_noise > 0 else [])
+    results = {}
+    progress = common.Progress(len(ks) * len(sigmas), name="[principled] ")
+    for i, (k, sigma) in enumerate((k, s) for k in ks for s in sigmas):
+        common.seed_everything(cfg.seed + 1)  # the same fresh D and batches for every k
+        g, d = common.make_nets(data, z_dim, cfg.arch, cfg.width or None, cfg.batch_norm)
+        g.load_state_dict(torch.load(out / "gan" / f"g_step{k * spe}.pt", map_location="cpu"))
+        g, d = g.to(device), d.to(device)
+        print(f"phase 2: G after {k} epochs frozen, fresh D for {cfg.d_iters} iterations, noise sigma {sigma}")
+        rows = fresh_discriminator_phase(cfg, data, g, d, z_dim, device, sigma)
+        for r in rows:
+            run.log(r["iter"], epochs=k, sigma=sigma, **r)
+        results[(k, sigma)] = rows
+        progress.update(i + 1, force=True)
+    return principled_report(cfg, run, ks, sigmas, results, device, time.time() - t0)
+
+
+def principled_report(cfg, run, ks, sigmas, results, device, seconds):
+    """The slides' figures and summary.json."""
+    def curve(rows, key, band=True):
+        x = [r["iter"] for r in rows]
+        pos = lambda v: max(v, 1e-30)  # log axes
+        if not band:
+            return (x, [pos(r[key]) for r in rows])
+        return (x, [pos(r[key + "_mean"]) for r in rows], [pos(r[key + "_min"]) for r in rows],
+                [pos(r[key + "_max"]) for r in rows])
+
+    clean = {k: results[(k, 0.0)] for k in ks}
+    for rows in clean.values():
+        for r in rows:
+            r["d_error"] = r["err_real"] + r["err_fake"]
+    common.plot_curves(run / "d_error.png", {f"{k} epochs": curve(clean[k], "d_error", False) for k in ks},
+                       xlabel="discriminator iterations", ylabel="D's error  -E log D(x) - E log(1 - D(G(z)))",
+                       title="Fresh discriminator against a frozen generator")
+    common.plot_curves(run / "grad_minimax.png", {f"{k} epochs": curve(clean[k], "minimax") for k in ks},
+                       xlabel="discriminator iterations", ylabel="||grad_theta E log(1 - D(G(z)))||",
+                       title="Original cost: the generator's gradient (band: min-max over batches)")
+    common.plot_curves(run / "grad_nonsaturating.png", {f"{k} epochs": curve(clean[k], "nonsaturating") for k in ks},
+                       xlabel="discriminator iterations", ylabel="||grad_theta E -log D(G(z))||",
+                       title="-log D cost: the generator's gradient (band: min-max over batches)")
+    summary = {"steps": cfg.d_iters, "seconds": round(seconds, 2), "device": str(device), "dataset": cfg.dataset,
+               "epochs": cfg.epochs}
+    for (k, sigma), rows in results.items():
+        tag = f"k{k}" + (f"_noise" if sigma > 0 else "")
+        first, last = rows[0], rows[-1]
+        summary.update({
+            f"{tag}_d_error_first": first["err_real"] + first["err_fake"],
+            f"{tag}_d_error_last": last["err_real"] + last["err_fake"],
+            f"{tag}_d_accuracy_last": last["accuracy"],
+            f"{tag}_minimax_first": first["minimax_mean"], f"{tag}_minimax_last": last["minimax_mean"],
+            f"{tag}_minimax_peak": max(r["minimax_mean"] for r in rows),
+            # how far the original cost's gradient falls from its peak (the fresh D starts near constant)
+            f"{tag}_minimax_decades": math.log10(max(r["minimax_mean"] for r in rows) / max(last["minimax_mean"], 1e-300)),
+            f"{tag}_nonsat_first": first["nonsaturating_mean"], f"{tag}_nonsat_last": last["nonsaturating_mean"],
+            f"{tag}_nonsat_cv_first": first["nonsaturating_std"] / first["nonsaturating_mean"],
+            f"{tag}_nonsat_cv_last": last["nonsaturating_std"] / last["nonsaturating_mean"],
+        })
+    if len(sigmas) > 1:
+        s = sigmas[1]
+        curves_g, curves_e = {}, {}
+        for k in ks:
+            for sig, lab in ((0.0, f"{k} epochs"), (s, f"{k} epochs, noise {s:g}")):
+                rows = results[(k, sig)]
+                curves_g[lab] = curve(rows, "minimax")
+                curves_e[lab] = ([r["iter"] for r in rows], [max(r["err_real"] + r["err_fake"], 1e-30) for r in rows])
+        common.plot_curves(run / "noise_grad_minimax.png", curves_g, xlabel="discriminator iterations",
+                           ylabel="||grad_theta E log(1 - D(G(z)))||", title="Instance noise on D's inputs: original cost")
+        common.plot_curves(run / "noise_d_error.png", curves_e, xlabel="discriminator iterations",
+                           ylabel="D's error", title="Instance noise on D's inputs: D's error")
+    run.summary(**summary)
+    print(f"done: {run.path}/summary.json")
+    return summary
+
+
+# ---------------------------------------------------------------------------
 # Command line
 # ---------------------------------------------------------------------------
 
@@ -349,7 +531,8 @@ HELP = {
 
 
 def main():
-    common.cli(train, common.parse_config(Config, __doc__, HELP))
+    cfg = common.parse_config(Config, __doc__, HELP)
+    common.cli(principled if cfg.experiment == "principled" else train, cfg)
 
 
 if __name__ == "__main__":
