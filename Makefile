@@ -22,13 +22,16 @@ ifeq ($(SMOKE),1)
   TOY_STEPS = 30
   IMG_STEPS = 6
   LOG = --log-every 10 --sample-every 20 --ckpt-every 20 --eval-samples 500 --stand-in
+  PRINCIPLED = --epoch-steps 2 --d-iters 20 --measure-every 10 --grad-batches 2
 else
   TOY_STEPS = 3000
   IMG_STEPS = 5000
   LOG = --log-every 50 --sample-every 1000 --ckpt-every 1000
+  PRINCIPLED = --d-iters 4000 --measure-every 100 --grad-batches 10
 endif
 
-.PHONY: setup test test-all demo clean toy-baselines digits-baselines
+.PHONY: setup test test-all demo clean toy-baselines digits-baselines \
+	digits-principled mnist-principled cifar-principled
 
 setup: $(DEPS)
 
@@ -79,6 +82,22 @@ digits-baselines: $(DEPS)
 	done
 	$(PY) -m common compare $(addprefix $(OUT)/digits-baselines/,$(TOY_LOSSES)) --out $(OUT)/digits-baselines \
 	  --keys loss,d_real_mean,d_real_std,d_fake_mean,d_fake_std,grad_norm_fake,seconds
+
+# Arjovsky & Bottou 2017 (slides: "DCGAN trained for 1, 10, 25 epochs, then, with the
+# generator fixed, train a discriminator from scratch"): D's error and the norm of
+# G's gradient under the original and the -log D cost, with and without instance
+# noise (sigma 0.5) on D's inputs. digits are resized to 16 px for a two-layer DCGAN.
+digits-principled: $(DEPS)
+	$(RUN) --experiment principled --dataset digits --image-size 16 --epochs 1,10,25 --d-noise 0.5 \
+	  $(PRINCIPLED) $(LOG) --out $(OUT)/digits-principled
+
+mnist-principled: $(DEPS)
+	$(RUN) --experiment principled --dataset mnist --epochs 1,10,25 --d-noise 0.5 \
+	  $(PRINCIPLED) $(LOG) --out $(OUT)/mnist-principled
+
+cifar-principled: $(DEPS)
+	$(RUN) --experiment principled --dataset cifar10 --epochs 1,10,25 --d-noise 0.5 \
+	  $(PRINCIPLED) $(LOG) --out $(OUT)/cifar-principled
 
 clean:
 	rm -rf runs .pytest_cache

@@ -249,14 +249,24 @@ def input_grad_norm(d, x):
     return g.flatten(1).norm(dim=1)
 
 
-def d_diagnostics(d, real, fake):
-    """Statistics of D's raw output on a real and a generated batch, and its input-gradient norm on the generated one."""
+def d_diagnostics(d, reals, fakes):
+    """D's raw output on real and generated batches, and its input-gradient norm on the generated ones.
+
+    `reals`, `fakes`: a batch or a list of batches. Means and within-batch
+    standard deviations are averaged over the batches; `grad_norm_fake` is the
+    mean over all generated samples of ||grad_x D(x)|| (VRAL Fig. 4 averages
+    over 50 batches).
+    """
+    reals = reals if isinstance(reals, (list, tuple)) else [reals]
+    fakes = fakes if isinstance(fakes, (list, tuple)) else [fakes]
     with torch.no_grad():
-        r, f = d(real), d(fake)
-    gn = input_grad_norm(d, fake)
+        r = [d(x) for x in reals]
+        f = [d(x) for x in fakes]
+    gn = torch.cat([input_grad_norm(d, x) for x in fakes])
+    avg = lambda outs, fn: float(np.mean([fn(o).item() for o in outs]))
     return {
-        "d_real_mean": r.mean().item(), "d_real_std": r.std().item(),
-        "d_fake_mean": f.mean().item(), "d_fake_std": f.std().item(),
+        "d_real_mean": avg(r, torch.mean), "d_real_std": avg(r, torch.std),
+        "d_fake_mean": avg(f, torch.mean), "d_fake_std": avg(f, torch.std),
         "grad_norm_fake": gn.mean().item(),
     }
 

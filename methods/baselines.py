@@ -98,8 +98,10 @@ class Config:
     d_steps: int = 0  # discriminator updates per generator update (0: the loss's default)
     wgan_boost: bool = True  # WGAN: 100 critic steps for the first 25 generator steps and every 500th
     batch_size: int = 64  # m, samples per batch
+    optimizer: str = "auto"  # auto (the loss's paper default) | adam | rmsprop
     lr: float = 0.0  # learning rate of both nets (0: the loss's default)
     betas: tuple = ()  # Adam betas (empty: the loss's default)
+    adam_eps: float = 1e-8  # Adam epsilon
     clip: float = 0.01  # WGAN weight clipping c
     gp_lambda: float = 10.0  # WGAN-GP penalty weight lambda
     instance_noise: float = 0.0  # std sigma of the Gaussian noise added to D's inputs (0: off)
@@ -109,6 +111,7 @@ class Config:
     out: str = "runs/baselines"  # run folder
     resume: bool = False  # continue from out/checkpoint.pt
     log_every: int = 100  # steps between metric lines (with D diagnostics)
+    diag_batches: int = 1  # batches averaged in each D diagnostic (VRAL Fig. 4 uses 50)
     sample_every: int = 1000  # steps between sample figures
     ckpt_every: int = 1000  # steps between checkpoints
     eval_samples: int = 2500  # samples for the final toy metrics
@@ -216,10 +219,11 @@ def noisy(x, sigma):
 
 def make_optim(cfg, params):
     kind, lr, betas, _ = OPTIM[cfg.loss]
+    kind = kind if cfg.optimizer == "auto" else cfg.optimizer
     lr = cfg.lr or lr
     if kind == "rmsprop":
         return torch.optim.RMSprop(params, lr=lr)
-    return torch.optim.Adam(params, lr=lr, betas=tuple(cfg.betas) or betas)
+    return torch.optim.Adam(params, lr=lr, betas=tuple(cfg.betas) or betas or (0.5, 0.999), eps=cfg.adam_eps)
 
 
 # ---------------------------------------------------------------------------
@@ -230,6 +234,8 @@ def make_optim(cfg, params):
 def check_config(cfg):
     if cfg.loss not in LOSSES:
         raise common.UserError(f"unknown --loss {cfg.loss!r}; choose from {', '.join(LOSSES)}")
+    if cfg.optimizer not in ("auto", "adam", "rmsprop"):
+        raise common.UserError("--optimizer must be auto, adam or rmsprop")
     if cfg.noise_anneal not in ("none", "linear"):
         raise common.UserError("--noise-anneal must be none or linear")
     if cfg.steps < 1 or cfg.batch_size < 2:
@@ -312,8 +318,9 @@ def train(cfg, g_snapshots=()):
         done = step + 1
         if done % cfg.log_every == 0 or done == cfg.steps:
             with common.diagnostic_mode(g, d):
-                diag = common.d_diagnostics(d, data.sample(cfg.batch_size),
-                                            g(torch.randn(cfg.batch_size, z_dim, device=device)).detach())
+                diag = common.d_diagnostics(
+                    d, [data.sample(cfg.batch_size) for _ in range(cfg.diag_batches)],
+                    [g(torch.randn(cfg.batch_size, z_dim, device=device)).detach() for _ in range(cfg.diag_batches)])
             run.log(done, loss_d=loss_d.item(), loss_g=loss_g.item(), sigma=sigma, **diag)
             progress.update(done, loss_d=loss_d.item(), loss_g=loss_g.item())
         if done in g_snapshots:
@@ -398,6 +405,7 @@ def fresh_discriminator_phase(cfg, data, g, d, z_dim, device, sigma):
     gen = torch.Generator().manual_seed(cfg.seed + 7)
     z_fixed = [torch.randn(cfg.batch_size, z_dim, generator=gen).to(device) for _ in range(cfg.grad_batches)]
     rows = []
+    progress = common.Progress(cfg.d_iters, name=f"[fresh D, sigma {sigma:g}] ")
     for it in range(cfg.d_iters + 1):
         if it % cfg.measure_every == 0 or it == cfg.d_iters:
             with common.diagnostic_mode(g, d):
@@ -411,6 +419,7 @@ def fresh_discriminator_phase(cfg, data, g, d, z_dim, device, sigma):
                     row.update({f"{cost}_mean": n.mean(), f"{cost}_std": n.std(), f"{cost}_min": n.min(),
                                 f"{cost}_max": n.max()})
             rows.append(row)
+            progress.update(it, d_error=row["err_real"] + row["err_fake"], minimax=row["minimax_mean"])
         if it == cfg.d_iters:
             break
         real = data.sample(cfg.batch_size)
@@ -446,8 +455,7 @@ def principled(cfg):
     z_dim = cfg.z_dim or (2 if data.kind == "toy" else 100)
     sigmas = [0.0] + ([cfg.d_noise] if cfg.d_noise > 0 else [])
     results = {}
-    progress = common.Progress(len(ks) * len(sigmas), name="[principled] ")
-    for i, (k, sigma) in enumerate((k, s) for k in ks for s in sigmas):
+    for k, sigma in ((k, s) for k in ks for s in sigmas):
         common.seed_everything(cfg.seed + 1)  # the same fresh D and batches for every k
         g, d = common.make_nets(data, z_dim, cfg.arch, cfg.width or None, cfg.batch_norm)
         g.load_state_dict(torch.load(out / "gan" / f"g_step{k * spe}.pt", map_location="cpu"))
@@ -457,7 +465,6 @@ def principled(cfg):
         for r in rows:
             run.log(r["iter"], epochs=k, sigma=sigma, **r)
         results[(k, sigma)] = rows
-        progress.update(i + 1, force=True)
     return principled_report(cfg, run, ks, sigmas, results, device, time.time() - t0)
 
 

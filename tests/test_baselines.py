@@ -1,5 +1,6 @@
 """Baseline losses against independent computations, and the training loop's contracts."""
 
+import copy
 import dataclasses
 import json
 import math
@@ -243,3 +244,77 @@ def test_run_folder_contents(tmp_path):
     m = common.read_jsonl(tmp_path / "run" / "metrics.jsonl")[-1]
     for k in ["loss_d", "loss_g", "d_real_mean", "d_real_std", "d_fake_mean", "d_fake_std", "grad_norm_fake"]:
         assert k in m, k
+
+
+# --- Arjovsky & Bottou: the frozen generator and its gradient norm ---
+
+
+class LinearG(nn.Module):
+    """G(z) = W z + b."""
+
+    def __init__(self, z_dim, x_dim):
+        super().__init__()
+        self.lin = nn.Linear(z_dim, x_dim).double()
+
+    def forward(self, z):
+        return self.lin(z.double())
+
+
+@pytest.mark.parametrize("cost", ["minimax", "nonsaturating"])
+def test_generator_grad_norm_closed_form(cost):
+    """Linear G and linear-logit D: dC/dW = mean_i c(l_i) a z_i^T, dC/db = mean_i c(l_i) a,
+    with c(l) = -sigmoid(l) for log(1 - sigmoid(l)) and c(l) = sigmoid(l) - 1 for -log sigmoid(l)."""
+    torch.manual_seed(0)
+    g = LinearG(3, 4)
+    a = torch.randn(4, dtype=torch.float64)
+    d = Linear(a)
+    z = torch.randn(16, 3, dtype=torch.float64)
+    l = (g(z) @ a + 0.3).detach().numpy()
+    s = 1 / (1 + np.exp(-l))
+    c = -s if cost == "minimax" else s - 1
+    zn, an = z.numpy(), a.numpy()
+    dW = np.mean([c[i] * np.outer(an, zn[i]) for i in range(16)], axis=0)
+    db = np.mean([c[i] * an for i in range(16)], axis=0)
+    want = math.sqrt((dW**2).sum() + (db**2).sum())
+    assert B.generator_grad_norm(g, d, z, cost) == pytest.approx(want, rel=1e-10)
+    assert all(p.grad is None for p in g.parameters())
+
+
+def test_fresh_discriminator_phase_freezes_g_and_logs_the_direct_norm(tmp_path):
+    import data as datasets
+    torch.manual_seed(0)
+    cfg = B.Config(dataset="digits", batch_size=16, d_iters=30, measure_every=10, grad_batches=3, seed=0)
+    ds = datasets.load("digits")
+    g, d = common.make_nets(ds, 8, "dcgan", 8)
+    before = {k: v.clone() for k, v in g.state_dict().items()}
+    rows = B.fresh_discriminator_phase(cfg, ds, g, d, 8, torch.device("cpu"), sigma=0.0)
+    after = g.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before), "G changed during the discriminator phase"
+    assert [r["iter"] for r in rows] == [0, 10, 20, 30]
+    assert all(p.grad is None for p in g.parameters())
+    # The last row was measured with the final D on the phase's fixed batches; recompute it directly.
+    gen = torch.Generator().manual_seed(cfg.seed + 7)
+    zs = [torch.randn(16, 8, generator=gen) for _ in range(3)]
+    direct = []
+    for z in zs:
+        g2 = copy.deepcopy(g)
+        d2 = copy.deepcopy(d)
+        B.g_loss_minimax(d2(g2(z))).backward()
+        direct.append(math.sqrt(sum(float((p.grad.double() ** 2).sum()) for p in g2.parameters())))
+    assert rows[-1]["minimax_mean"] == pytest.approx(np.mean(direct), rel=1e-6)
+    assert rows[-1]["minimax_max"] == pytest.approx(max(direct), rel=1e-6)
+    # D really trained: its error fell.
+    assert rows[-1]["err_real"] + rows[-1]["err_fake"] < rows[0]["err_real"] + rows[0]["err_fake"]
+
+
+def test_principled_end_to_end(tmp_path):
+    cfg = B.Config(experiment="principled", dataset="digits", epochs="1,2", epoch_steps=3, d_iters=20,
+                   measure_every=10, grad_batches=2, d_noise=0.3, batch_size=16, device="cpu",
+                   out=str(tmp_path / "p"), log_every=1, eval_samples=100)
+    s = B.principled(cfg)
+    for f in ["d_error.png", "grad_minimax.png", "grad_nonsaturating.png", "noise_grad_minimax.png",
+              "noise_d_error.png", "gan/g_step3.pt", "gan/g_step6.pt"]:
+        assert (tmp_path / "p" / f).exists(), f
+    assert {"k1_minimax_last", "k2_noise_nonsat_cv_last", "k2_minimax_decades"} <= set(s)
+    rows = common.read_jsonl(tmp_path / "p" / "metrics.jsonl")
+    assert len(rows) == 2 * 2 * 3 and {r["epochs"] for r in rows} == {1, 2}

@@ -33,6 +33,10 @@ EXPECTED = {
     "toy-baselines": ["toy-baselines/ring8/comparison.md", "toy-baselines/grid25-minimax-noise/summary.json",
                       "toy-baselines/grid25/comparison.png"],
     "digits-baselines": ["digits-baselines/comparison.md", "digits-baselines/wgan/samples_final.png"],
+    **{f"{ds}-principled": [f"{ds}-principled/{f}" for f in
+                            ("summary.json", "d_error.png", "grad_minimax.png", "grad_nonsaturating.png",
+                             "noise_grad_minimax.png", "noise_d_error.png", "gan/samples_final.png")]
+       for ds in ("digits", "mnist", "cifar")},
 }
 
 
