@@ -17,21 +17,31 @@ SEED ?= 0
 SMOKE ?= 0
 
 RUN = $(PY) -m methods.baselines --device $(DEVICE) --seed $(SEED) --data-root $(DATA)
+VRAL = $(PY) -m methods.vral --device $(DEVICE) --seed $(SEED) --data-root $(DATA)
 
 ifeq ($(SMOKE),1)
   TOY_STEPS = 30
   IMG_STEPS = 6
   LOG = --log-every 10 --sample-every 20 --ckpt-every 20 --eval-samples 500 --stand-in
   PRINCIPLED = --epoch-steps 2 --d-iters 20 --measure-every 10 --grad-batches 2
+  RATIOS = 1 2
+  DIAG = 2
+  DIGITS_VRAL_STEPS = 4
+  BIG_VRAL_STEPS = 3
 else
   TOY_STEPS = 3000
   IMG_STEPS = 5000
   LOG = --log-every 50 --sample-every 1000 --ckpt-every 1000
   PRINCIPLED = --d-iters 4000 --measure-every 100 --grad-batches 10
+  RATIOS = 1 10 25 50
+  DIAG = 50
+  DIGITS_VRAL_STEPS = 1000
+  BIG_VRAL_STEPS = 27000
 endif
 
 .PHONY: setup test test-all demo clean toy-baselines digits-baselines \
-	digits-principled mnist-principled cifar-principled
+	digits-principled mnist-principled cifar-principled \
+	digits-vral cifar-vral celeba-vral celeba-vral-lipschitz
 
 setup: $(DEPS)
 
@@ -98,6 +108,48 @@ mnist-principled: $(DEPS)
 cifar-principled: $(DEPS)
 	$(RUN) --experiment principled --dataset cifar10 --epochs 1,10,25 --d-noise 0.5 \
 	  $(PRINCIPLED) $(LOG) --out $(OUT)/cifar-principled
+
+# VRAL Figs. 2-4: standard GAN, -log D GAN, LSGAN, WGAN, VRAL and VRAL with mean
+# subtraction, each at every training ratio in RATIOS, all with VRAL's Adam(1e-4,
+# betas (0.5, 0.999), eps 3e-6) (sec. 4.1: "all parameter updates using Adam"; the
+# WGAN keeps its weight clipping, without the 100-critic-step warm-up so the ratio
+# holds). Then one composite figure each for samples, D-output histograms and
+# D's gradient norm, with rows = ratios and columns = methods.
+VRAL_ADAM = --optimizer adam --lr 1e-4 --betas 0.5 0.999 --adam-eps 3e-6
+define vral_grid
+	for r in $(RATIOS); do \
+	  for loss in minimax nonsaturating lsgan wgan; do \
+	    $(RUN) --loss $$loss --dataset $(1) --steps $(2) --d-steps $$r --no-wgan-boost $(VRAL_ADAM) \
+	      --diag-batches $(DIAG) $(LOG) --out $(3)/$$loss-$$r || exit 1; \
+	  done; \
+	  for v in $(4); do \
+	    $(VRAL) --variant $$v --dataset $(1) --steps $(2) --d-steps $$r --diag-batches $(DIAG) $(LOG) \
+	      --out $(3)/$$v-$$r || exit 1; \
+	  done; \
+	done
+	$(VRAL) --report $(3)
+endef
+
+digits-vral: $(DEPS)
+	$(call vral_grid,digits,$(DIGITS_VRAL_STEPS),$(OUT)/digits-vral,vral vral-sub)
+
+cifar-vral: $(DEPS)
+	$(call vral_grid,cifar10,$(BIG_VRAL_STEPS),$(OUT)/cifar-vral,vral vral-sub)
+
+# VRAL Fig. 5: VRAL (both variants) on CelebA at every ratio, samples and histograms.
+celeba-vral: $(DEPS)
+	for r in $(RATIOS); do \
+	  for v in vral vral-sub; do \
+	    $(VRAL) --variant $$v --dataset celeba --steps $(BIG_VRAL_STEPS) --d-steps $$r --diag-batches $(DIAG) \
+	      $(LOG) --out $(OUT)/celeba-vral/$$v-$$r || exit 1; \
+	  done; \
+	done
+	$(VRAL) --report $(OUT)/celeba-vral
+
+# VRAL Fig. 6: CelebA with one meta-discriminator pushing D towards 1-Lipschitz (eq. 13, K = 1, sigma = 0.1).
+celeba-vral-lipschitz: $(DEPS)
+	$(VRAL) --variant lipschitz --dataset celeba --steps $(BIG_VRAL_STEPS) --diag-batches $(DIAG) \
+	  $(LOG) --out $(OUT)/celeba-vral-lipschitz
 
 clean:
 	rm -rf runs .pytest_cache

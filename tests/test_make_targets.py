@@ -13,9 +13,15 @@ NOT_EXPERIMENTS = {"setup", "test", "test-all", "clean"}
 
 
 def make_targets():
-    text = (ROOT / "Makefile").read_text()
+    """The .PHONY targets, following backslash-continued lines."""
+    text = (ROOT / "Makefile").read_text().replace("\\\n", " ")
     phony = re.search(r"^\.PHONY:(.*)$", text, re.M).group(1).split()
     return [t for t in phony if t not in NOT_EXPERIMENTS]
+
+
+def test_make_targets_reads_continued_lines():
+    targets = make_targets()
+    assert "\\" not in targets and "cifar-principled" in targets and "celeba-vral-lipschitz" in targets
 
 
 def make(target, out, data_root):
@@ -37,6 +43,11 @@ EXPECTED = {
                             ("summary.json", "d_error.png", "grad_minimax.png", "grad_nonsaturating.png",
                              "noise_grad_minimax.png", "noise_d_error.png", "gan/samples_final.png")]
        for ds in ("digits", "mnist", "cifar")},
+    **{f"{ds}-vral": [f"{ds}-vral/{f}" for f in ("samples.png", "hist.png", "grad_norm.png", "table.md",
+                                                  "wgan-2/summary.json", "vral-sub-2/d_outputs.npz")]
+       for ds in ("digits", "cifar")},
+    "celeba-vral": ["celeba-vral/samples.png", "celeba-vral/hist.png", "celeba-vral/vral-sub-2/summary.json"],
+    "celeba-vral-lipschitz": ["celeba-vral-lipschitz/samples_final.png", "celeba-vral-lipschitz/d_hist.png"],
 }
 
 
