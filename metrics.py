@@ -1,4 +1,4 @@
-"""Evaluation shared by every method: the toy-data mode metrics.
+"""Evaluation shared by every method: the toy-data mode metrics and the classifier scores.
 
 Toy mixtures (VEEGAN, Srivastava et al. 2017; PacGAN, Lin et al. 2018):
 
@@ -14,9 +14,37 @@ at least 20 of the 2,500 samples, a fifth of its expected share on the
 25-mode grid, so a few stray points do not count as a captured mode).
 Every sample, high quality or not, enters q, so the reverse KL is defined
 even for a generator with no high-quality sample; modes with q = 0 add 0.
+
+Labelled image sets (Che et al. 2017, sec. 3.3, eqs. 3-4), with our own
+classifier instead of the Inception network:
+
+- *Inception score* exp(E_x KL(p(y|x) || p*(y))), p*(y) the label marginal
+  of the generated samples;
+- *MODE score* exp(E_x KL(p(y|x) || p(y)) - KL(p*(y) || p(y))), p(y) the
+  label distribution of the training data. As printed, eq. (4) equals the
+  Inception score for every p(y): E_x KL(p(y|x) || p(y)) = -E_x H(p(y|x)) -
+  sum_y p*(y) log p(y) and KL(p*(y) || p(y)) = -H(p*) - sum_y p*(y) log p(y), so
+  their difference is H(p*) - E_x H(p(y|x)) = E_x KL(p(y|x) || p*(y)). We
+  compute eq. (4) as printed (tests/test_metrics.py checks the identity) and
+  report beside it what the paper says the MODE score is for, the mismatch of
+  the generated label marginal with the training one:
+- *label KL* KL(p(y) || p*(y)): 0 when every class is generated as often as
+  in the training data, large when a class is missing.
+
+The classifier is a 4-layer CNN (Che et al. use a 4-layer CNN on MNIST): three
+3x3 convolutions and a linear read-out, trained with Adam on 90% of the data
+set's labelled images; its accuracy on the other 10% is reported beside the
+scores. It is trained once per data set and size, with its own seed and the
+global RNG restored afterwards (so scoring never changes a run), and cached in
+`<data-root>/classifiers/`. Stand-in data (random labels) gets no scores.
 """
 
+from pathlib import Path
+
 import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
 
 
 def nearest_mode(x, centers):
@@ -41,3 +69,120 @@ def toy_metrics(x, centers, std, weights=None, min_count=20):
         "high_quality": float(good.mean()),
         "reverse_kl": float(np.sum(q[nz] * np.log(q[nz] / p[nz]))),
     }
+
+
+# --------------------------------------------------------------------------
+# Classifier scores for labelled image sets (Che et al. eqs. 3-4)
+# --------------------------------------------------------------------------
+
+
+def _kl_rows(p, q):
+    """KL(p_i || q) for every row p_i of p; terms with p = 0 add 0."""
+    p, q = np.asarray(p, np.float64), np.asarray(q, np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = np.where(p > 0, p * (np.log(p) - np.log(q)), 0.0)
+    return t.sum(-1)
+
+
+def inception_score(probs):
+    """Eq. (3): exp(E_x KL(p(y|x) || p*(y))), p*(y) the mean of the rows of `probs` (N, K)."""
+    probs = np.asarray(probs, np.float64)
+    return float(np.exp(_kl_rows(probs, probs.mean(0)).mean()))
+
+
+def mode_score(probs, train_dist):
+    """Eq. (4): exp(E_x KL(p(y|x) || p(y)) - KL(p*(y) || p(y))), p(y) = `train_dist`, p*(y) the generated marginal.
+
+    As printed this equals inception_score(probs) for any `train_dist` (see the module docstring).
+    """
+    probs = np.asarray(probs, np.float64)
+    return float(np.exp(_kl_rows(probs, train_dist).mean() - _kl_rows(probs.mean(0), train_dist)))
+
+
+def label_kl(probs, train_dist):
+    """KL(p(y) || p*(y)): the training label distribution against the generated label marginal."""
+    return float(_kl_rows(np.asarray(train_dist, np.float64), np.asarray(probs, np.float64).mean(0)))
+
+
+class Classifier(nn.Module):
+    """A 4-layer CNN for (C, H, W) images: three 3x3 convolutions (the last two with stride 2), average pool, linear."""
+
+    def __init__(self, channels, n_classes, width=32):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Conv2d(channels, width, 3, 1, 1), nn.ReLU(),
+            nn.Conv2d(width, 2 * width, 3, 2, 1), nn.ReLU(),
+            nn.Conv2d(2 * width, 4 * width, 3, 2, 1), nn.ReLU(),
+            nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4 * width, n_classes))
+
+    def forward(self, x):
+        return self.net(x)
+
+
+def train_classifier(images, labels, n_classes, steps=2000, batch_size=128, seed=0):
+    """Fit a Classifier on 90% of (images, labels); returns (model in eval mode, accuracy on the other 10%).
+
+    Runs inside torch.random.fork_rng, seeded by `seed`: the caller's RNG is untouched.
+    """
+    device = images.device
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        perm = torch.randperm(len(images)).to(device)
+        n_test = max(1, len(images) // 10)
+        test, train = perm[:n_test], perm[n_test:]
+        clf = Classifier(images.shape[1], n_classes).to(device)
+        opt = torch.optim.Adam(clf.parameters(), lr=1e-3)
+        for _ in range(steps):
+            i = train[torch.randint(len(train), (batch_size,)).to(device)]
+            loss = F.cross_entropy(clf(images[i]), labels[i])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+    clf.eval()
+    with torch.no_grad():
+        acc = (predict_probs(clf, images[test]).argmax(1) == labels[test].cpu().numpy()).mean()
+    return clf, float(acc)
+
+
+def predict_probs(clf, x, batch=1000):
+    """Softmax outputs p(y|x) of the classifier, as a numpy array (N, K)."""
+    with torch.no_grad():
+        return torch.cat([F.softmax(clf(x[i:i + batch]), 1) for i in range(0, len(x), batch)]).cpu().numpy()
+
+
+def data_classifier(data, root):
+    """The classifier for a labelled image set (trained once, cached under root/classifiers/), or None.
+
+    Returns (classifier, held-out accuracy, training label distribution).
+    None for toy data, unlabelled folders and stand-in images.
+    """
+    if data.kind != "image" or getattr(data, "labels", None) is None or "stand-in" in data.name:
+        return None
+    n = data.n_classes
+    c, h, _ = data.shape
+    train_dist = np.bincount(data.labels.cpu().numpy(), minlength=n) / len(data.labels)
+    path = Path(root) / "classifiers" / f"{data.name}-{c}x{h}px.pt"
+    if path.exists():
+        state = torch.load(path, map_location=data.images.device)
+        with torch.random.fork_rng(devices=[]):  # the initialisation it overwrites draws random numbers
+            clf = Classifier(c, n).to(data.images.device)
+        clf.load_state_dict(state["model"])
+        clf.eval()
+        return clf, state["accuracy"], train_dist
+    clf, acc = train_classifier(data.images, data.labels, n)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    torch.save({"model": clf.state_dict(), "accuracy": acc}, tmp)
+    tmp.replace(path)
+    return clf, acc, train_dist
+
+
+def image_scores(data, samples, root):
+    """`mode_score`, `inception_score`, `label_kl` and `classifier_accuracy` for generated `samples` of a labelled image set ({} otherwise)."""
+    found = data_classifier(data, root)
+    if found is None:
+        return {}
+    clf, acc, train_dist = found
+    probs = predict_probs(clf, samples)
+    return {"mode_score": mode_score(probs, train_dist), "inception_score": inception_score(probs),
+            "label_kl": label_kl(probs, train_dist), "classifier_accuracy": acc}

@@ -35,7 +35,9 @@ Diagnostics logged for every run (the other papers plot them): the mean and
 std of D's raw output on a real and a generated batch, and the mean over a
 generated batch of the per-sample norm ||grad_x D(x)|| of D's raw output
 (`grad_norm_fake`); the final histograms of D's output are in `d_hist.png`
-and `d_outputs.npz`.
+and `d_outputs.npz`. On labelled image sets (digits, MNIST, CIFAR-10) the
+summary also holds the MODE and Inception scores of `--eval-samples`
+generated images with our own classifier (metrics.py).
 
 Deviations and decisions
 - D outputs logits and the losses apply the sigmoid inside (softplus forms):
@@ -70,7 +72,7 @@ import torch.nn.functional as F
 
 import common
 import data as datasets
-from metrics import toy_metrics
+from metrics import image_scores, toy_metrics
 
 LOSSES = ("minimax", "nonsaturating", "lsgan", "wgan", "wgan-gp")
 # loss -> (optimizer, lr, betas, d_steps): each paper's default.
@@ -348,6 +350,9 @@ def evaluate(cfg, run, data, g, d, z_fixed, z_dim, device, seconds):
                                   title=f"{cfg.loss}: D's output and input gradient")
         with torch.no_grad():
             xs = g(z_fixed[: cfg.eval_samples]).cpu().numpy() if data.kind == "toy" else None
+            # eval_samples generated images, in training-size batches (G's BatchNorm sees the batches it was trained on)
+            imgs = torch.cat([g(torch.randn(cfg.batch_size, z_dim, device=device))
+                              for _ in range(math.ceil(cfg.eval_samples / cfg.batch_size))]) if data.kind == "image" else None
     np.savez(run / "d_outputs.npz", real=out_r, fake=out_f)
     common.plot_hist_grid(run / "d_hist.png", [[(out_r, out_f)]], col_labels=[f"{cfg.loss}: D raw output"])
     m = run.metrics()
@@ -359,6 +364,8 @@ def evaluate(cfg, run, data, g, d, z_fixed, z_dim, device, seconds):
                "dataset": cfg.dataset, "instance_noise": cfg.instance_noise, **diag}
     if data.kind == "toy" and getattr(data, "centers", None) is not None:
         summary.update(toy_metrics(xs, data.centers, data.std, data.weights))
+    if imgs is not None:
+        summary.update(image_scores(data, imgs, cfg.data_root))
     run.summary(**summary)
     print(f"done: {run.path}/summary.json")
     return summary

@@ -16,7 +16,8 @@ becomes flat over the data or the samples, and G keeps a gradient.
     eq. (8)   R maximises E log R({y_i} ~ N(mu_r, 1)) + E log(1 - R({phi(x_i)}))   -> meta_loss(R, ...)
     eq. (9)   F maximises E log F({y_i} ~ N(mu_f, 1)) + E log(1 - F({phi(G(z_i))}))   -> meta_loss(F, ...)
     eq. (10)  L_phi = -E log F({phi(G(z_i))}) - E log R({phi(x_i)})                  -> d_loss_vral
-    eq. (11)  L_G = E phi(G(z)) - E phi(x)            (an IPM generator loss)          -> g_loss_ipm
+    eq. (11)  L_G = E phi(x) - E phi(G(z))            (an IPM generator loss; sign: see
+              Deviations)                                                          -> g_loss_ipm
     eq. (12)  L'_G = E (phi(G(z)) - mu_r)^2            (least squares to mu_r)          -> g_loss_ls
     sec. 2.3  mean subtraction: every batch {phi(G(z_i))} in eqs. (9)-(10) becomes
               {phi(G(z_i)) - mean_j phi(G(z_j))} and F compares it with N(0, 1)       -> centred
@@ -54,13 +55,24 @@ Deviations and decisions
   constraint enforced by M: D minimises E phi(G(z)) - E phi(x) - E log M(slopes),
   and G uses eq. (11). Each real sample is paired with the generated sample at the
   same batch index; d_X is the Euclidean distance of the flattened images.
-- With --g-loss ipm, D's outputs on real samples are computed without
-  gradient in G's step (they do not depend on G).
+- The IPM generator loss has the opposite sign of the printed eq. (11) and
+  Alg. 1 line 14 (`E phi(G(z)) - E phi(x)`): G minimises E phi(x) - E phi(G(z)),
+  i.e. raises D's output on its samples. As printed, with mu_r > mu_f (the
+  paper's real/fake coding) or with the critic of sec. 2.4 (which raises phi on
+  real data), minimising L_G would push phi(G(z)) away from the real outputs,
+  and in the Lipschitz variant G and D would minimise the same objective. The
+  authors' Lipschitz script uses our sign (G_loss = mean phi(real) - mean
+  phi(fake)); their variance scripts use eq. (12), our default. tests/test_vral.py
+  checks the sign on a linear D. D's outputs on real samples are computed
+  without gradient in G's step (they do not depend on G).
 - Logged diagnostics are the baselines': D's raw-output mean and within-batch
   std on real and generated batches, and the mean per-sample ||grad_x phi(x)||
   on generated samples, averaged over `--diag-batches` (50, as Fig. 4) batches.
   The authors' scripts log the squared norm of the gradient of D's loss
   instead; we log the gradient of D's output, the quantity that reaches G.
+- Sample quality (the paper shows samples only): on labelled image sets the
+  summary holds the MODE / Inception score of `--eval-samples` generated images
+  with our own classifier, and the label KL (metrics.py).
 """
 
 import math
@@ -75,6 +87,7 @@ import torch.nn.functional as F
 
 import common
 import data as datasets
+from metrics import image_scores, toy_metrics
 
 VARIANTS = ("vral", "vral-sub", "lipschitz")
 
@@ -82,7 +95,7 @@ VARIANTS = ("vral", "vral-sub", "lipschitz")
 @dataclass
 class Config:
     variant: str = "vral"  # vral (eqs. 8-10) | vral-sub (sec. 2.3 mean subtraction) | lipschitz (sec. 2.4, eq. 13)
-    g_loss: str = "ls"  # ls: eq. 12, (phi(G(z)) - mu_r)^2 | ipm: eq. 11, E phi(G(z)) - E phi(x) (lipschitz: always ipm)
+    g_loss: str = "ls"  # ls: eq. 12, (phi(G(z)) - mu_r)^2 (the authors' choice) | ipm: eq. 11, E phi(x) - E phi(G(z)) (lipschitz: always ipm)
     mu_real: float = 1.0  # mu_r, mean of R's reference Gaussian N(mu_r, 1)
     mu_fake: float = 0.0  # mu_f, mean of F's reference Gaussian N(mu_f, 1) (vral-sub uses N(0, 1))
     lip_k: float = 1.0  # lipschitz: K, mean of M's reference Gaussian
@@ -165,8 +178,11 @@ def centred(fake_out):
 
 
 def g_loss_ipm(fake_out, real_out):
-    """Eq. (11): L_G = E phi(G(z)) - E phi(x)."""
-    return fake_out.mean() - real_out.mean()
+    """Eq. (11), signed so G raises D's output on its samples: L_G = E phi(x) - E phi(G(z)).
+
+    The paper prints the opposite sign; see "Deviations and decisions".
+    """
+    return real_out.mean() - fake_out.mean()
 
 
 def g_loss_ls(fake_out, mu_real):
@@ -325,6 +341,8 @@ def evaluate(cfg, run, data, g, d, nets, z_fixed, z_dim, device, seconds):
         diag = common.d_diagnostics(d, reals, fakes)
         with torch.no_grad():
             xs = g(z_fixed[: cfg.eval_samples]).cpu().numpy() if data.kind == "toy" else None
+            imgs = torch.cat([g(torch.randn(m, z_dim, device=device))
+                              for _ in range(math.ceil(cfg.eval_samples / m))]) if data.kind == "image" else None
     np.savez(run / "d_outputs.npz", real=out_r, fake=out_f)
     common.plot_hist_grid(run / "d_hist.png", [[(out_r, out_f)]], col_labels=[f"{cfg.variant} {cfg.d_steps}:1: D raw output"])
     rows = run.metrics()
@@ -335,8 +353,9 @@ def evaluate(cfg, run, data, g, d, nets, z_fixed, z_dim, device, seconds):
     summary = {"steps": cfg.steps, "seconds": round(seconds, 2), "device": str(device), "variant": cfg.variant,
                "d_steps": cfg.d_steps, "dataset": cfg.dataset, **diag}
     if data.kind == "toy" and getattr(data, "centers", None) is not None:
-        from metrics import toy_metrics
         summary.update(toy_metrics(xs, data.centers, data.std, data.weights))
+    if imgs is not None:
+        summary.update(image_scores(data, imgs, cfg.data_root))  # MODE / Inception score with our own classifier
     run.summary(**summary)
     print(f"done: {run.path}/summary.json")
     return summary
@@ -406,14 +425,16 @@ def grid_report(root):
     plt.close(fig)
     # The numbers behind them
     import json
-    lines = ["| method | ratio | D std on real | D std on generated | mean grad norm, generated | seconds |",
-             "|---|---|---|---|---|---|"]
+    fmt = lambda s, k: f"{s[k]:.3g}" if k in s else "-"
+    lines = ["| method | ratio | D std on real | D std on generated | mean grad norm, generated | MODE score | "
+             "label KL | seconds |", "|---|---|---|---|---|---|---|---|"]
     for r in ratios:
         for mt in methods:
             if (mt, r) in cells:
                 s = json.loads((cells[(mt, r)] / "summary.json").read_text())
                 lines.append(f"| {GRID_LABELS[mt]} | {r}:1 | {s['d_real_std']:.3g} | {s['d_fake_std']:.3g} | "
-                             f"{s['grad_norm_fake']:.3g} | {s['seconds']:.0f} |")
+                             f"{s['grad_norm_fake']:.3g} | {fmt(s, 'mode_score')} | {fmt(s, 'label_kl')} | "
+                             f"{s['seconds']:.0f} |")
     (root / "table.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     print(f"\nfigures: {root / 'samples.png'}, {root / 'hist.png'}, {root / 'grad_norm.png'}; table: {root / 'table.md'}")

@@ -84,7 +84,7 @@ def test_d_loss_vral_is_eq_10():
 def test_generator_losses_eqs_11_12():
     fake = torch.tensor([0.5, -1.0, 2.0, 0.0])
     real = torch.tensor([1.0, 1.5, 0.5, 1.0])
-    assert V.g_loss_ipm(fake, real).item() == pytest.approx(0.375 - 1.0)
+    assert V.g_loss_ipm(fake, real).item() == pytest.approx(1.0 - 0.375)
     assert V.g_loss_ls(fake, 1.0).item() == pytest.approx((0.25 + 4 + 1 + 1) / 4)
 
 
@@ -117,7 +117,48 @@ def test_d_loss_lipschitz():
     assert V.d_loss_lipschitz(m, ro, fo, real, fake).item() == pytest.approx(want, rel=1e-12)
 
 
-# --- loss signs: D's outputs move towards the target Gaussians ---
+# --- loss signs ---
+
+
+def linear_g_step(loss_fn, lr=0.1):
+    """One SGD step of a generator x = b + z on a linear D phi(x) = <w, x>; returns E phi(G(z)) before and after."""
+    torch.manual_seed(0)
+    w = torch.tensor([1.0, -2.0, 0.5])
+    b = torch.zeros(3, requires_grad=True)
+    z = torch.randn(64, 3)
+    real_out = (torch.randn(64, 3) + torch.tensor([1.0, -1.0, 0.0])) @ w
+    before = ((b + z) @ w).mean().item()
+    loss_fn((b + z) @ w, real_out).backward()
+    with torch.no_grad():
+        b -= lr * b.grad
+    return before, ((b + z) @ w).mean().item(), real_out.mean().item()
+
+
+def test_ipm_generator_raises_d_output_on_fakes():
+    """Eq. (11) as used: minimising it moves G towards where D is high (real data), by lr ||w||^2 exactly."""
+    before, after, _ = linear_g_step(V.g_loss_ipm)
+    assert after - before == pytest.approx(0.1 * (1 + 4 + 0.25), rel=1e-5)
+
+
+def test_ls_generator_moves_d_output_to_mu_real():
+    before, after, _ = linear_g_step(lambda f, r: V.g_loss_ls(f, 1.0))
+    assert abs(after - 1.0) < abs(before - 1.0)
+
+
+def test_lipschitz_critic_and_generator_pull_opposite_ways():
+    """Sec. 2.4: D's critic term raises phi(real) - phi(fake); G's loss (eq. 11) raises phi(fake). Not the same objective."""
+    real_out = torch.tensor([0.5, 1.0], requires_grad=True)
+    fake_out = torch.tensor([0.0, 0.2], requires_grad=True)
+    x, y = torch.tensor([[1.0, 0.0], [0.0, 2.0]]), torch.zeros(2, 2)
+    m = Affine(torch.zeros(2), 0.0)  # a constant M: only the critic term moves D
+    V.d_loss_lipschitz(m, real_out, fake_out, x, y).backward()
+    assert (real_out.grad < 0).all() and (fake_out.grad > 0).all()  # descent raises real, lowers fake
+    fake_g = fake_out.detach().requires_grad_(True)
+    V.g_loss_ipm(fake_g, real_out.detach()).backward()
+    assert (fake_g.grad < 0).all()  # descent raises phi(G(z))
+
+
+# --- D's outputs move towards the target Gaussians ---
 
 
 def test_meta_training_moves_d_outputs_to_the_targets():

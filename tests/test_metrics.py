@@ -1,0 +1,75 @@
+"""Classifier scores (Che et al. eqs. 3-4) against closed forms and scipy, and the digits classifier."""
+
+import numpy as np
+import pytest
+import torch
+from scipy.stats import entropy
+
+import data
+import metrics
+
+
+def test_inception_score_closed_forms():
+    k = 7
+    one_hot_uniform = np.eye(k)[np.arange(70) % k]  # confident, every class equally often
+    assert metrics.inception_score(one_hot_uniform) == pytest.approx(k, rel=1e-12)
+    collapsed = np.eye(k)[np.zeros(50, int)]  # confident, one class
+    assert metrics.inception_score(collapsed) == pytest.approx(1.0, rel=1e-12)
+    unsure = np.full((30, k), 1 / k)  # p(y|x) = p*(y): no information
+    assert metrics.inception_score(unsure) == pytest.approx(1.0, rel=1e-12)
+
+
+def random_probs(n=40, k=5, seed=0):
+    rng = np.random.default_rng(seed)
+    p = rng.dirichlet(np.full(k, 0.3), size=n)
+    return p, rng.dirichlet(np.ones(k))
+
+
+def test_scores_against_scipy_entropy():
+    """A second formula: scipy.stats.entropy(p, q) is KL(p || q)."""
+    p, train = random_probs()
+    marg = p.mean(0)
+    is_ = np.exp(np.mean([entropy(r, marg) for r in p]))
+    ms = np.exp(np.mean([entropy(r, train) for r in p]) - entropy(marg, train))
+    assert metrics.inception_score(p) == pytest.approx(is_, rel=1e-10)
+    assert metrics.mode_score(p, train) == pytest.approx(ms, rel=1e-10)
+    assert metrics.label_kl(p, train) == pytest.approx(entropy(train, marg), rel=1e-10)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_printed_mode_score_equals_inception_score(seed):
+    """The identity the docstring derives: eq. (4) as printed is eq. (3), whatever p(y) is."""
+    p, train = random_probs(seed=seed)
+    assert metrics.mode_score(p, train) == pytest.approx(metrics.inception_score(p), rel=1e-10)
+
+
+def test_label_kl_sees_a_missing_class():
+    train = np.full(4, 0.25)
+    all_classes = np.eye(4)[np.arange(400) % 4] * 0.97 + 0.0075
+    three = np.eye(4)[np.arange(400) % 3] * 0.97 + 0.0075
+    assert metrics.label_kl(all_classes, train) == pytest.approx(0.0, abs=1e-12)
+    # about 0.25 log(0.25 / 0.0075) - 0.75 log(0.33 / 0.25) = 0.67 for the missing class
+    assert metrics.label_kl(three, train) > 0.6
+
+
+def test_digits_classifier_and_scores(tmp_path):
+    torch.manual_seed(123)
+    d = data.load("digits", tmp_path, "cpu")
+    before = torch.get_rng_state()
+    clf, acc, dist = metrics.data_classifier(d, tmp_path)
+    assert torch.equal(before, torch.get_rng_state())  # scoring leaves the training RNG alone
+    assert acc > 0.9
+    assert (tmp_path / "classifiers" / "digits-1x8px.pt").exists()
+    assert dist.sum() == pytest.approx(1.0)
+    real = metrics.image_scores(d, d.images[:1000], tmp_path)  # loads the cached classifier
+    assert torch.equal(before, torch.get_rng_state())
+    assert real["classifier_accuracy"] == acc
+    assert real["inception_score"] > 8 and real["label_kl"] < 0.05
+    sevens = metrics.image_scores(d, d.images[d.labels == 7], tmp_path)
+    assert sevens["inception_score"] < 1.5 and sevens["label_kl"] > 1.5
+
+
+def test_no_scores_without_labels(tmp_path):
+    assert metrics.image_scores(data.load("ring8", tmp_path, "cpu"), torch.zeros(3, 2), tmp_path) == {}
+    stand_in = data.load("cifar10", tmp_path, "cpu", stand_in=True)
+    assert metrics.image_scores(stand_in, stand_in.images[:10], tmp_path) == {}
