@@ -91,7 +91,7 @@ digits-baselines: $(DEPS)
 	  $(RUN) --loss $$loss --dataset digits --steps $(IMG_STEPS) $(LOG) --out $(OUT)/digits-baselines/$$loss || exit 1; \
 	done
 	$(PY) -m common compare $(addprefix $(OUT)/digits-baselines/,$(TOY_LOSSES)) --out $(OUT)/digits-baselines \
-	  --keys loss,d_real_mean,d_real_std,d_fake_mean,d_fake_std,grad_norm_fake,seconds
+	  --keys loss,mode_score,label_kl,d_real_mean,d_real_std,d_fake_mean,d_fake_std,grad_norm_fake,seconds
 
 # Arjovsky & Bottou 2017 (slides: "DCGAN trained for 1, 10, 25 epochs, then, with the
 # generator fixed, train a discriminator from scratch"): D's error and the norm of

@@ -482,6 +482,38 @@ def plot_samples_3d(path, real, fake, title=""):
     p.close(fig)
 
 
+def save_samples(path, data, g, z, real=None):
+    """The fixed-noise samples: an image grid for images; for toy data a scatter over `real` (default: 1,000 fresh real points).
+
+    Inside `diagnostic_mode`: drawing the figure changes neither the RNG nor G's
+    BatchNorm statistics, so `--sample-every` does not change a run.
+    """
+    with diagnostic_mode(g), torch.no_grad():
+        x = g(z).cpu()
+        real = None if data.kind == "image" else (data.sample(1000) if real is None else real).cpu().numpy()
+    if data.kind == "image":
+        save_image_grid(path, x[:64])
+        return
+    if x.shape[1] == 2:
+        plot_samples_2d(path, real, x.numpy(), data.centers, path.stem)
+    else:
+        plot_samples_3d(path, real, x.numpy(), path.stem)
+
+
+def generate(g, n, batch_size, z_dim, device):
+    """At least n generated samples, drawn in batches of `batch_size` (BatchNorm sees batches of the training size)."""
+    with torch.no_grad():
+        return torch.cat([g(torch.randn(batch_size, z_dim, device=device)) for _ in range(math.ceil(n / batch_size))])
+
+
+def plot_grad_norm_history(run, label):
+    """`grad_norm.png`: the logged mean ||grad_x D(G(z))|| against generator steps (one run's VRAL Fig. 4 curve)."""
+    rows = run.metrics()
+    if rows:
+        plot_curves(run / "grad_norm.png", {label: ([r["step"] for r in rows], [max(r["grad_norm_fake"], 1e-12) for r in rows])},
+                    xlabel="generator step", ylabel="mean ||grad_x D(G(z))||")
+
+
 def hist_real_fake(ax, real, fake, title="", bins=50):
     """Histogram of D's raw output on a real (blue) and a generated (orange) batch."""
     lo = min(real.min(), fake.min())

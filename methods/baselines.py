@@ -254,18 +254,6 @@ def check_config(cfg):
         raise common.UserError(f"--epochs must be positive integers separated by commas, got {cfg.epochs!r}")
 
 
-def save_samples(path, data, g, z, real):
-    """The fixed-noise samples: a scatter for toy data, an image grid for images."""
-    with torch.no_grad():
-        x = g(z).cpu()
-    if data.kind == "image":
-        common.save_image_grid(path, x[:64])
-    elif x.shape[1] == 2:
-        common.plot_samples_2d(path, real.cpu().numpy(), x.numpy(), data.centers, path.stem)
-    else:
-        common.plot_samples_3d(path, real.cpu().numpy(), x.numpy(), path.stem)
-
-
 def train(cfg, g_snapshots=()):
     """Train a GAN with `cfg.loss`; G's weights are also saved as g_step<N>.pt after each step N in `g_snapshots`."""
     check_config(cfg)
@@ -328,7 +316,7 @@ def train(cfg, g_snapshots=()):
         if done in g_snapshots:
             torch.save(g.state_dict(), run / f"g_step{done}.pt")
         if done % cfg.sample_every == 0:
-            save_samples(run / f"samples_{done}.png", data, g, z_fixed, data.sample(1000))
+            common.save_samples(run / f"samples_{done}.png", data, g, z_fixed)
         if done % cfg.ckpt_every == 0 or done == cfg.steps:
             common.save_checkpoint(ckpt_path, done, modules, {"seconds": time.time() - t0})
 
@@ -340,7 +328,7 @@ def evaluate(cfg, run, data, g, d, z_fixed, z_dim, device, seconds):
     """Final figures and summary.json: samples, D-output histograms, gradient-norm curve, toy metrics."""
     with common.diagnostic_mode(g, d):
         real = data.sample(max(cfg.batch_size, 1000 if data.kind == "toy" else cfg.batch_size))
-        save_samples(run / "samples_final.png", data, g, z_fixed, real)
+        common.save_samples(run / "samples_final.png", data, g, z_fixed, real)
         fake = g(torch.randn(len(real), z_dim, device=device)).detach()
         with torch.no_grad():
             out_r, out_f = d(real).cpu().numpy(), d(fake).cpu().numpy()
@@ -350,16 +338,10 @@ def evaluate(cfg, run, data, g, d, z_fixed, z_dim, device, seconds):
                                   title=f"{cfg.loss}: D's output and input gradient")
         with torch.no_grad():
             xs = g(z_fixed[: cfg.eval_samples]).cpu().numpy() if data.kind == "toy" else None
-            # eval_samples generated images, in training-size batches (G's BatchNorm sees the batches it was trained on)
-            imgs = torch.cat([g(torch.randn(cfg.batch_size, z_dim, device=device))
-                              for _ in range(math.ceil(cfg.eval_samples / cfg.batch_size))]) if data.kind == "image" else None
+        imgs = common.generate(g, cfg.eval_samples, cfg.batch_size, z_dim, device) if data.kind == "image" else None
     np.savez(run / "d_outputs.npz", real=out_r, fake=out_f)
     common.plot_hist_grid(run / "d_hist.png", [[(out_r, out_f)]], col_labels=[f"{cfg.loss}: D raw output"])
-    m = run.metrics()
-    if m:
-        common.plot_curves(run / "grad_norm.png",
-                           {cfg.loss: ([r["step"] for r in m], [max(r["grad_norm_fake"], 1e-12) for r in m])},
-                           xlabel="generator step", ylabel="mean ||grad_x D(G(z))||")
+    common.plot_grad_norm_history(run, cfg.loss)
     summary = {"steps": cfg.steps, "seconds": round(seconds, 2), "device": str(device), "loss": cfg.loss,
                "dataset": cfg.dataset, "instance_noise": cfg.instance_noise, **diag}
     if data.kind == "toy" and getattr(data, "centers", None) is not None:
@@ -501,7 +483,7 @@ def principled_report(cfg, run, ks, sigmas, results, device, seconds):
     summary = {"steps": cfg.d_iters, "seconds": round(seconds, 2), "device": str(device), "dataset": cfg.dataset,
                "epochs": cfg.epochs}
     for (k, sigma), rows in results.items():
-        tag = f"k{k}" + (f"_noise" if sigma > 0 else "")
+        tag = f"k{k}" + ("_noise" if sigma > 0 else "")
         first, last = rows[0], rows[-1]
         summary.update({
             f"{tag}_d_error_first": first["err_real"] + first["err_fake"],

@@ -49,6 +49,8 @@ Deviations and decisions
 - Mean subtraction (`--variant vral-sub`) centres the generated batch in both
   F's loss and D's loss, and F's reference draws come from N(0, 1) instead of
   N(mu_f, 1). The real batch is not centred (the paper centres only fakes).
+  The authors' mean-subtraction script departs further from the paper (squared
+  meta-discriminator outputs, an IPM term in D's loss); we follow the paper's text.
 - Lipschitz variant (`--variant lipschitz`): eq. (13) gives M's objective and
   says D tries to fool M, but a D whose only aim is to look K-Lipschitz gives G
   nothing to follow. We read sec. 2.4 as the WGAN critic with its Lipschitz
@@ -75,7 +77,6 @@ Deviations and decisions
   with our own classifier, and the label KL (metrics.py).
 """
 
-import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -310,29 +311,18 @@ def train(cfg):
             run.log(done, **values, **diag)
             progress.update(done, **values)
         if done % cfg.sample_every == 0:
-            save_samples(run / f"samples_{done}.png", data, g, z_fixed)
+            common.save_samples(run / f"samples_{done}.png", data, g, z_fixed)
         if done % cfg.ckpt_every == 0 or done == cfg.steps:
             common.save_checkpoint(ckpt_path, done, modules, {"seconds": time.time() - t0})
 
     return evaluate(cfg, run, data, g, d, nets, z_fixed, z_dim, device, time.time() - t0)
 
 
-def save_samples(path, data, g, z):
-    with torch.no_grad():
-        x = g(z).cpu()
-    if data.kind == "image":
-        common.save_image_grid(path, x[:64])
-    elif x.shape[1] == 2:
-        common.plot_samples_2d(path, data.sample(1000).cpu().numpy(), x.numpy(), data.centers, path.stem)
-    else:
-        common.plot_samples_3d(path, data.sample(1000).cpu().numpy(), x.numpy(), path.stem)
-
-
 def evaluate(cfg, run, data, g, d, nets, z_fixed, z_dim, device, seconds):
     """Final figures and summary.json: samples, D-output histograms over `diag_batches` batches (Fig. 3), gradient norm (Fig. 4)."""
     m = cfg.batch_size
     with common.diagnostic_mode(*nets.values()):
-        save_samples(run / "samples_final.png", data, g, z_fixed)
+        common.save_samples(run / "samples_final.png", data, g, z_fixed)
         reals = [data.sample(m) for _ in range(cfg.diag_batches)]
         fakes = [g(torch.randn(m, z_dim, device=device)).detach() for _ in range(cfg.diag_batches)]
         with torch.no_grad():
@@ -341,15 +331,10 @@ def evaluate(cfg, run, data, g, d, nets, z_fixed, z_dim, device, seconds):
         diag = common.d_diagnostics(d, reals, fakes)
         with torch.no_grad():
             xs = g(z_fixed[: cfg.eval_samples]).cpu().numpy() if data.kind == "toy" else None
-            imgs = torch.cat([g(torch.randn(m, z_dim, device=device))
-                              for _ in range(math.ceil(cfg.eval_samples / m))]) if data.kind == "image" else None
+        imgs = common.generate(g, cfg.eval_samples, m, z_dim, device) if data.kind == "image" else None
     np.savez(run / "d_outputs.npz", real=out_r, fake=out_f)
     common.plot_hist_grid(run / "d_hist.png", [[(out_r, out_f)]], col_labels=[f"{cfg.variant} {cfg.d_steps}:1: D raw output"])
-    rows = run.metrics()
-    if rows:
-        common.plot_curves(run / "grad_norm.png",
-                           {cfg.variant: ([r["step"] for r in rows], [max(r["grad_norm_fake"], 1e-12) for r in rows])},
-                           xlabel="generator step", ylabel="mean ||grad_x D(G(z))||")
+    common.plot_grad_norm_history(run, cfg.variant)
     summary = {"steps": cfg.steps, "seconds": round(seconds, 2), "device": str(device), "variant": cfg.variant,
                "d_steps": cfg.d_steps, "dataset": cfg.dataset, **diag}
     if data.kind == "toy" and getattr(data, "centers", None) is not None:

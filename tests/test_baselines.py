@@ -184,9 +184,11 @@ def test_same_seed_same_summary(tmp_path):
     assert strip(c) != strip(a)
 
 
-def test_logging_frequency_does_not_change_the_run(tmp_path):
-    a = B.train(small(tmp_path, "a", log_every=10))
-    b = B.train(small(tmp_path, "b", log_every=7))
+@pytest.mark.parametrize("dataset", ["ring8", "digits"])
+def test_logging_and_sample_frequency_do_not_change_the_run(tmp_path, dataset):
+    a = B.train(small(tmp_path, "a", dataset=dataset, log_every=10, sample_every=20))
+    b = B.train(small(tmp_path, "b", dataset=dataset, log_every=7, sample_every=3))
+    assert (tmp_path / "b" / "samples_3.png").exists()
     assert strip(a) == strip(b)
 
 

@@ -242,6 +242,16 @@ def test_resume_and_seed(tmp_path):
     assert strip(res) == strip(full)
 
 
+@pytest.mark.parametrize("dataset", ["ring8", "digits"])
+def test_logging_and_sample_frequency_do_not_change_the_run(tmp_path, dataset):
+    strip = lambda s: {k: v for k, v in s.items() if k != "seconds"}
+    a = V.train(small(tmp_path, out=str(tmp_path / "a"), dataset=dataset, steps=6, d_steps=2, log_every=3))
+    b = V.train(small(tmp_path, out=str(tmp_path / "b"), dataset=dataset, steps=6, d_steps=2, log_every=2,
+                      sample_every=2))
+    assert (tmp_path / "b" / "samples_2.png").exists()
+    assert strip(a) == strip(b)
+
+
 def test_bad_variant(tmp_path):
     with pytest.raises(common.UserError, match="unknown --variant"):
         V.train(small(tmp_path, variant="vral2"))
