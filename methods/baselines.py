@@ -325,14 +325,21 @@ def train(cfg, g_snapshots=()):
 
 
 def evaluate(cfg, run, data, g, d, z_fixed, z_dim, device, seconds):
-    """Final figures and summary.json: samples, D-output histograms, gradient-norm curve, toy metrics."""
+    """Final figures and summary.json: samples, D-output histograms, gradient-norm curve, toy metrics.
+
+    D's outputs and diagnostics are taken on `diag_batches` real and generated
+    batches (of 1,000 samples for toy data, `batch_size` for images).
+    """
+    n = max(cfg.batch_size, 1000 if data.kind == "toy" else cfg.batch_size)
     with common.diagnostic_mode(g, d):
-        real = data.sample(max(cfg.batch_size, 1000 if data.kind == "toy" else cfg.batch_size))
+        reals = [data.sample(n) for _ in range(cfg.diag_batches)]
+        fakes = [g(torch.randn(n, z_dim, device=device)).detach() for _ in range(cfg.diag_batches)]
+        real, fake = reals[0], fakes[0]
         common.save_samples(run / "samples_final.png", data, g, z_fixed, real)
-        fake = g(torch.randn(len(real), z_dim, device=device)).detach()
         with torch.no_grad():
-            out_r, out_f = d(real).cpu().numpy(), d(fake).cpu().numpy()
-        diag = common.d_diagnostics(d, real, fake)
+            out_r = torch.cat([d(x) for x in reals]).cpu().numpy()
+            out_f = torch.cat([d(x) for x in fakes]).cpu().numpy()
+        diag = common.d_diagnostics(d, reals, fakes)
         if data.kind == "toy" and data.shape[0] == 2:
             common.plot_d_surface(run / "d_surface.png", d, real.cpu().numpy(), fake.cpu().numpy(), device,
                                   title=f"{cfg.loss}: D's output and input gradient")
