@@ -72,6 +72,11 @@ Deviations and decisions
   on generated samples, averaged over `--diag-batches` (50, as Fig. 4) batches.
   The authors' scripts log the squared norm of the gradient of D's loss
   instead; we log the gradient of D's output, the quantity that reaches G.
+- Lipschitz variant: the summary also holds the mean and std of the final
+  slopes |phi(x_i) - phi(y_i)| / ||x_i - y_i|| over `--diag-batches` paired
+  batches (M's target: N(K, sigma*)). M sees chords between paired real and
+  generated samples only; it does not bound D's local gradient norm, which
+  the summary's `grad_norm_fake` reports beside it.
 - Sample quality (the paper shows samples only): on labelled image sets the
   summary holds the MODE / Inception score of `--eval-samples` generated images
   with our own classifier, and the label KL (metrics.py).
@@ -329,6 +334,11 @@ def evaluate(cfg, run, data, g, d, nets, z_fixed, z_dim, device, seconds):
             out_r = torch.cat([d(x) for x in reals]).cpu().numpy()
             out_f = torch.cat([d(x) for x in fakes]).cpu().numpy()
         diag = common.d_diagnostics(d, reals, fakes)
+        if cfg.variant == "lipschitz":
+            # Eq. (13)'s M input at the end: the slopes of D between the i-th real and i-th generated sample.
+            with torch.no_grad():
+                s = torch.cat([slopes(d(x), d(y), x, y) for x, y in zip(reals, fakes)])
+            diag.update(slope_mean=s.mean().item(), slope_std=s.std().item())
         with torch.no_grad():
             xs = g(z_fixed[: cfg.eval_samples]).cpu().numpy() if data.kind == "toy" else None
         imgs = common.generate(g, cfg.eval_samples, m, z_dim, device) if data.kind == "image" else None

@@ -229,8 +229,9 @@ def test_update_order_and_counts(tmp_path, monkeypatch, variant):
 
 def test_lipschitz_update_order(tmp_path, monkeypatch):
     order = record_steps(monkeypatch)
-    V.train(small(tmp_path, variant="lipschitz", d_steps=2))
+    summary = V.train(small(tmp_path, variant="lipschitz", d_steps=2))
     assert order == (["m", "d"] * 2 + ["g"]) * 3
+    assert summary["slope_mean"] > 0 and summary["slope_std"] >= 0
 
 
 def test_resume_and_seed(tmp_path):
