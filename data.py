@@ -19,6 +19,14 @@ shape (for SMOKE runs of the real-data make targets only), with a warning.
 Random draws (toy samples, batch indices) use torch's global generator on
 the CPU and are then moved to the device, so the same seed gives the same
 batches on every device.
+
+Known limitation of folders: a FolderImages batch is the next one of a
+shuffling DataLoader, whose position is neither restored by
+`common.diagnostic_mode` nor saved in checkpoints. On CelebA and image
+folders, the batches drawn for logged diagnostics therefore shift the
+training stream (`--log-every` changes the run), and `--resume` continues
+with a fresh shuffle rather than the exact batches of an uninterrupted run.
+In-memory sets (toy, digits, MNIST, CIFAR-10) have neither problem (tested).
 """
 
 import gzip

@@ -51,12 +51,31 @@ Deviations and decisions
   N(mu_f, 1). The real batch is not centred (the paper centres only fakes).
   The authors' mean-subtraction script departs further from the paper (squared
   meta-discriminator outputs, an IPM term in D's loss); we follow the paper's text.
+  Two consequences of the text as written, which we keep but name: (1) after
+  centring, eq. (10) does not change when a constant is added to phi on
+  generated data, so nothing in D's loss pushes the generated mean away from
+  the real one (sec. 2.3 says D's goal is to separate the means);
+  `--d-critic` adds the authors' critic term E phi(G(z)) - E phi(x) to D's
+  loss. (2) A centred batch sums to exactly 0, an N(0, 1) reference batch does
+  not, so F can tell them apart whatever D does; we do not centre the
+  reference batch (neither does the authors' code).
+- The authors' scripts are inconsistent about the meta-discriminator's input:
+  their CelebA one sees the batch as one vector, their CIFAR-10 one each
+  output separately. We follow the paper ("comparisons are performed
+  batch-wise") and DESIGN.md. The meta-discriminators use PyTorch's default
+  initialisation (Lasagne's default is Glorot uniform). Their CelebA runs use
+  no BatchNorm and a 128-d latent; ours use the DCGAN defaults (BatchNorm, z
+  100) for every data set (`--no-batch-norm`, `--z-dim` change them).
 - Lipschitz variant (`--variant lipschitz`): eq. (13) gives M's objective and
   says D tries to fool M, but a D whose only aim is to look K-Lipschitz gives G
   nothing to follow. We read sec. 2.4 as the WGAN critic with its Lipschitz
   constraint enforced by M: D minimises E phi(G(z)) - E phi(x) - E log M(slopes),
   and G uses eq. (11). Each real sample is paired with the generated sample at the
   same batch index; d_X is the Euclidean distance of the flattened images.
+  The authors' Lipschitz script confirms the critic term and G's sign, and
+  differs from the paper elsewhere (signed slopes without |.|, D fooling M by
+  minimising M's squared logit, M's reference N(0, 1) instead of N(K, sigma*));
+  we follow the paper.
 - The IPM generator loss has the opposite sign of the printed eq. (11) and
   Alg. 1 line 14 (`E phi(G(z)) - E phi(x)`): G minimises E phi(x) - E phi(G(z)),
   i.e. raises D's output on its samples. As printed, with mu_r > mu_f (the
@@ -104,6 +123,7 @@ class Config:
     g_loss: str = "ls"  # ls: eq. 12, (phi(G(z)) - mu_r)^2 (the authors' choice) | ipm: eq. 11, E phi(x) - E phi(G(z)) (lipschitz: always ipm)
     mu_real: float = 1.0  # mu_r, mean of R's reference Gaussian N(mu_r, 1)
     mu_fake: float = 0.0  # mu_f, mean of F's reference Gaussian N(mu_f, 1) (vral-sub uses N(0, 1))
+    d_critic: bool = False  # vral, vral-sub: add the critic term E phi(G(z)) - E phi(x) to D's loss (eq. 10), as the authors' mean-subtraction script does
     lip_k: float = 1.0  # lipschitz: K, mean of M's reference Gaussian
     lip_sigma: float = 0.1  # lipschitz: sigma*, std of M's reference Gaussian
     meta_hidden: int = 28  # hidden units of each meta-discriminator
@@ -202,9 +222,14 @@ def slopes(real_out, fake_out, real, fake):
     return (real_out - fake_out).abs() / dist.clamp_min(1e-12)
 
 
+def critic_term(fake_out, real_out):
+    """The WGAN critic loss E phi(G(z)) - E phi(x): minimising it separates D's means on generated and real data."""
+    return fake_out.mean() - real_out.mean()
+
+
 def d_loss_lipschitz(m_meta, real_out, fake_out, real, fake):
-    """Sec. 2.4: the WGAN critic loss E phi(G(z)) - E phi(x) plus -log M(slopes): D fools M into seeing N(K, sigma*) slopes."""
-    return fake_out.mean() - real_out.mean() + F.softplus(-m_meta(slopes(real_out, fake_out, real, fake)))
+    """Sec. 2.4: the critic loss E phi(G(z)) - E phi(x) plus -log M(slopes): D fools M into seeing N(K, sigma*) slopes."""
+    return critic_term(fake_out, real_out) + F.softplus(-m_meta(slopes(real_out, fake_out, real, fake)))
 
 
 # ---------------------------------------------------------------------------
@@ -251,6 +276,8 @@ def train(cfg):
     mu_f = 0.0 if cfg.variant == "vral-sub" else cfg.mu_fake
     prep_fake = centred if cfg.variant == "vral-sub" else (lambda o: o)
     g_uses_ipm = cfg.variant == "lipschitz" or cfg.g_loss == "ipm"
+    if cfg.variant == "lipschitz" and cfg.g_loss != "ipm":
+        print("note: the lipschitz variant's generator uses eq. (11), the IPM loss; --g-loss is ignored")
 
     ckpt_path = Path(cfg.out) / "checkpoint.pt"
     start, seconds = 0, 0.0
@@ -292,7 +319,10 @@ def train(cfg):
             losses["loss_r"] = meta_loss(nets["r"], reference_batch(m, cfg.mu_real, 1.0, device), out_r)
             step(opts["r"], losses["loss_r"])
             # Lines 10-12: D fools both (eq. 10). F and R get gradients here but only D steps.
-            losses["loss_d"] = d_loss_vral(nets["f"], nets["r"], prep_fake(d(fake_batch())), d(data.sample(m)))
+            fake_out, real_out = d(fake_batch()), d(data.sample(m))
+            losses["loss_d"] = d_loss_vral(nets["f"], nets["r"], prep_fake(fake_out), real_out)
+            if cfg.d_critic:  # optional: D also separates the means (the authors' mean-subtraction script)
+                losses["loss_d"] = losses["loss_d"] + critic_term(fake_out, real_out)
             step(opts["d"], losses["loss_d"])
         # Lines 13-15: G (eq. 11 or eq. 12).
         d.requires_grad_(False)

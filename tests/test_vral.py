@@ -88,6 +88,10 @@ def test_generator_losses_eqs_11_12():
     assert V.g_loss_ls(fake, 1.0).item() == pytest.approx((0.25 + 4 + 1 + 1) / 4)
 
 
+def test_critic_term():
+    assert V.critic_term(torch.tensor([0.5, -1.0]), torch.tensor([2.0, 1.0, 0.0])).item() == pytest.approx(-0.25 - 1.0)
+
+
 def test_centred_batch():
     c = V.centred(torch.tensor([1.0, 2.0, 6.0]))
     assert c.tolist() == pytest.approx([-2.0, -1.0, 3.0])
@@ -231,7 +235,7 @@ def test_lipschitz_update_order(tmp_path, monkeypatch):
     order = record_steps(monkeypatch)
     summary = V.train(small(tmp_path, variant="lipschitz", d_steps=2))
     assert order == (["m", "d"] * 2 + ["g"]) * 3
-    assert summary["slope_mean"] > 0 and summary["slope_std"] >= 0
+    assert summary["slope_mean"] > 0 and summary["slope_std"] > 0
 
 
 def test_resume_and_seed(tmp_path):
@@ -251,6 +255,40 @@ def test_logging_and_sample_frequency_do_not_change_the_run(tmp_path, dataset):
                       sample_every=2))
     assert (tmp_path / "b" / "samples_2.png").exists()
     assert strip(a) == strip(b)
+
+
+@pytest.mark.parametrize("variant", ["vral", "vral-sub"])
+def test_train_feeds_f_the_centred_batch_and_its_reference(tmp_path, monkeypatch, variant):
+    """Inside train(): F (the first meta_loss of each triple) sees centred outputs and N(0, 1) draws in vral-sub,
+    raw outputs and N(mu_f, 1) draws in vral (mu_f = -3 here, so the two references are far apart)."""
+    calls = []
+    real_meta_loss = V.meta_loss
+
+    def recording(meta, reference, d_outputs):
+        calls.append((reference.detach().clone(), d_outputs.detach().clone()))
+        return real_meta_loss(meta, reference, d_outputs)
+
+    monkeypatch.setattr(V, "meta_loss", recording)
+    V.train(small(tmp_path, variant=variant, mu_fake=-3.0, batch_size=64, steps=2, d_steps=3))
+    f_calls = calls[0::2]  # F, R, F, R, ...
+    assert len(calls) == 2 * 3 * 2
+    for reference, out in f_calls:
+        if variant == "vral-sub":
+            assert abs(out.mean().item()) < 1e-5
+            assert abs(reference.mean().item()) < 0.6  # mean of 64 N(0, 1) draws: std 0.125
+        else:
+            assert abs(reference.mean().item() + 3.0) < 0.6
+    if variant == "vral":
+        assert max(abs(out.mean().item()) for _, out in f_calls) > 1e-4  # D's raw outputs are not centred
+
+
+@pytest.mark.parametrize("flag", [False, True])
+def test_d_critic_flag_adds_the_critic_term_to_each_d_step(tmp_path, monkeypatch, flag):
+    n = []
+    real_term = V.critic_term
+    monkeypatch.setattr(V, "critic_term", lambda f, r: n.append(1) or real_term(f, r))
+    V.train(small(tmp_path, variant="vral-sub", d_critic=flag, steps=2, d_steps=3))
+    assert len(n) == (6 if flag else 0)
 
 
 def test_bad_variant(tmp_path):
