@@ -34,8 +34,8 @@ Run
 Diagnostics logged for every run (the other papers plot them): the mean and
 std of D's raw output on a real and a generated batch, and the mean over a
 generated batch of the per-sample norm ||grad_x D(x)|| of D's raw output
-(`grad_norm_fake`); the final histograms of D's output are in `d_hist.png`
-and `d_outputs.npz`. On labelled image sets (digits, MNIST, CIFAR-10) the
+(`grad_norm_fake`); the final histograms of D's output, over `--diag-batches`
+batches, are in `d_hist.png` and `d_outputs.npz`. On labelled image sets (digits, MNIST, CIFAR-10) the
 summary also holds the MODE and Inception scores of `--eval-samples`
 generated images with our own classifier (metrics.py).
 
