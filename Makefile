@@ -17,6 +17,7 @@ SEED ?= 0
 SMOKE ?= 0
 
 RUN = $(PY) -m methods.baselines --device $(DEVICE) --seed $(SEED) --data-root $(DATA)
+PRINCIPLED_RUN = $(PY) -m methods.principled --device $(DEVICE) --seed $(SEED) --data-root $(DATA)
 VRAL = $(PY) -m methods.vral --device $(DEVICE) --seed $(SEED) --data-root $(DATA)
 
 ifeq ($(SMOKE),1)
@@ -51,11 +52,11 @@ setup: $(DEPS)
 	touch $@
 
 test: $(DEPS)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n auto
 
 # Include the long reproduction runs marked @pytest.mark.slow.
 test-all: $(DEPS)
-	$(PY) -m pytest -q -m "slow or not slow"
+	$(PY) -m pytest -q -n auto -m "slow or not slow"
 
 # Four losses on ring8 with the same toy settings (MLPs, Adam 1e-3, batch 256),
 # then one table of their summary.json and one figure of their samples.
@@ -65,7 +66,7 @@ demo: $(DEPS)
 	  $(RUN) --loss $$loss --dataset ring8 --steps $(TOY_STEPS) --lr 1e-3 --batch-size 256 \
 	    $(LOG) --out $(OUT)/demo/$$loss || exit 1; \
 	done
-	$(PY) -m common compare $(addprefix $(OUT)/demo/,$(DEMO_LOSSES)) --out $(OUT)/demo \
+	$(PY) -m figures compare $(addprefix $(OUT)/demo/,$(DEMO_LOSSES)) --out $(OUT)/demo \
 	  --keys loss,modes,high_quality,reverse_kl,d_real_std,d_fake_std,grad_norm_fake,seconds
 
 # Every loss on ring8 and grid25; the GAN losses also with instance noise
@@ -81,7 +82,7 @@ toy-baselines: $(DEPS)
 	    $(RUN) --loss $$loss --dataset $$ds --steps $(TOY_STEPS) --lr 1e-3 --batch-size 256 \
 	      --instance-noise 0.1 --noise-anneal linear $(LOG) --out $(OUT)/toy-baselines/$$ds-$$loss-noise || exit 1; \
 	  done; \
-	  $(PY) -m common compare $(OUT)/toy-baselines/$$ds-* --out $(OUT)/toy-baselines/$$ds \
+	  $(PY) -m figures compare $(OUT)/toy-baselines/$$ds-* --out $(OUT)/toy-baselines/$$ds \
 	    --keys loss,instance_noise,modes,high_quality,reverse_kl,grad_norm_fake,seconds || exit 1; \
 	done
 
@@ -90,7 +91,7 @@ digits-baselines: $(DEPS)
 	for loss in $(TOY_LOSSES); do \
 	  $(RUN) --loss $$loss --dataset digits --steps $(IMG_STEPS) $(LOG) --out $(OUT)/digits-baselines/$$loss || exit 1; \
 	done
-	$(PY) -m common compare $(addprefix $(OUT)/digits-baselines/,$(TOY_LOSSES)) --out $(OUT)/digits-baselines \
+	$(PY) -m figures compare $(addprefix $(OUT)/digits-baselines/,$(TOY_LOSSES)) --out $(OUT)/digits-baselines \
 	  --keys loss,mode_score,label_kl,d_real_mean,d_real_std,d_fake_mean,d_fake_std,grad_norm_fake,seconds
 
 # Arjovsky & Bottou 2017 (slides: "DCGAN trained for 1, 10, 25 epochs, then, with the
@@ -98,15 +99,15 @@ digits-baselines: $(DEPS)
 # G's gradient under the original and the -log D cost, with and without instance
 # noise (sigma 0.5) on D's inputs. digits are resized to 16 px for a two-layer DCGAN.
 digits-principled: $(DEPS)
-	$(RUN) --experiment principled --dataset digits --image-size 16 --epochs 1,10,25 --d-noise 0.5 \
+	$(PRINCIPLED_RUN) --dataset digits --image-size 16 --epochs 1,10,25 --d-noise 0.5 \
 	  $(PRINCIPLED) $(LOG) --out $(OUT)/digits-principled
 
 mnist-principled: $(DEPS)
-	$(RUN) --experiment principled --dataset mnist --epochs 1,10,25 --d-noise 0.5 \
+	$(PRINCIPLED_RUN) --dataset mnist --epochs 1,10,25 --d-noise 0.5 \
 	  $(PRINCIPLED) $(LOG) --out $(OUT)/mnist-principled
 
 cifar-principled: $(DEPS)
-	$(RUN) --experiment principled --dataset cifar10 --epochs 1,10,25 --d-noise 0.5 \
+	$(PRINCIPLED_RUN) --dataset cifar10 --epochs 1,10,25 --d-noise 0.5 \
 	  $(PRINCIPLED) $(LOG) --out $(OUT)/cifar-principled
 
 # VRAL Figs. 2-4: standard GAN, -log D GAN, LSGAN, WGAN, VRAL and VRAL with mean
@@ -127,7 +128,7 @@ define vral_grid
 	      --out $(3)/$$v-$$r || exit 1; \
 	  done; \
 	done
-	$(VRAL) --report $(3)
+	$(PY) -m figures vral-grid $(3)
 endef
 
 digits-vral: $(DEPS)
@@ -144,7 +145,7 @@ celeba-vral: $(DEPS)
 	      $(LOG) --out $(OUT)/celeba-vral/$$v-$$r || exit 1; \
 	  done; \
 	done
-	$(VRAL) --report $(OUT)/celeba-vral
+	$(PY) -m figures vral-grid $(OUT)/celeba-vral
 
 # VRAL Fig. 6: CelebA with one meta-discriminator pushing D towards 1-Lipschitz (eq. 13, K = 1, sigma = 0.1).
 celeba-vral-lipschitz: $(DEPS)

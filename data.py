@@ -1,4 +1,4 @@
-"""Every data set of DESIGN.md behind one interface.
+"""Every data set the method scripts use, behind one interface.
 
 `load(name, ...)` returns a sampler: `sampler.sample(n)` is a batch of n
 samples on the device (float32; images in [-1, 1], shape (n, C, H, W)).
@@ -40,7 +40,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from common import UserError
+import common  # common.UserError: a message and exit 1 (a module import: common imports this file too)
 
 TOY = ("ring8", "grid25", "ring6", "submanifold7", "swissroll")
 IMAGES = ("digits", "mnist", "cifar10", "stacked_digits", "compositional_digits",
@@ -136,7 +136,7 @@ def toy(name, device, scale=1.0):
     elif name == "swissroll":
         return SwissRoll(device, s)
     else:
-        raise UserError(f"unknown toy data set {name!r}; choose from {', '.join(TOY)}")
+        raise common.UserError(f"unknown toy data set {name!r}; choose from {', '.join(TOY)}")
     return GaussianMixture(name, c * s, std * s, device)
 
 
@@ -239,7 +239,7 @@ def read_idx(path):
     with opener(path, "rb") as f:
         zero, dtype, ndim = struct.unpack(">HBB", f.read(4))
         if zero != 0 or dtype != 0x08:
-            raise UserError(f"{path} is not an unsigned-byte idx file")
+            raise common.UserError(f"{path} is not an unsigned-byte idx file")
         dims = struct.unpack(">" + "I" * ndim, f.read(4 * ndim))
         return np.frombuffer(f.read(), dtype=np.uint8).reshape(dims)
 
@@ -279,7 +279,7 @@ def load_mnist(root):
     xi = _find(raw, ["train-images-idx3-ubyte", "train-images.idx3-ubyte"])
     yi = _find(raw, ["train-labels-idx1-ubyte", "train-labels.idx1-ubyte"])
     if xi is None or yi is None:
-        raise UserError(MNIST_HELP.format(root=root))
+        raise common.UserError(MNIST_HELP.format(root=root))
     x = torch.from_numpy(read_idx(xi).copy()).unsqueeze(1)
     y = torch.from_numpy(read_idx(yi).astype(np.int64))
     return to_unit(x), y
@@ -289,7 +289,7 @@ def load_cifar10(root):
     folder = Path(root) / "cifar-10-batches-py"
     files = [folder / f"data_batch_{i}" for i in range(1, 6)]
     if not all(f.exists() for f in files):
-        raise UserError(CIFAR_HELP.format(root=root))
+        raise common.UserError(CIFAR_HELP.format(root=root))
     xs, ys = [], []
     for f in files:
         with open(f, "rb") as fh:
@@ -316,7 +316,7 @@ class FolderImages:
         folder = Path(folder)
         files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in EXTS) if folder.exists() else []
         if not files:
-            raise UserError(help_text.format(root=folder))
+            raise common.UserError(help_text.format(root=folder))
         self.name, self.files, self.size, self.crop, self.device = name, files, size, crop, device
         self.shape = (3, size, size)
         self.workers = workers
@@ -370,7 +370,7 @@ def load(name, root="data", device="cpu", image_size=None, scale=None, stand_in=
     if name in TOY:
         return toy(name, device, scale)
     if name not in IMAGES:
-        raise UserError(f"unknown data set {name!r}; choose from {', '.join(NAMES)}")
+        raise common.UserError(f"unknown data set {name!r}; choose from {', '.join(NAMES)}")
     size = image_size or DEFAULT_SIZE[name]
     try:
         if name == "celeba":
@@ -385,7 +385,7 @@ def load(name, root="data", device="cpu", image_size=None, scale=None, stand_in=
             x, y = load_mnist(root)
         else:
             x, y = load_cifar10(root)
-    except UserError as e:
+    except common.UserError as e:
         if not stand_in:
             raise
         channels = 1 if name in ("digits", "mnist", "compositional_digits", "compositional_mnist") else 3

@@ -1,4 +1,8 @@
-"""Evaluation shared by every method: the toy-data mode metrics and the classifier scores.
+"""Evaluation shared by every method: D's diagnostics, the toy-data mode metrics and the classifier scores.
+
+D's diagnostics (logged during training, and in every summary): the mean and
+within-batch std of D's raw output on real and on generated batches, and the
+mean per-sample norm of its input gradient on generated samples.
 
 Toy mixtures (VEEGAN, Srivastava et al. 2017; PacGAN, Lin et al. 2018):
 
@@ -15,7 +19,8 @@ at least 20 of the 2,500 samples, a fifth of its expected share on the
 Every sample, high quality or not, enters q, so the reverse KL is defined
 even for a generator with no high-quality sample; modes with q = 0 add 0.
 
-Labelled image sets (Che et al. 2017, sec. 3.3, eqs. 3-4), with our own
+Labelled image sets (Che et al. 2017, "Mode Regularized Generative Adversarial
+Networks", ICLR, https://arxiv.org/abs/1612.02136, sec. 3.3, eqs. 3-4), with our own
 classifier instead of the Inception network:
 
 - *Inception score* exp(E_x KL(p(y|x) || p*(y))), p*(y) the label marginal
@@ -25,8 +30,8 @@ classifier instead of the Inception network:
   Inception score for every p(y): E_x KL(p(y|x) || p(y)) = -E_x H(p(y|x)) -
   sum_y p*(y) log p(y) and KL(p*(y) || p(y)) = -H(p*) - sum_y p*(y) log p(y), so
   their difference is H(p*) - E_x H(p(y|x)) = E_x KL(p(y|x) || p*(y)). We
-  compute eq. (4) as printed (tests/test_metrics.py checks the identity) and
-  report beside it what the paper says the MODE score is for, the mismatch of
+  compute eq. (4) as printed (tests/test_metrics.py checks the identity); a
+  summary holds it once, as `mode_score`, and beside it what the paper says the MODE score is for, the mismatch of
   the generated label marginal with the training one:
 - *label KL* KL(p(y) || p*(y)): 0 when every class is generated as often as
   in the training data, large when a class is missing.
@@ -39,6 +44,7 @@ global RNG restored afterwards (so scoring never changes a run), and cached in
 `<data-root>/classifiers/`. Stand-in data (random labels) gets no scores.
 """
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -46,7 +52,38 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from data import StandIn
+import data as datasets
+
+
+# --------------------------------------------------------------------------
+# Discriminator diagnostics (Arjovsky & Bottou, VRAL Figs. 3-4)
+# --------------------------------------------------------------------------
+
+
+def input_grad_norm(d, x):
+    """Per-sample L2 norm of the gradient of D's raw output w.r.t. its input, shape (B,).
+
+    Each sample's gradient is flattened before the norm; D's parameters get no gradient.
+    """
+    x = x.detach().requires_grad_(True)
+    (g,) = torch.autograd.grad(d(x).sum(), x)
+    return g.flatten(1).norm(dim=1)
+
+
+def d_diagnostics(d, reals, fakes):
+    """Mean and within-batch std of D's raw output on lists of real and generated batches, averaged over the
+    batches, and `grad_norm_fake`, the mean over all generated samples of ||grad_x D(x)||."""
+    with torch.no_grad():
+        r, f = [d(x) for x in reals], [d(x) for x in fakes]
+    avg = lambda outs, fn: float(np.mean([fn(o).item() for o in outs]))
+    return {"d_real_mean": avg(r, torch.mean), "d_real_std": avg(r, torch.std),
+            "d_fake_mean": avg(f, torch.mean), "d_fake_std": avg(f, torch.std),
+            "grad_norm_fake": torch.cat([input_grad_norm(d, x) for x in fakes]).mean().item()}
+
+
+# --------------------------------------------------------------------------
+# Toy mixtures
+# --------------------------------------------------------------------------
 
 
 def nearest_mode(x, centers):
@@ -158,7 +195,7 @@ def data_classifier(data, root):
     Returns (classifier, held-out accuracy, training label distribution).
     None for toy data, unlabelled folders and stand-in images.
     """
-    if data.kind != "image" or getattr(data, "labels", None) is None or isinstance(data, StandIn):
+    if data.kind != "image" or getattr(data, "labels", None) is None or isinstance(data, datasets.StandIn):
         return None
     n = data.n_classes
     c, h, _ = data.shape
@@ -173,18 +210,19 @@ def data_classifier(data, root):
         return clf, state["accuracy"], train_dist
     clf, acc = train_classifier(data.images, data.labels, n)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")  # parallel test workers may train the same classifier
     torch.save({"model": clf.state_dict(), "accuracy": acc}, tmp)
     tmp.replace(path)
     return clf, acc, train_dist
 
 
 def image_scores(data, samples, root):
-    """`mode_score`, `inception_score`, `label_kl` and `classifier_accuracy` for generated `samples` of a labelled image set ({} otherwise)."""
+    """`mode_score`, `label_kl` and `classifier_accuracy` for generated `samples` of a labelled image set ({} otherwise)."""
     found = data_classifier(data, root)
     if found is None:
         return {}
     clf, acc, train_dist = found
     probs = predict_probs(clf, samples)
-    return {"mode_score": mode_score(probs, train_dist), "inception_score": inception_score(probs),
-            "label_kl": label_kl(probs, train_dist), "classifier_accuracy": acc}
+    # eq. (4) as printed equals the Inception score (module docstring): one number, under the paper's name
+    return {"mode_score": mode_score(probs, train_dist), "label_kl": label_kl(probs, train_dist),
+            "classifier_accuracy": acc}

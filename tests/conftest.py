@@ -1,8 +1,16 @@
-"""Shared test set-up: long reproduction runs are marked slow and left out unless asked for (-m slow)."""
+"""Shared test set-up: long reproduction runs are marked slow and left out unless asked for (-m slow).
+
+Under pytest-xdist (`make test` runs two workers) each worker and its subprocesses use one thread.
+"""
 
 import os
 
 os.environ.setdefault("MPLBACKEND", "Agg")
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ["OMP_NUM_THREADS"] = "1"
+    import torch
+
+    torch.set_num_threads(1)
 
 
 def pytest_configure(config):

@@ -1,7 +1,8 @@
-"""Shared helpers: toy metrics against hand counts, networks' shapes, checkpoints, the NaN guard, plots."""
+"""Shared helpers: toy metrics against hand counts, networks' shapes, checkpoints, the NaN guard, plots, the command line."""
 
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -9,6 +10,8 @@ import torch
 
 import common
 import data
+import figures
+import nets
 from metrics import toy_metrics
 
 
@@ -45,8 +48,8 @@ def test_real_data_scores_full_marks():
 @pytest.mark.parametrize("size", [8, 16, 32, 64])
 @pytest.mark.parametrize("bn", [True, False])
 def test_dcgan_shapes(size, bn):
-    g = common.DCGANGenerator(z_dim=10, size=size, channels=3, width=8, batch_norm=bn)
-    d = common.DCGANDiscriminator(size=size, channels=3, width=8, batch_norm=bn, act="tanh")
+    g = nets.DCGANGenerator(z_dim=10, size=size, channels=3, width=8, batch_norm=bn)
+    d = nets.DCGANDiscriminator(size=size, channels=3, width=8, batch_norm=bn, act="tanh")
     x = g(torch.randn(4, 10))
     assert x.shape == (4, 3, size, size) and x.abs().max() <= 1
     assert d(x).shape == (4,)
@@ -55,13 +58,13 @@ def test_dcgan_shapes(size, bn):
 
 
 def test_dcgan_rejects_other_sizes():
-    with pytest.raises(common.UserError, match="8, 16, 32 or 64"):
-        common.DCGANGenerator(size=28)
+    with pytest.raises(ValueError, match="8, 16, 32 or 64"):
+        nets.DCGANGenerator(size=28)
 
 
 def test_mlp_nets():
-    g = common.MLPGenerator(2, (3,), hidden=16, act="tanh")
-    d = common.MLPDiscriminator((3,), hidden=16, act="lrelu")
+    g = nets.MLPGenerator(2, (3,), hidden=16, act="tanh")
+    d = nets.MLPDiscriminator((3,), hidden=16, act="lrelu")
     assert d(g(torch.randn(5, 2))).shape == (5,)
     assert sum(isinstance(m, torch.nn.Tanh) for m in g.modules()) == 2
 
@@ -87,7 +90,7 @@ def test_check_finite_names_step_and_loss():
 
 
 def test_diagnostic_mode_restores_rng_and_batchnorm():
-    d = common.DCGANDiscriminator(size=16, channels=1, width=4)
+    d = nets.DCGANDiscriminator(size=16, channels=1, width=4)
     torch.manual_seed(0)
     before = {k: v.clone() for k, v in d.named_buffers()}
     with common.diagnostic_mode(d):
@@ -101,13 +104,13 @@ def test_diagnostic_mode_restores_rng_and_batchnorm():
 def test_plots_write_files(tmp_path):
     rng = np.random.default_rng(0)
     real, fake = rng.normal(size=(200, 2)), rng.normal(size=(200, 2))
-    common.plot_samples_2d(tmp_path / "s.png", real, fake, np.zeros((1, 2)))
-    common.plot_samples_3d(tmp_path / "s3.png", rng.normal(size=(50, 3)), rng.normal(size=(50, 3)))
-    common.plot_hist_grid(tmp_path / "h.png", [[(real[:, 0], fake[:, 0]), None], [(real[:, 1], fake[:, 1])]],
+    figures.plot_samples_2d(tmp_path / "s.png", real, fake, np.zeros((1, 2)))
+    figures.plot_samples_3d(tmp_path / "s3.png", rng.normal(size=(50, 3)), rng.normal(size=(50, 3)))
+    figures.plot_hist_grid(tmp_path / "h.png", [[(real[:, 0], fake[:, 0]), None], [(real[:, 1], fake[:, 1])]],
                           row_labels=["1:1", "10:1"], col_labels=["a", "b"])
-    common.plot_curves(tmp_path / "c.png", {"a": ([1, 2, 3], [1.0, 0.1, 0.01], [0.5, 0.05, 0.005], [2, 0.2, 0.02])})
-    d = common.MLPDiscriminator((2,), hidden=8)
-    common.plot_d_surface(tmp_path / "d.png", d, real, fake, "cpu", n=20)
+    figures.plot_curves(tmp_path / "c.png", {"a": ([1, 2, 3], [1.0, 0.1, 0.01], [0.5, 0.05, 0.005], [2, 0.2, 0.02])})
+    d = nets.MLPDiscriminator((2,), hidden=8)
+    figures.plot_d_surface(tmp_path / "d.png", d, real, fake, "cpu", n=20)
     for f in ["s.png", "s3.png", "h.png", "c.png", "d.png"]:
         assert (tmp_path / f).stat().st_size > 1000
 
@@ -116,6 +119,40 @@ def test_summary_table(tmp_path):
     for name, v in [("a", 1.5), ("b", 2.25)]:
         (tmp_path / name).mkdir()
         (tmp_path / name / "summary.json").write_text(json.dumps({"modes": v, "loss": name}))
-    table = common.summary_table([tmp_path / "a", tmp_path / "b"], ["loss", "modes"])
+    table = figures.summary_table([tmp_path / "a", tmp_path / "b"], ["loss", "modes"])
     assert table.splitlines()[2] == "| a | a | 1.5 |"
     assert table.splitlines()[3] == "| b | b | 2.25 |"
+
+
+def test_nets_import_only_torch():
+    """nets.py is meant to be copied on its own."""
+    text = (Path(nets.__file__)).read_text()
+    imports = {l.split()[1].split(".")[0] for l in text.splitlines() if l.startswith(("import ", "from "))}
+    assert imports <= {"math", "torch"}, imports
+
+
+def test_parse_config_help_from_comments_and_types():
+    from methods import baselines, vral
+    cfg = common.parse_config(vral.Config, vral.__doc__, argv=["--betas", "0.1", "0.999", "--no-batch-norm",
+                                                                "--d-steps", "5", "--mu-fake", "-1"])
+    assert cfg.betas == (0.1, 0.999) and cfg.batch_norm is False and cfg.d_steps == 5 and cfg.mu_fake == -1.0
+    assert cfg.steps == vral.Config.steps  # a method's own default for a shared field
+    import contextlib
+    import io
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), pytest.raises(SystemExit):
+        common.parse_config(baselines.Config, baselines.__doc__, argv=["--help"])
+    text = " ".join(out.getvalue().split())
+    assert "the loss's default, see OPTIM" in text  # the method's comment for a field it overrides
+    assert "samples per batch" in text  # a shared field's comment
+
+
+def test_no_path_outside_the_repository():
+    """Code and docs never point outside the project (a reader who copies the repository has nothing else)."""
+    root = Path(__file__).resolve().parent.parent
+    outside = ["../" + "shared", "DESIGN" + ".md"]  # spelled apart so this file does not match itself
+    files = [p for p in root.rglob("*") if (p.suffix in (".py", ".md") or p.name == "Makefile")
+             and not {".venv", "runs", "data", ".git"} & set(p.parts)]
+    assert len(files) > 10
+    bad = [f"{p.name}: {o}" for p in files for o in outside if o in p.read_text()]
+    assert not bad

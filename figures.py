@@ -1,0 +1,339 @@
+"""Every figure, and the commands that compare finished runs. Nothing here trains or changes a run.
+
+    python -m figures compare RUN_DIR... --out DIR   table of the runs' summary.json + their samples side by side
+    python -m figures vral-grid DIR                  VRAL Figs. 2-4 composites from DIR/<method>-<ratio>/ runs
+
+The method scripts call the plot functions at their sample and final steps;
+matplotlib draws off screen (Agg).
+"""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+
+def plt():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot
+    return matplotlib.pyplot
+
+
+def save(fig, path, dpi=120):
+    fig.tight_layout()
+    fig.savefig(path, dpi=dpi)
+    plt().close(fig)
+
+
+def read_jsonl(path):
+    path = Path(path)
+    return [json.loads(l) for l in path.read_text().splitlines() if l.strip()] if path.exists() else []
+
+
+# --------------------------------------------------------------------------
+# Samples
+# --------------------------------------------------------------------------
+
+
+def save_image_grid(path, images, nrow=8):
+    """A grid of images in [-1, 1] as one PNG."""
+    import torchvision.utils as vutils
+    vutils.save_image(images.detach().cpu().float(), path, nrow=nrow, normalize=True, value_range=(-1, 1), padding=1)
+
+
+def density_colour(x):
+    """Each point's count on a 60x60 2-D histogram, for colouring scatter plots by density."""
+    h, xe, ye = np.histogram2d(x[:, 0], x[:, 1], bins=60)
+    ix = np.clip(np.searchsorted(xe, x[:, 0]) - 1, 0, 59)
+    iy = np.clip(np.searchsorted(ye, x[:, 1]) - 1, 0, 59)
+    return h[ix, iy]
+
+
+def scatter_2d(ax, real, fake, centers=None, title=""):
+    """Real points in grey, generated points coloured by density, mode centres as crosses."""
+    ax.scatter(real[:, 0], real[:, 1], s=2, c="0.75", label="real")
+    c = density_colour(fake)
+    order = np.argsort(c)
+    ax.scatter(fake[order, 0], fake[order, 1], s=2, c=c[order], cmap="viridis", label="generated")
+    if centers is not None:
+        ax.scatter(centers[:, 0], centers[:, 1], marker="x", c="red", s=20, linewidths=1)
+    lim = np.abs(real).max() * 1.3
+    ax.set_xlim(-lim, lim)
+    ax.set_ylim(-lim, lim)
+    ax.set_aspect("equal")
+    ax.set_title(title, fontsize=9)
+
+
+def plot_samples_2d(path, real, fake, centers=None, title=""):
+    fig, ax = plt().subplots(figsize=(4, 4))
+    scatter_2d(ax, real, fake, centers, title)
+    save(fig, path)
+
+
+def plot_samples_3d(path, real, fake, title=""):
+    """3-D scatter (Roth's sub-manifold toy): real in grey, generated in colour."""
+    fig = plt().figure(figsize=(5, 5))
+    ax = fig.add_subplot(projection="3d")
+    ax.scatter(*real.T, s=2, c="0.7")
+    ax.scatter(*fake.T, s=2, c=fake[:, 2], cmap="viridis")
+    ax.set_title(title, fontsize=9)
+    save(fig, path)
+
+
+def plot_samples(path, fake, real=None, centers=None):
+    """Generated samples: an image grid of the first 64 images, or for vector data a scatter over `real`."""
+    path = Path(path)
+    if fake.dim() > 2:
+        save_image_grid(path, fake[:64])
+    elif fake.shape[1] == 2:
+        plot_samples_2d(path, real.numpy(), fake.numpy(), centers, path.stem)
+    else:
+        plot_samples_3d(path, real.numpy(), fake.numpy(), path.stem)
+
+
+# --------------------------------------------------------------------------
+# The discriminator: output histograms, output surface, gradient norms
+# --------------------------------------------------------------------------
+
+
+def hist_real_fake(ax, real, fake, title="", bins=50):
+    """Histogram of D's raw output on real (blue) and generated (orange) samples."""
+    lo, hi = min(real.min(), fake.min()), max(real.max(), fake.max())
+    edges = np.linspace(lo, hi if hi > lo else lo + 1e-6, bins + 1)
+    ax.hist(real, edges, alpha=0.6, label="real", color="tab:blue")
+    ax.hist(fake, edges, alpha=0.6, label="generated", color="tab:orange")
+    ax.set_title(title, fontsize=9)
+    ax.tick_params(labelsize=7)
+
+
+def plot_hist_grid(path, grid, row_labels=None, col_labels=None):
+    """A grid of real/generated histograms; `grid[i][j]` is (real, fake) or None."""
+    rows, cols = len(grid), max(len(r) for r in grid)
+    fig, axes = plt().subplots(rows, cols, figsize=(2.6 * cols, 2.1 * rows), squeeze=False)
+    for i in range(rows):
+        for j in range(cols):
+            ax = axes[i][j]
+            cell = grid[i][j] if j < len(grid[i]) else None
+            if cell is None:
+                ax.axis("off")
+                continue
+            hist_real_fake(ax, np.asarray(cell[0]), np.asarray(cell[1]), col_labels[j] if (col_labels and i == 0) else "")
+            if row_labels and j == 0:
+                ax.set_ylabel(row_labels[i])
+    axes[0][0].legend(fontsize=7)
+    save(fig, path, dpi=110)
+
+
+def plot_curves(path, curves, xlabel="step", ylabel="", logy=True, title=""):
+    """Lines, one per label: `curves[label] = (x, y)` or `(x, y, lo, hi)` with a shaded band."""
+    fig, ax = plt().subplots(figsize=(5.5, 3.8))
+    for label, c in curves.items():
+        (line,) = ax.plot(c[0], c[1], label=label)
+        if len(c) == 4:
+            ax.fill_between(c[0], c[2], c[3], alpha=0.25, color=line.get_color())
+    if logy:
+        ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8)
+    save(fig, path)
+
+
+def plot_grad_norm_history(path, rows, label):
+    """The logged mean ||grad_x D(G(z))|| against generator steps (one run's VRAL Fig. 4 curve)."""
+    if rows:
+        plot_curves(path, {label: ([r["step"] for r in rows], [max(r["grad_norm_fake"], 1e-12) for r in rows])},
+                    xlabel="generator step", ylabel="mean ||grad_x D(G(z))||")
+
+
+def plot_d_surface(path, d, real, fake, device, extent=None, title="", n=80):
+    """D's raw output on a 2-D grid as a colour map, its input gradient as arrows, samples on top."""
+    extent = float(np.abs(real).max() * 1.3) if extent is None else extent
+    xs = torch.linspace(-extent, extent, n)
+    gx, gy = torch.meshgrid(xs, xs, indexing="xy")
+    pts = torch.stack([gx.flatten(), gy.flatten()], 1).to(device).requires_grad_(True)
+    out = d(pts)
+    (grad,) = torch.autograd.grad(out.sum(), pts)
+    v, g = out.detach().cpu().view(n, n).numpy(), grad.cpu().view(n, n, 2).numpy()
+    fig, ax = plt().subplots(figsize=(5, 4.3))
+    im = ax.imshow(v, origin="lower", extent=(-extent, extent, -extent, extent), cmap="coolwarm")
+    fig.colorbar(im, ax=ax, label="D raw output")
+    k = max(n // 20, 1)
+    ax.quiver(gx[::k, ::k].numpy(), gy[::k, ::k].numpy(), g[::k, ::k, 0], g[::k, ::k, 1], color="k", alpha=0.6)
+    ax.scatter(real[:, 0], real[:, 1], s=1, c="0.3")
+    ax.scatter(fake[:, 0], fake[:, 1], s=1, c="lime")
+    ax.set_xlim(-extent, extent)
+    ax.set_ylim(-extent, extent)
+    ax.set_title(title, fontsize=9)
+    save(fig, path)
+
+
+# --------------------------------------------------------------------------
+# Arjovsky & Bottou: the fresh discriminator against frozen generators
+# --------------------------------------------------------------------------
+
+
+def principled_figures(run_dir, results, ks, sigmas):
+    """`results[(k, sigma)]`: the measurement rows of one fresh-D phase. Writes the slides' figures."""
+    run_dir = Path(run_dir)
+    pos = lambda v: max(v, 1e-30)  # log axes
+
+    def curve(rows, key):  # mean over the latent batches, band from min to max
+        return ([r["iter"] for r in rows], [pos(r[key + "_mean"]) for r in rows],
+                [pos(r[key + "_min"]) for r in rows], [pos(r[key + "_max"]) for r in rows])
+
+    err = lambda rows: ([r["iter"] for r in rows], [pos(r["err_real"] + r["err_fake"]) for r in rows])
+    x = "discriminator iterations"
+    clean = {k: results[(k, 0.0)] for k in ks}
+    plot_curves(run_dir / "d_error.png", {f"{k} epochs": err(clean[k]) for k in ks}, x,
+                "D's error  -E log D(x) - E log(1 - D(G(z)))", title="Fresh discriminator against a frozen generator")
+    plot_curves(run_dir / "grad_minimax.png", {f"{k} epochs": curve(clean[k], "minimax") for k in ks}, x,
+                "||grad_theta E log(1 - D(G(z)))||", title="Original cost: the generator's gradient (band: min-max over batches)")
+    plot_curves(run_dir / "grad_nonsaturating.png", {f"{k} epochs": curve(clean[k], "nonsaturating") for k in ks}, x,
+                "||grad_theta E -log D(G(z))||", title="-log D cost: the generator's gradient (band: min-max over batches)")
+    if len(sigmas) > 1:
+        s = sigmas[1]
+        labelled = [(f"{k} epochs" + (f", noise {sig:g}" if sig else ""), results[(k, sig)]) for k in ks for sig in (0.0, s)]
+        plot_curves(run_dir / "noise_grad_minimax.png", {lab: curve(rows, "minimax") for lab, rows in labelled}, x,
+                    "||grad_theta E log(1 - D(G(z)))||", title="Instance noise on D's inputs: original cost")
+        plot_curves(run_dir / "noise_d_error.png", {lab: err(rows) for lab, rows in labelled}, x, "D's error",
+                    title="Instance noise on D's inputs: D's error")
+
+
+# --------------------------------------------------------------------------
+# VRAL Figs. 2-4: every method at every training ratio
+# --------------------------------------------------------------------------
+
+GRID_METHODS = ("minimax", "nonsaturating", "lsgan", "wgan", "vral", "vral-sub")
+GRID_LABELS = {"minimax": "GAN", "nonsaturating": "-log D GAN", "lsgan": "LSGAN", "wgan": "WGAN",
+               "vral": "VRAL", "vral-sub": "VRAL (mean sub.)"}
+
+
+def vral_grid(root):
+    """Composite figures and a table from the runs `root/<method>-<ratio>/` (rows: ratios, columns: methods)."""
+    root = Path(root)
+    cells = {}
+    for p in root.iterdir() if root.is_dir() else []:
+        method, _, ratio = p.name.rpartition("-")
+        if (p / "summary.json").exists() and method in GRID_METHODS and ratio.isdigit():
+            cells[(method, int(ratio))] = p
+    if not cells:
+        sys.exit(f"error: no finished runs named <method>-<ratio> under {root}")
+    methods = [mt for mt in GRID_METHODS if any(mt == c[0] for c in cells)]
+    ratios = sorted({c[1] for c in cells})
+    p = plt()
+    # Fig. 2: samples
+    fig, axes = p.subplots(len(ratios), len(methods), figsize=(2.2 * len(methods), 2.3 * len(ratios)), squeeze=False)
+    for i, r in enumerate(ratios):
+        for j, mt in enumerate(methods):
+            ax = axes[i][j]
+            ax.axis("off")
+            if (mt, r) in cells:
+                ax.imshow(p.imread(cells[(mt, r)] / "samples_final.png"))
+            if i == 0:
+                ax.set_title(GRID_LABELS[mt], fontsize=9)
+            if j == 0:
+                ax.text(-0.1, 0.5, f"{r}:1", transform=ax.transAxes, ha="right", va="center", fontsize=10)
+    save(fig, root / "samples.png", dpi=130)
+    # Fig. 3: histograms of D's raw output
+    outputs = {c: np.load(f / "d_outputs.npz") for c, f in cells.items()}
+    grid = [[(outputs[(mt, r)]["real"], outputs[(mt, r)]["fake"]) if (mt, r) in cells else None for mt in methods]
+            for r in ratios]
+    plot_hist_grid(root / "hist.png", grid, [f"{r}:1" for r in ratios], [GRID_LABELS[mt] for mt in methods])
+    # Fig. 4: D's gradient norm on generated samples during training
+    fig, axes = p.subplots(1, len(methods), figsize=(2.8 * len(methods), 2.8), squeeze=False, sharey=True)
+    for ax, mt in zip(axes[0], methods):
+        for r in ratios:
+            if (mt, r) in cells:
+                rows = read_jsonl(cells[(mt, r)] / "metrics.jsonl")
+                ax.plot([x["step"] for x in rows], [max(x["grad_norm_fake"], 1e-12) for x in rows], label=f"{r}:1")
+        ax.set_yscale("log")
+        ax.set_title(GRID_LABELS[mt], fontsize=9)
+        ax.set_xlabel("generator step", fontsize=8)
+    axes[0][0].set_ylabel("mean ||grad_x D(G(z))||")
+    axes[0][0].legend(fontsize=7)
+    save(fig, root / "grad_norm.png")
+    # The numbers behind them
+    fmt = lambda s, k: f"{s[k]:.3g}" if k in s else "-"
+    lines = ["| method | ratio | D std on real | D std on generated | mean grad norm, generated | MODE score | "
+             "label KL | seconds |", "|---|---|---|---|---|---|---|---|"]
+    for r in ratios:
+        for mt in methods:
+            if (mt, r) in cells:
+                s = json.loads((cells[(mt, r)] / "summary.json").read_text())
+                lines.append(f"| {GRID_LABELS[mt]} | {r}:1 | {s['d_real_std']:.3g} | {s['d_fake_std']:.3g} | "
+                             f"{s['grad_norm_fake']:.3g} | {fmt(s, 'mode_score')} | {fmt(s, 'label_kl')} | "
+                             f"{s['seconds']:.0f} |")
+    (root / "table.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    print(f"\nfigures: {root / 'samples.png'}, {root / 'hist.png'}, {root / 'grad_norm.png'}; table: {root / 'table.md'}")
+
+
+# --------------------------------------------------------------------------
+# Comparing finished runs
+# --------------------------------------------------------------------------
+
+
+def summary_table(run_dirs, keys=None):
+    """A Markdown table of the runs' summary.json: one row per run, one column per metric."""
+    rows = [(Path(r).name, json.loads((Path(r) / "summary.json").read_text())) for r in run_dirs]
+    if keys is None:
+        keys = []
+        for _, s in rows:
+            keys += [k for k, v in s.items() if k not in keys and isinstance(v, (int, float, str))]
+    fmt = lambda v: f"{v:.4g}" if isinstance(v, float) else ("" if v is None else str(v))
+    lines = ["| run | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|"]
+    lines += ["| " + name + " | " + " | ".join(fmt(s.get(k)) for k in keys) + " |" for name, s in rows]
+    return "\n".join(lines)
+
+
+def compare_figure(path, run_dirs, image="samples_final.png"):
+    """One panel per run: its final sample figure side by side."""
+    dirs = [Path(r) for r in run_dirs if (Path(r) / image).exists()]
+    if not dirs:
+        return None
+    p = plt()
+    fig, axes = p.subplots(1, len(dirs), figsize=(3.2 * len(dirs), 3.4), squeeze=False)
+    for ax, r in zip(axes[0], dirs):
+        ax.imshow(p.imread(r / image))
+        ax.set_title(r.name, fontsize=9)
+        ax.axis("off")
+    save(fig, path, dpi=130)
+    return path
+
+
+def compare(run_dirs, out, keys=None):
+    runs = [r for r in run_dirs if (Path(r) / "summary.json").exists()]
+    if not runs:
+        sys.exit("error: none of the given folders holds a summary.json")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    table = summary_table(runs, keys.split(",") if keys else None)
+    (out / "comparison.md").write_text(table + "\n")
+    fig = compare_figure(out / "comparison.png", runs)
+    print(table + f"\n\ntable:  {out / 'comparison.md'}" + (f"\nfigure: {fig}" if fig else ""))
+
+
+def main():
+    ap = argparse.ArgumentParser(prog="python -m figures", description=__doc__.split("\n\n")[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    c = sub.add_parser("compare", help="table of summary.json and a side-by-side sample figure")
+    c.add_argument("runs", nargs="+", help="run folders holding summary.json")
+    c.add_argument("--out", required=True, help="folder for comparison.md and comparison.png")
+    c.add_argument("--keys", default=None, help="comma-separated summary keys (default: all numbers)")
+    v = sub.add_parser("vral-grid", help="VRAL Figs. 2-4 composites and table.md from <method>-<ratio> run folders")
+    v.add_argument("root", help="folder holding the runs, e.g. runs/digits-vral")
+    args = ap.parse_args()
+    if args.cmd == "compare":
+        compare(args.runs, args.out, args.keys)
+    else:
+        vral_grid(args.root)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,114 @@
+"""The networks every method script uses: MLPs for vector data, the DCGAN generator and
+discriminator (Radford, Metz & Chintala 2016, https://arxiv.org/abs/1511.06434) for
+8-64 px images. This file imports only torch: copy it as it is.
+
+Every discriminator ends in a linear layer and returns one raw output per
+sample, shape (B,): a logit for the GAN losses, a critic value for WGAN.
+"""
+
+import math
+
+import torch.nn as nn
+
+ACTIVATIONS = {"relu": nn.ReLU, "lrelu": lambda: nn.LeakyReLU(0.2), "tanh": nn.Tanh}
+
+
+def mlp(in_dim, out_dim, hidden=128, layers=2, act="relu"):
+    """`layers` hidden layers of `hidden` units with activation `act`, linear output."""
+    dims = [in_dim] + [hidden] * layers
+    mods = []
+    for a, b in zip(dims[:-1], dims[1:]):
+        mods += [nn.Linear(a, b), ACTIVATIONS[act]()]
+    return nn.Sequential(*mods, nn.Linear(dims[-1], out_dim))
+
+
+class MLPGenerator(nn.Module):
+    """z -> x for vector data; `shape` is the sample shape."""
+
+    def __init__(self, z_dim, shape, hidden=128, layers=2, act="relu"):
+        super().__init__()
+        self.z_dim, self.shape = z_dim, tuple(shape)
+        self.net = mlp(z_dim, math.prod(shape), hidden, layers, act)
+
+    def forward(self, z):
+        return self.net(z).view(len(z), *self.shape)
+
+
+class MLPDiscriminator(nn.Module):
+    """x -> one raw output (a logit, or a critic value) per sample, shape (B,)."""
+
+    def __init__(self, shape, hidden=128, layers=2, act="relu"):
+        super().__init__()
+        self.net = mlp(math.prod(shape), 1, hidden, layers, act)
+
+    def forward(self, x):
+        return self.net(x.flatten(1)).squeeze(1)
+
+
+def dcgan_doublings(size):
+    """How many stride-2 layers take 4x4 to size x size (DCGAN sizes: 8, 16, 32, 64)."""
+    if size not in (8, 16, 32, 64):
+        raise ValueError(f"DCGAN image size must be 8, 16, 32 or 64 px, got {size}")
+    return int(math.log2(size // 4))
+
+
+class DCGANGenerator(nn.Module):
+    """z -> 4x4 -> ... -> size x size, tanh output (Radford et al. 2016).
+
+    `width` is the channel count of the last hidden layer (64 in DCGAN), each
+    earlier layer doubles it; BatchNorm after every layer but the last when
+    `batch_norm`; ReLU activations.
+    """
+
+    def __init__(self, z_dim=100, size=32, channels=3, width=64, batch_norm=True):
+        super().__init__()
+        self.z_dim = z_dim
+        n = dcgan_doublings(size)
+        ch = width * 2 ** (n - 1)
+        mods = [nn.ConvTranspose2d(z_dim, ch, 4, 1, 0, bias=not batch_norm)]
+        for _ in range(n - 1):
+            mods += [nn.BatchNorm2d(ch)] if batch_norm else []
+            mods += [nn.ReLU(), nn.ConvTranspose2d(ch, ch // 2, 4, 2, 1, bias=not batch_norm)]
+            ch //= 2
+        mods += [nn.BatchNorm2d(ch)] if batch_norm else []
+        mods += [nn.ReLU(), nn.ConvTranspose2d(ch, channels, 4, 2, 1), nn.Tanh()]
+        self.net = nn.Sequential(*mods)
+
+    def forward(self, z):
+        return self.net(z.view(len(z), self.z_dim, 1, 1))
+
+
+class DCGANDiscriminator(nn.Module):
+    """size x size -> ... -> 4x4 -> one raw output per sample, shape (B,) (Radford et al. 2016).
+
+    BatchNorm in all but the first and last layer when `batch_norm`; leaky
+    ReLU 0.2 (or `act`). The output is linear: a logit for the GAN losses, a
+    critic value for WGAN.
+    """
+
+    def __init__(self, size=32, channels=3, width=64, batch_norm=True, act="lrelu"):
+        super().__init__()
+        n = dcgan_doublings(size)
+        ch = width
+        mods = [nn.Conv2d(channels, ch, 4, 2, 1), ACTIVATIONS[act]()]
+        for _ in range(n - 1):
+            mods += [nn.Conv2d(ch, ch * 2, 4, 2, 1, bias=not batch_norm)]
+            mods += [nn.BatchNorm2d(ch * 2)] if batch_norm else []
+            mods += [ACTIVATIONS[act]()]
+            ch *= 2
+        self.net = nn.Sequential(*mods, nn.Conv2d(ch, 1, 4, 1, 0))
+
+    def forward(self, x):
+        return self.net(x).flatten()
+
+
+def dcgan_init(module):
+    """DCGAN initialisation: conv weights N(0, 0.02), BatchNorm weights N(1, 0.02), biases 0."""
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+            nn.init.normal_(m.weight, 0.0, 0.02)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.normal_(m.weight, 1.0, 0.02)
+            nn.init.zeros_(m.bias)

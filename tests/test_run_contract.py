@@ -1,0 +1,128 @@
+"""The run contract, once for every method script: seeds, logging, resume, the NaN guard, missing data, the run folder.
+
+A new method is covered by adding it to METHODS (and its losses to POISON).
+"""
+
+import importlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+import common
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# id -> (module, the method's own settings for a short run)
+METHODS = {
+    "baselines": ("methods.baselines", dict(loss="nonsaturating", lr=1e-3)),
+    "baselines-wgan": ("methods.baselines", dict(loss="wgan", lr=1e-3, wgan_boost=False)),
+    "vral": ("methods.vral", dict(variant="vral", lr=1e-3)),
+    "vral-lipschitz": ("methods.vral", dict(variant="lipschitz", lr=1e-3)),
+}
+
+# id -> [(function in the module, the n-th call from which it returns NaN, the loss the guard must name)].
+# Every run below has one discriminator step per generator step, so call n is at step n; VRAL's meta_loss
+# is called for F then R at every step (call 2k - 1 is F's at step k, call 2k is R's).
+POISON = {
+    "baselines": [("d_loss", 26, "loss_d"), ("g_loss", 26, "loss_g")],
+    "baselines-wgan": [("d_loss", 26, "loss_d"), ("g_loss", 26, "loss_g")],
+    "vral": [("meta_loss", 51, "loss_f"), ("meta_loss", 52, "loss_r"), ("d_loss_vral", 26, "loss_d"),
+             ("g_loss_ls", 26, "loss_g")],
+    "vral-lipschitz": [("meta_loss", 26, "loss_m"), ("d_loss_lipschitz", 26, "loss_d"), ("g_loss_ipm", 26, "loss_g")],
+}
+
+
+def config(method, tmp_path, name="run", **kw):
+    module, own = METHODS[method]
+    base = dict(dataset="ring8", steps=40, d_steps=1, batch_size=32, log_every=10, sample_every=20, ckpt_every=20,
+                eval_samples=300, diag_batches=2, device="cpu", out=str(tmp_path / name))
+    return importlib.import_module(module).Config(**{**base, **own, **kw})
+
+
+def train(cfg):
+    return importlib.import_module(type(cfg).__module__).train(cfg)
+
+
+def strip(summary):
+    return {k: v for k, v in summary.items() if k != "seconds"}
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_same_seed_same_summary_other_seed_other_run(tmp_path, method):
+    a = train(config(method, tmp_path, "a"))
+    b = train(config(method, tmp_path, "b"))
+    c = train(config(method, tmp_path, "c", seed=1))
+    assert strip(a) == strip(b)
+    assert a["d_fake_mean"] != c["d_fake_mean"] and a["d_real_std"] != c["d_real_std"]
+    assert json.loads((tmp_path / "c" / "config.json").read_text())["seed"] == 1
+    assert json.loads((tmp_path / "a" / "summary.json").read_text())["steps"] == 40
+
+
+@pytest.mark.parametrize("dataset", ["ring8", "digits"])
+@pytest.mark.parametrize("method", METHODS)
+def test_logging_and_sample_frequency_do_not_change_the_run(tmp_path, method, dataset):
+    kw = dict(dataset=dataset, steps=12, batch_size=16)
+    a = train(config(method, tmp_path, "a", log_every=6, sample_every=20, **kw))
+    b = train(config(method, tmp_path, "b", log_every=5, sample_every=3, **kw))
+    assert (tmp_path / "b" / "samples_3.png").exists()
+    assert [r["step"] for r in common.read_jsonl(tmp_path / "b" / "metrics.jsonl")] == [5, 10, 12]
+    assert strip(a) == strip(b)
+
+
+@pytest.mark.parametrize("dataset", ["ring8", "digits"])
+@pytest.mark.parametrize("method", METHODS)
+def test_resume_equals_uninterrupted(tmp_path, method, dataset):
+    kw = dict(dataset=dataset, batch_size=16, log_every=5, ckpt_every=10)
+    full = train(config(method, tmp_path, "full", steps=20, **kw))
+    train(config(method, tmp_path, "split", steps=10, **kw))
+    resumed = train(config(method, tmp_path, "split", steps=20, resume=True, **kw))
+    # Exact on the CPU: every RNG state, optimizer state and BatchNorm buffer is restored.
+    assert strip(resumed) == strip(full)
+    assert [r["step"] for r in common.read_jsonl(tmp_path / "split" / "metrics.jsonl")] == [5, 10, 15, 20]
+
+
+@pytest.mark.parametrize("method,fn,from_call,loss", [(m, *p) for m, ps in POISON.items() for p in ps])
+def test_nan_stops_the_run_naming_the_loss_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch, method, fn,
+                                                                             from_call, loss):
+    module = importlib.import_module(METHODS[method][0])
+    real, calls = getattr(module, fn), [0]
+
+    def poisoned(*args):
+        calls[0] += 1
+        out = real(*args)
+        return out * float("nan") if calls[0] >= from_call else out
+
+    monkeypatch.setattr(module, fn, poisoned)
+    with pytest.raises(common.NonFiniteLoss, match=f"^{loss} = nan at step 26;"):
+        train(config(method, tmp_path, ckpt_every=10))
+    ckpt = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=False)
+    assert ckpt["step"] == 20
+    assert all(torch.isfinite(v).all() for net in ("g", "d") for v in ckpt["modules"][net].values())
+
+
+@pytest.mark.parametrize("module", sorted({m for m, _ in METHODS.values()} | {"methods.principled"}))
+def test_missing_data_set_is_one_line_and_exit_1(tmp_path, module):
+    r = subprocess.run([sys.executable, "-m", module, "--dataset", "cifar10", "--data-root", str(tmp_path / "none"),
+                        "--device", "cpu", "--out", str(tmp_path / "run")], cwd=ROOT, capture_output=True, text=True)
+    assert r.returncode == 1
+    assert r.stderr.startswith("error: CIFAR-10 not found") and "Traceback" not in r.stderr
+    assert "cifar-10-batches-py" in r.stderr  # says which files are expected where
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_run_folder_contents(tmp_path, method):
+    train(config(method, tmp_path))
+    names = {p.name for p in (tmp_path / "run").iterdir()}
+    for f in ["config.json", "metrics.jsonl", "summary.json", "checkpoint.pt", "samples_20.png", "samples_final.png",
+              "d_hist.png", "d_outputs.npz", "grad_norm.png", "d_surface.png"]:
+        assert f in names, f
+    s = json.loads((tmp_path / "run" / "summary.json").read_text())
+    for k in ["modes", "high_quality", "reverse_kl", "steps", "seconds", "device", "dataset", "grad_norm_fake",
+              "d_real_mean", "d_real_std", "d_fake_mean", "d_fake_std"]:
+        assert k in s, k
+    line = common.read_jsonl(tmp_path / "run" / "metrics.jsonl")[-1]
+    assert line["step"] == 40 and {"loss_d", "loss_g", "d_real_std", "grad_norm_fake"} <= set(line)
