@@ -4,7 +4,8 @@
 samples on the device (float32; images in [-1, 1], shape (n, C, H, W)).
 Every sampler has `kind` ('toy' or 'image'), `shape` and `name`; toy sets
 also have `centers`, `std` and `weights` (their modes); labelled sets have
-`labels` and `n_classes` and `sample_labelled(n)`.
+`labels` and `n_classes`; the composed sets (stacked, compositional) have
+`n_classes` = 1,000 and `sample_labelled(n)` (images and their labels).
 
 Small image sets (digits, MNIST, CIFAR-10 and their stacked/compositional
 versions) live in one tensor on the device and batches are drawn by random
@@ -164,9 +165,6 @@ class TensorImages:
     def sample(self, n):
         return self.images[torch.randint(len(self.images), (n,)).to(self.device)]
 
-    def sample_labelled(self, n):
-        i = torch.randint(len(self.images), (n,)).to(self.device)
-        return self.images[i], self.labels[i]
 
 
 class Composed:

@@ -236,6 +236,8 @@ def check_config(cfg):
         raise common.UserError("--d-steps must be >= 1")
     if len(cfg.betas) != 2:
         raise common.UserError("--betas takes two numbers")
+    if cfg.variant == "lipschitz" and cfg.g_loss != "ipm":
+        print("note: the lipschitz variant's generator uses eq. (11), the IPM loss; --g-loss is ignored")
 
 
 def adam(cfg, params):
@@ -260,8 +262,6 @@ def train(cfg):
     mu_f = 0.0 if cfg.variant == "vral-sub" else cfg.mu_fake
     prep_fake = centred if cfg.variant == "vral-sub" else (lambda o: o)
     g_uses_ipm = cfg.variant == "lipschitz" or cfg.g_loss == "ipm"
-    if cfg.variant == "lipschitz" and cfg.g_loss != "ipm":
-        print("note: the lipschitz variant's generator uses eq. (11), the IPM loss; --g-loss is ignored")
 
     def fake_batch(grad=False):
         with torch.set_grad_enabled(grad):

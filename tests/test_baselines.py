@@ -231,6 +231,17 @@ def test_gradient_penalty_enters_every_critic_update(tmp_path, monkeypatch):
     assert not n
 
 
+def test_gradient_penalty_weight_in_the_logged_critic_loss(tmp_path, monkeypatch):
+    """loss_d = d_loss + lambda * penalty (Gulrajani et al. Alg. 1 line 7), with a penalty fixed at 0.5 here."""
+    d_losses = []
+    real_d_loss = B.d_loss
+    monkeypatch.setattr(B, "gradient_penalty", lambda d, r, f: torch.tensor(0.5))
+    monkeypatch.setattr(B, "d_loss", lambda *a: d_losses.append(real_d_loss(*a)) or d_losses[-1])
+    B.train(small(tmp_path, loss="wgan-gp", steps=3, d_steps=2, gp_lambda=3.0, log_every=1))
+    logged = [r["loss_d"] for r in common.read_jsonl(tmp_path / "run" / "metrics.jsonl")]
+    assert logged == pytest.approx([d_losses[i].item() + 1.5 for i in (1, 3, 5)], rel=1e-6)
+
+
 def test_wgan_weights_stay_clipped(tmp_path):
     B.train(small(tmp_path, loss="wgan", steps=3, clip=0.01))
     state = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=False)["modules"]["d"]

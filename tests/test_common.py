@@ -31,6 +31,14 @@ def test_toy_metrics_by_hand():
     assert toy_metrics(x, centers, std, min_count=31)["modes"] == 0
 
 
+def test_a_mode_is_captured_only_by_high_quality_samples():
+    """100 samples whose nearest centre is mode 1, all 5 std away from it: mode 1 is not captured."""
+    centers = np.array([[0.0, 0.0], [10.0, 0.0]])
+    x = np.concatenate([np.zeros((100, 2)), np.tile([[10.0, 5.0]], (100, 1))])
+    m = toy_metrics(x, centers, 1.0, min_count=20)
+    assert m["modes"] == 1 and m["high_quality"] == pytest.approx(0.5)
+
+
 def test_reverse_kl_zero_on_exact_weights_and_uses_true_weights():
     centers = np.array([[0.0, 0.0], [5.0, 5.0]])
     x = np.array([[0.0, 0.0]] * 25 + [[5.0, 5.0]] * 75)

@@ -1,5 +1,7 @@
 """Classifier scores (Che et al. eqs. 3-4) against closed forms and scipy, and the digits classifier."""
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -73,3 +75,24 @@ def test_no_scores_without_labels(tmp_path):
     assert metrics.image_scores(data.load("ring8", tmp_path, "cpu"), torch.zeros(3, 2), tmp_path) == {}
     stand_in = data.load("cifar10", tmp_path, "cpu", stand_in=True)
     assert metrics.image_scores(stand_in, stand_in.images[:10], tmp_path) == {}
+
+
+class HalfSquare(torch.nn.Module):
+    """D(x) = ||x||^2 / 2 per sample: its input gradient is x, of norm ||x||."""
+
+    def forward(self, x):
+        return 0.5 * (x.flatten(1) ** 2).sum(1)
+
+
+def test_d_diagnostics_against_a_per_batch_loop():
+    torch.manual_seed(0)
+    reals = [torch.randn(5, 2, 3, dtype=torch.float64) * s for s in (1.0, 2.0)]
+    fakes = [torch.randn(5, 2, 3, dtype=torch.float64) + s for s in (0.5, -1.0)]
+    out = lambda x: [0.5 * float((xi ** 2).sum()) for xi in x]
+    want = {"d_real_mean": np.mean([np.mean(out(x)) for x in reals]),
+            "d_real_std": np.mean([np.std(out(x), ddof=1) for x in reals]),
+            "d_fake_mean": np.mean([np.mean(out(x)) for x in fakes]),
+            "d_fake_std": np.mean([np.std(out(x), ddof=1) for x in fakes]),
+            "grad_norm_fake": np.mean([math.sqrt(float((xi ** 2).sum())) for x in fakes for xi in x])}
+    got = metrics.d_diagnostics(HalfSquare(), reals, fakes)
+    assert got == pytest.approx(want, rel=1e-10)

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -126,3 +127,8 @@ def test_run_folder_contents(tmp_path, method):
         assert k in s, k
     line = common.read_jsonl(tmp_path / "run" / "metrics.jsonl")[-1]
     assert line["step"] == 40 and {"loss_d", "loss_g", "d_real_std", "grad_norm_fake"} <= set(line)
+    # The histograms' data are D's outputs on the very batches the summary's means come from (equal batch sizes).
+    out = np.load(tmp_path / "run" / "d_outputs.npz")
+    assert len(out["real"]) == len(out["fake"]) == 2 * 1000
+    assert out["real"].mean() == pytest.approx(s["d_real_mean"], rel=1e-4, abs=1e-6)
+    assert out["fake"].mean() == pytest.approx(s["d_fake_mean"], rel=1e-4, abs=1e-6)

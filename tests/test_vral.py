@@ -303,6 +303,46 @@ def test_what_each_loss_receives_inside_train(tmp_path, monkeypatch, variant):
         assert abs(real_out.mean().item()) > 1e-4
 
 
+def test_f_sees_d_on_generated_samples_and_r_on_real_ones(tmp_path, monkeypatch):
+    """Hooks on G and D: F's input is D's output on the batch G has just generated; R's is D's output on a batch
+    G did not generate (real data); D's loss gets D's output on a generated batch, then on a real one."""
+    log = []  # ("g", output) and ("d", input, output), in call order
+    real_make_nets = common.Run.make_nets
+
+    def make_nets(run):
+        g, d = real_make_nets(run)
+        g.register_forward_hook(lambda mod, args, out: log.append(("g", out.detach())))
+        d.register_forward_hook(lambda mod, args, out: log.append(("d", args[0].detach(), out.detach())))
+        return g, d
+
+    checks = []
+
+    def last_d_calls(k):
+        return [e for e in log if e[0] == "d"][-k:]
+
+    def from_g(x):
+        return any(e[0] == "g" and e[1].shape == x.shape and torch.equal(e[1], x) for e in log)
+
+    real_meta, real_d = V.meta_loss, V.d_loss_vral
+
+    def meta_loss(meta, reference, d_outputs):
+        (_, x, out), = last_d_calls(1)
+        checks.append(("meta", from_g(x), torch.equal(out, d_outputs)))
+        return real_meta(meta, reference, d_outputs)
+
+    def d_loss_vral(f_meta, r_meta, fake_out, real_out):
+        (_, x1, o1), (_, x2, o2) = last_d_calls(2)
+        checks.append(("d", from_g(x1) and not from_g(x2), torch.equal(o1, fake_out.detach()) and
+                       torch.equal(o2, real_out.detach())))
+        return real_d(f_meta, r_meta, fake_out, real_out)
+
+    monkeypatch.setattr(common.Run, "make_nets", make_nets)
+    monkeypatch.setattr(V, "meta_loss", meta_loss)
+    monkeypatch.setattr(V, "d_loss_vral", d_loss_vral)
+    V.train(small(tmp_path, variant="vral", steps=2, d_steps=2))
+    assert checks == [("meta", True, True), ("meta", False, True), ("d", True, True)] * 4
+
+
 def test_lipschitz_m_sees_slopes_against_n_k_sigma(tmp_path, monkeypatch):
     calls = []
     real_meta = V.meta_loss
