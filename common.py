@@ -78,11 +78,12 @@ class RunConfig:
     stand_in: bool = False  # replace a missing image set by random images (SMOKE runs only)
 
 
-def parse_config(config_cls, doc, help_overrides=None, argv=None):
+def parse_config(config_cls, doc, help_overrides=None, argv=None, hide=()):
     """The command line for a dataclass config: one `--flag` per field, its help the field's trailing comment.
 
     Booleans get `--x/--no-x`, tuples take several numbers. A method's own
-    fields are listed first.
+    fields are listed first; fields in `hide` (ones a script does not use)
+    get no flag and keep their defaults.
     """
     comments = {}
     for cls in reversed(config_cls.__mro__[:-1]):
@@ -92,7 +93,7 @@ def parse_config(config_cls, doc, help_overrides=None, argv=None):
                                  formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     shared = {f.name for f in dataclasses.fields(RunConfig)}
     fields = dataclasses.fields(config_cls)
-    for f in [f for f in fields if f.name not in shared] + [f for f in fields if f.name in shared]:
+    for f in [f for f in fields if f.name not in shared] + [f for f in fields if f.name in shared and f.name not in hide]:
         flag, help_ = "--" + f.name.replace("_", "-"), comments.get(f.name, "")
         if isinstance(f.default, bool):
             ap.add_argument(flag, action=argparse.BooleanOptionalAction, default=f.default, help=help_)

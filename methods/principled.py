@@ -219,7 +219,8 @@ def summarise(rows, tag):
 
 
 def main():
-    common.cli(train, common.parse_config(Config, __doc__))
+    # --steps and --resume do not apply: phase 1's length comes from --epochs, and it always starts afresh.
+    common.cli(train, common.parse_config(Config, __doc__, hide=("steps", "resume")))
 
 
 if __name__ == "__main__":

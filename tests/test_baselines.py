@@ -30,6 +30,18 @@ def t(xs):
     return torch.tensor(xs, dtype=torch.float64)
 
 
+GAN_D = -(mean([math.log(sig(r)) for r in LOGITS_R]) + mean([math.log(1 - sig(f)) for f in LOGITS_F]))
+WGAN_D = mean(LOGITS_F) - mean(LOGITS_R)
+LOSSES_BY_HAND = {  # loss -> (D's loss, G's loss) at LOGITS_R, LOGITS_F
+    "minimax": (GAN_D, mean([math.log(1 - sig(f)) for f in LOGITS_F])),
+    "nonsaturating": (GAN_D, mean([-math.log(sig(f)) for f in LOGITS_F])),
+    "lsgan": (0.5 * mean([(r - 1) ** 2 for r in LOGITS_R]) + 0.5 * mean([f**2 for f in LOGITS_F]),
+              0.5 * mean([(f - 1) ** 2 for f in LOGITS_F])),
+    "wgan": (WGAN_D, -mean(LOGITS_F)),
+    "wgan-gp": (WGAN_D, -mean(LOGITS_F)),  # the penalty is added in train()
+}
+
+
 # --- losses at known logits: the paper formulas written out with math.log/exp ---
 
 
@@ -199,8 +211,10 @@ def test_discriminator_updates_per_generator_update(tmp_path, monkeypatch, kw, c
     assert order == [u for n in critic for u in ["d"] * n + ["g"]]
 
 
-def test_instance_noise_reaches_every_input_of_d_in_both_steps(tmp_path, monkeypatch):
-    """D's step sees noisy real and noisy generated samples, G's step a noisy generated one (Arjovsky & Bottou sec. 3).
+@pytest.mark.parametrize("loss,d_inputs", [("nonsaturating", 2), ("wgan-gp", 3)])
+def test_instance_noise_reaches_every_input_of_d_in_both_steps(tmp_path, monkeypatch, loss, d_inputs):
+    """D's step sees noisy real and noisy generated samples (WGAN-GP: and interpolates between the noisy ones),
+    G's step a noisy generated one (Arjovsky & Bottou sec. 3).
 
     The noise is replaced by a shift of +1000, so a noised input is recognisable by its mean.
     """
@@ -214,10 +228,51 @@ def test_instance_noise_reaches_every_input_of_d_in_both_steps(tmp_path, monkeyp
         return g, d
 
     monkeypatch.setattr(common.Run, "make_nets", make_nets)
-    B.train(small(tmp_path, loss="nonsaturating", steps=3, d_steps=2, instance_noise=0.1))
-    training = seen[: 3 * (2 * 2 + 1)]  # per step: 2 D updates on (real, fake), then G's update
+    B.train(small(tmp_path, loss=loss, steps=3, d_steps=2, instance_noise=0.1))
+    training = seen[: 3 * (2 * d_inputs + 1)]  # per step: 2 D updates, then G's update
     assert all(m > 500 for m in training), training
     assert abs(seen[len(training)]) < 100  # the diagnostics after the last step see clean data
+
+
+@pytest.mark.parametrize("loss", LOSSES_BY_HAND)
+def test_loss_names_dispatch_to_their_formulas(loss):
+    """The --loss names reach the paper's formulas, written out here with math.log/exp."""
+    want_d, want_g = LOSSES_BY_HAND[loss]
+    assert B.d_loss(loss, t(LOGITS_R), t(LOGITS_F)).item() == pytest.approx(want_d, rel=1e-12)
+    assert B.g_loss(loss, t(LOGITS_F)).item() == pytest.approx(want_g, rel=1e-12)
+
+
+def test_every_update_uses_only_the_gradient_of_its_own_batch(tmp_path, monkeypatch):
+    """At each optimizer step, the nets' .grad is exactly the gradient of that step's loss (nothing accumulated)."""
+    nets, fresh, stale = {}, {}, []
+    real_make_nets, real_make_optim = common.Run.make_nets, B.make_optim
+    real_d_loss, real_g_loss = B.d_loss, B.g_loss
+
+    def make_nets(run):
+        nets["g"], nets["d"] = real_make_nets(run)
+        return nets["g"], nets["d"]
+
+    def recording(name, fn):
+        def loss_fn(*args):
+            loss = fn(*args)
+            fresh[name] = torch.autograd.grad(loss, list(nets[name].parameters()), retain_graph=True)
+            return loss
+        return loss_fn
+
+    names = iter("gd")
+
+    def make_optim(cfg, params):
+        opt, name = real_make_optim(cfg, params), next(names)
+        opt.register_step_pre_hook(lambda *a, name=name: stale.extend(
+            name for p, f in zip(nets[name].parameters(), fresh[name]) if not torch.equal(p.grad, f)))
+        return opt
+
+    monkeypatch.setattr(common.Run, "make_nets", make_nets)
+    monkeypatch.setattr(B, "make_optim", make_optim)
+    monkeypatch.setattr(B, "d_loss", recording("d", real_d_loss))
+    monkeypatch.setattr(B, "g_loss", recording("g", real_g_loss))
+    B.train(small(tmp_path, loss="nonsaturating", steps=3, d_steps=2))
+    assert fresh and not stale
 
 
 def test_gradient_penalty_enters_every_critic_update(tmp_path, monkeypatch):

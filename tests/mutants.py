@@ -1,0 +1,99 @@
+"""Mutation check: does a test catch each realistic one-line bug? Not collected by pytest (no test_ prefix).
+
+    .venv/bin/python tests/mutants.py                 every mutant, one at a time
+    .venv/bin/python tests/mutants.py NAME ...        only these
+
+Each mutant is applied to a scratch copy of the repository (in a temporary
+folder; the working tree is never touched) and the test files named beside
+it run there with -x. A mutant the tests do not catch is reported as
+SURVIVED: a test is missing, or the mutant does not change behaviour (say
+why in the list). Add the mutants of a new method when it lands.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+MUTANTS = [
+    # (name, file, the line as it is, the bug, the test files that should catch it)
+    ("critic-loop-once", "methods/baselines.py", "for _ in range(critic_steps(cfg, step)):", "for _ in range(1):", "tests/test_baselines.py"),
+    ("noise-real-only-in-D", "methods/baselines.py", "real_in, fake_in = noisy(real, sigma), noisy(fake, sigma)", "real_in, fake_in = noisy(real, sigma), fake", "tests/test_baselines.py"),
+    ("no-noise-in-G", "methods/baselines.py", "d(noisy(g(run.noise()), sigma))", "d(g(run.noise()))", "tests/test_baselines.py"),
+    ("nan-guard-loss_g-only", "common.py", "check_finite(done, **values)", "check_finite(done, loss_g=values.get('loss_g', 0.0))", "tests/test_run_contract.py"),
+    ("vral-F-R-swapped-in-D", "methods/vral.py", 'd_loss_vral(nets["f"], nets["r"], prep_fake(fake_out), real_out)', 'd_loss_vral(nets["r"], nets["f"], prep_fake(fake_out), real_out)', "tests/test_vral.py"),
+    ("vral-R-ref-mu_f", "methods/vral.py", "reference_batch(m, cfg.mu_real, 1.0, device), out_r", "reference_batch(m, mu_f, 1.0, device), out_r", "tests/test_vral.py"),
+    ("vral-no-centring-in-D", "methods/vral.py", "prep_fake(fake_out), real_out)", "fake_out, real_out)", "tests/test_vral.py"),
+    ("vral-ls-to-mu_f", "methods/vral.py", "g_loss_ls(fake_out, cfg.mu_real)", "g_loss_ls(fake_out, mu_f)", "tests/test_vral.py"),
+    ("folder-0-1", "data.py", "return TF.to_tensor(img) * 2 - 1", "return TF.to_tensor(img)", "tests/test_data.py"),
+    ("modes-count-all", "metrics.py", '"modes": int((hq_counts >= min_count).sum())', '"modes": int((np.bincount(k, minlength=K) >= min_count).sum())', "tests/test_common.py tests/test_metrics.py"),
+    ("principled-noise-real-only", "methods/principled.py", "d(baselines.noisy(real, sigma)), d(baselines.noisy(fake, sigma))", "d(baselines.noisy(real, sigma)), d(fake)", "tests/test_principled.py"),
+    ("principled-grad-no-noise", "methods/principled.py", "generator_grad_norm(g, d, z, cost, sigma, noise_gen)", "generator_grad_norm(g, d, z, cost, 0.0, noise_gen)", "tests/test_principled.py"),
+    ("no-zero-grad-D", "methods/baselines.py", "            opt_d.zero_grad(set_to_none=True)\n", "", "tests/test_baselines.py"),
+    # more classes: optimizers, schedules, harness, metrics, data, principled
+    ("no-clipping", "methods/baselines.py", "                clip_weights(d, cfg.clip)", "                pass", "tests/test_baselines.py tests/test_run_contract.py"),
+    ("gp-lambda-ignored", "methods/baselines.py", "cfg.gp_lambda * gradient_penalty(d, real_in, fake_in)", "gradient_penalty(d, real_in, fake_in)", "tests/test_baselines.py"),
+    ("gp-on-clean-inputs", "methods/baselines.py", "gradient_penalty(d, real_in, fake_in)", "gradient_penalty(d, real, fake)", "tests/test_baselines.py"),
+    ("diag-mode-keeps-bn", "common.py", "                b.copy_(saved[k])", "                pass", "tests/test_run_contract.py tests/test_common.py"),
+    ("resume-no-rng", "common.py", '    set_rng_state(state["rng"])\n    return state["step"]', '    return state["step"]', "tests/test_run_contract.py tests/test_common.py"),
+    ("anneal-half-speed", "methods/baselines.py", "1.0 - step / cfg.steps", "1.0 - step / (2 * cfg.steps)", "tests/test_baselines.py"),
+    ("vral-step-no-zero-grad", "methods/vral.py", "    opt.zero_grad(set_to_none=True)\n    loss.backward()", "    loss.backward()", "tests/test_vral.py tests/test_run_contract.py"),
+    ("lipschitz-critic-sign", "methods/vral.py", "return critic_term(fake_out, real_out) + F.softplus", "return critic_term(real_out, fake_out) + F.softplus", "tests/test_vral.py"),
+    ("vral-F-on-real", "methods/vral.py", "out_f = prep_fake(d(fake_batch()))", "out_f = prep_fake(d(data.sample(m)))", "tests/test_vral.py"),
+    ("vral-D-fake-real-swapped", "methods/vral.py", "fake_out, real_out = d(fake_batch()), d(data.sample(m))", "real_out, fake_out = d(fake_batch()), d(data.sample(m))", "tests/test_vral.py"),
+    ("vral-G-no-d-freeze-restore", "methods/vral.py", "        d.requires_grad_(True)\n        run.end_step", "        run.end_step", "tests/test_vral.py tests/test_run_contract.py"),
+    ("diag-fake-std-from-real", "metrics.py", '"d_fake_std": avg(f, torch.std)', '"d_fake_std": avg(r, torch.std)', "tests/test_metrics.py tests/test_run_contract.py"),
+    ("npz-fake-is-real", "common.py", "out_f = torch.cat([d(x) for x in fakes])", "out_f = torch.cat([d(x) for x in reals])", "tests/test_run_contract.py"),
+    ("grad-norm-not-flattened", "metrics.py", "return g.flatten(1).norm(dim=1)", "return g.norm(dim=1)", "tests/test_baselines.py tests/test_metrics.py"),
+    ("hq-2-std", "metrics.py", "good = dist <= 3 * std", "good = dist <= 2 * std", "tests/test_common.py"),
+    ("revkl-direction", "metrics.py", "np.sum(q[nz] * np.log(q[nz] / p[nz]))", "np.sum(p[nz] * np.log(p[nz] / q[nz]))", "tests/test_common.py"),
+    ("principled-G-buffers-not-restored", "methods/principled.py", "            b.copy_(g_buffers[k])", "            pass", "tests/test_principled.py"),
+    ("principled-phase1-no-resume", "methods/principled.py", '"resume": i > 0', '"resume": False', "tests/test_principled.py"),
+    ("seed-ignored-torch", "common.py", "    torch.manual_seed(seed)\n\n\ndef pick_device", "    pass\n\n\ndef pick_device", "tests/test_run_contract.py"),
+    ("ns-g-loss-is-minimax", "methods/baselines.py", 'G_LOSS = {"minimax": g_loss_minimax, "nonsaturating": g_loss_nonsaturating,', 'G_LOSS = {"minimax": g_loss_minimax, "nonsaturating": g_loss_minimax,', "tests/test_baselines.py"),
+    ("stacked-digit-order", "data.py", "labels = (digits * torch.tensor([100, 10, 1])).sum(1)", "labels = (digits * torch.tensor([1, 10, 100])).sum(1)", "tests/test_data.py"),
+    ("mode-score-no-kl-term", "metrics.py", "return float(np.exp(_kl_rows(probs, train_dist).mean() - _kl_rows(probs.mean(0), train_dist)))", "return float(np.exp(_kl_rows(probs, train_dist).mean()))", "tests/test_metrics.py"),
+    ("label-kl-reversed", "metrics.py", "return float(_kl_rows(np.asarray(train_dist, np.float64), np.asarray(probs, np.float64).mean(0)))", "return float(_kl_rows(np.asarray(probs, np.float64).mean(0), np.asarray(train_dist, np.float64)))", "tests/test_metrics.py"),
+]
+
+# Mutants that change no result, kept to remember why they survive.
+EQUIVALENT = {
+    # Phase 1 restarted from step 0 for every k instead of resumed: the same seed gives the same G, only slower.
+    "principled-phase1-no-resume",
+}
+
+
+def run(name, path, old, new, tests, scratch):
+    copy = scratch / name
+    shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns(".venv", ".git", "runs", "data", "__pycache__"))
+    text = (copy / path).read_text()
+    if text.count(old) != 1:
+        return f"stale mutant: {text.count(old)} matches in {path}"
+    (copy / path).write_text(text.replace(old, new))
+    r = subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *tests.split()],
+                       cwd=copy, capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    failed = [l.split(" - ")[0] for l in r.stdout.splitlines() if l.startswith("FAILED")]
+    return f"caught by {failed[0][7:]}" if r.returncode else ("equivalent" if name in EQUIVALENT else "SURVIVED")
+
+
+def main():
+    names = sys.argv[1:] or [m[0] for m in MUTANTS]
+    unknown = set(names) - {m[0] for m in MUTANTS}
+    if unknown:
+        sys.exit(f"unknown mutants: {sorted(unknown)}")
+    caught = 0
+    with tempfile.TemporaryDirectory() as scratch:
+        for m in MUTANTS:
+            if m[0] in names:
+                result = run(*m, Path(scratch))
+                caught += result.startswith("caught")
+                print(f"{m[0]:36s} {result}", flush=True)
+    print(f"caught {caught} of {len(names)}")
+
+
+if __name__ == "__main__":
+    main()
