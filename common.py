@@ -56,12 +56,13 @@ class NonFiniteLoss(Exception):
 class RunConfig:
     """The fields every method script shares. A method's Config adds its paper's hyperparameters."""
 
-    dataset: str = "ring8"  # data set (see data.py)
+    dataset: str = "ring8"  # data set
     data_root: str = "data"  # where MNIST, CIFAR-10, CelebA or an image folder live
     image_size: int = 0  # resize image sets to this many px (0: the data set's default)
     scale: float = 1.0  # multiply a toy set (centres and std)
     width: int = 0  # MLP hidden units / DCGAN base channels (0: 128 / 64)
-    batch_norm: bool = True  # BatchNorm in the DCGAN nets
+    batch_norm: bool = True  # BatchNorm in the DCGAN generator (and discriminator, unless --d-norm says otherwise)
+    d_norm: str = "auto"  # DCGAN discriminator: batch | layer | none | auto (the method's choice, see its docstring)
     z_dim: int = 0  # latent size (0: 2 for toy data, 100 for images)
     steps: int = 5000  # generator updates
     d_steps: int = 1  # discriminator updates per generator update (the training ratio)
@@ -89,7 +90,10 @@ def parse_config(config_cls, doc, help_overrides=None, argv=None, hide=()):
     for cls in reversed(config_cls.__mro__[:-1]):
         comments.update(re.findall(r"^\s+(\w+):[^#\n]*#\s*(.*)$", inspect.getsource(cls), re.M))
     comments.update(help_overrides or {})
-    ap = argparse.ArgumentParser(description=doc.strip().split("\n")[0],
+    comments["dataset"] = "data set: " + " | ".join(datasets.NAMES)
+    module = sys.modules[config_cls.__module__]
+    name = module.__spec__.name if getattr(module, "__spec__", None) else module.__name__  # not __main__
+    ap = argparse.ArgumentParser(prog=f"python -m {name}", description=doc.strip().split("\n")[0],
                                  formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     shared = {f.name for f in dataclasses.fields(RunConfig)}
     fields = dataclasses.fields(config_cls)
@@ -210,8 +214,14 @@ class Run:
     """One training run: seeding, data, run folder, resume, logging, checkpoints and the final evaluation."""
 
     def __init__(self, cfg, label):
-        if cfg.steps < 1 or cfg.d_steps < 0 or cfg.batch_size < 2 or cfg.diag_batches < 1:
-            raise UserError("--steps and --diag-batches must be >= 1, --d-steps >= 0, --batch-size >= 2")
+        small = [f"--{k.replace('_', '-')} {getattr(cfg, k)}" for k, least in [
+            ("steps", 1), ("d_steps", 0), ("batch_size", 2), ("diag_batches", 1), ("log_every", 1),
+            ("sample_every", 1), ("ckpt_every", 1), ("eval_samples", 0)] if getattr(cfg, k) < least]
+        if cfg.d_norm not in ("auto", "batch", "layer", "none"):
+            raise UserError(f"--d-norm must be auto, batch, layer or none, got {cfg.d_norm!r}")
+        if small:
+            raise UserError(f"{', '.join(small)}: too small (steps, diag-batches and the every-N flags must be "
+                            ">= 1, batch-size >= 2, d-steps and eval-samples >= 0)")
         self.cfg, self.label = cfg, label
         seed_everything(cfg.seed)
         self.device = pick_device(cfg.device)
@@ -226,9 +236,13 @@ class Run:
         """A batch of latent codes z ~ N(0, I)."""
         return torch.randn(n or self.cfg.batch_size, self.z_dim, device=self.device)
 
-    def make_nets(self):
-        """G and D for the data set, on the device: 2x`width` MLPs for vectors, DCGANs for images."""
+    def make_nets(self, d_norm=None):
+        """G and D for the data set, on the device: 2x`width` MLPs for vectors, DCGANs for images.
+
+        D's normalization: --d-norm if given, else the method's `d_norm`, else BatchNorm as --batch-norm says.
+        """
         cfg, data = self.cfg, self.data
+        d_norm = cfg.d_norm if cfg.d_norm != "auto" else d_norm or ("batch" if cfg.batch_norm else "none")
         if data.kind == "toy":
             g = MLPGenerator(self.z_dim, data.shape, cfg.width or 128)
             d = MLPDiscriminator(data.shape, cfg.width or 128)
@@ -236,7 +250,7 @@ class Run:
             c, h, _ = data.shape
             try:
                 g = DCGANGenerator(self.z_dim, h, c, cfg.width or 64, cfg.batch_norm)
-                d = DCGANDiscriminator(h, c, cfg.width or 64, cfg.batch_norm)
+                d = DCGANDiscriminator(h, c, cfg.width or 64, d_norm)
             except ValueError as e:
                 raise UserError(f"--image-size: {e}") from None
             dcgan_init(g)
@@ -269,12 +283,13 @@ class Run:
         cfg = self.cfg
         values = {k: float(v.detach()) if torch.is_tensor(v) else float(v) for k, v in losses.items()}
         check_finite(done, **values)
+        self.progress.update(done, **values)  # prints every few seconds, with the ETA
         if done % cfg.log_every == 0 or done == cfg.steps:
             with diagnostic_mode(*self.nets()):
-                diag = metrics.d_diagnostics(self.d, [self.data.sample(cfg.batch_size) for _ in range(cfg.diag_batches)],
-                                     [self.g(self.noise()).detach() for _ in range(cfg.diag_batches)])
+                reals = [self.data.sample(cfg.batch_size) for _ in range(cfg.diag_batches)]
+                fakes = [self.g(self.noise()).detach() for _ in range(cfg.diag_batches)]
+                diag = metrics.d_diagnostics(self.d, reals, fakes)
             self.dir.log(done, **values, **extra, **diag)
-            self.progress.update(done, **values)
         if done % cfg.sample_every == 0:
             self.save_samples(self.dir / f"samples_{done}.png")
         if done % cfg.ckpt_every == 0 or done == cfg.steps:
@@ -313,13 +328,14 @@ class Run:
                                        self.device, title=f"{self.label}: D's output and input gradient")
             with torch.no_grad():
                 xs = g(self.z_fixed[: cfg.eval_samples]).cpu().numpy() if data.kind == "toy" else None
-            imgs = generate(g, cfg.eval_samples, cfg.batch_size, self.z_dim, self.device) if data.kind == "image" else None
+            scored = data.kind == "image" and cfg.eval_samples > 0
+            imgs = generate(g, cfg.eval_samples, cfg.batch_size, self.z_dim, self.device) if scored else None
         np.savez(run / "d_outputs.npz", real=out_r, fake=out_f)
         figures.plot_hist_grid(run / "d_hist.png", [[(out_r, out_f)]], col_labels=[f"{self.label}: D raw output"])
         figures.plot_grad_norm_history(run / "grad_norm.png", run.metrics(), self.label)
         summary = {"steps": cfg.steps, "seconds": round(seconds, 2), "device": str(self.device),
                    "dataset": cfg.dataset, **labels, **diag}
-        if data.kind == "toy" and getattr(data, "centers", None) is not None:
+        if data.kind == "toy" and getattr(data, "centers", None) is not None and cfg.eval_samples > 0:
             summary.update(metrics.toy_metrics(xs, data.centers, data.std, data.weights))
         if imgs is not None:
             summary.update(metrics.image_scores(data, imgs, cfg.data_root))

@@ -81,19 +81,26 @@ class DCGANGenerator(nn.Module):
 class DCGANDiscriminator(nn.Module):
     """size x size -> ... -> 4x4 -> one raw output per sample, shape (B,) (Radford et al. 2016).
 
-    BatchNorm in all but the first and last layer when `batch_norm`; leaky
-    ReLU 0.2 (or `act`). The output is linear: a logit for the GAN losses, a
+    `norm` after every convolution but the first and the last: 'batch'
+    (BatchNorm, DCGAN), 'layer' (each sample normalised over its C, H, W with
+    a per-channel scale and offset: the critic of Gulrajani et al.'s 64 px
+    code) or 'none' (their 32 px critic). With 'batch' in training mode a
+    sample's output depends on the rest of its batch, so its input gradient
+    is not its own; 'layer' and 'none' keep samples independent. Leaky ReLU
+    0.2 (or `act`). The output is linear: a logit for the GAN losses, a
     critic value for WGAN.
     """
 
-    def __init__(self, size=32, channels=3, width=64, batch_norm=True, act="lrelu"):
+    def __init__(self, size=32, channels=3, width=64, norm="batch", act="lrelu"):
         super().__init__()
+        if norm not in ("batch", "layer", "none"):
+            raise ValueError(f"norm must be batch, layer or none, got {norm!r}")
         n = dcgan_doublings(size)
         ch = width
         mods = [nn.Conv2d(channels, ch, 4, 2, 1), ACTIVATIONS[act]()]
         for _ in range(n - 1):
-            mods += [nn.Conv2d(ch, ch * 2, 4, 2, 1, bias=not batch_norm)]
-            mods += [nn.BatchNorm2d(ch * 2)] if batch_norm else []
+            mods += [nn.Conv2d(ch, ch * 2, 4, 2, 1, bias=norm == "none")]  # a norm's offset replaces the bias
+            mods += {"batch": [nn.BatchNorm2d(ch * 2)], "layer": [nn.GroupNorm(1, ch * 2)], "none": []}[norm]
             mods += [ACTIVATIONS[act]()]
             ch *= 2
         self.net = nn.Sequential(*mods, nn.Conv2d(ch, 1, 4, 1, 0))

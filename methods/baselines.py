@@ -51,20 +51,29 @@ Deviations and decisions
    numerically stable, the same functions of D's output as in the papers.
 2. LSGAN uses the 0-1 coding (a = 0, b = c = 1) with the 1/2 factors of Mao
    et al. eq. (9).
-3. Optimizers follow each paper (`OPTIM`): GAN, -log D GAN and LSGAN the
-   DCGAN setting Adam(2e-4, betas (0.5, 0.999)); WGAN RMSprop(5e-5), clip
-   0.01, 5 critic steps, 100 for the first 25 generator steps and every 500th
-   (as in the authors' code; `--no-wgan-boost` turns it off); WGAN-GP
-   Adam(1e-4, betas (0.5, 0.9)), lambda 10, 5 critic steps. `--optimizer`,
-   `--lr`, `--betas`, `--d-steps` override them (the VRAL training-ratio
-   study sets them).
+3. Optimizers (`OPTIM`), each value with its source; `--optimizer`, `--lr`,
+   `--betas`, `--d-steps` override them (the VRAL training-ratio study does):
+   - minimax and -log D GAN: Adam(2e-4, betas (0.5, 0.999)), 1 D step, the
+     DCGAN setting (Radford et al. sec. 4), not Goodfellow et al.'s SGD with
+     momentum and a decaying rate (their pylearn2 scripts; no flag).
+   - LSGAN: Adam(2e-4, (0.5, 0.999)), as the authors' stability-comparison
+     and handwritten-character scripts (xudonmao/LSGAN stability_comparison/,
+     train_chn.py); their LSUN script uses `--lr 1e-3`.
+   - WGAN: RMSprop(5e-5), clip 0.01, 5 critic steps, 100 for the first 25
+     generator steps and every 500th (WGAN Alg. 1 and the authors' main.py;
+     `--no-wgan-boost` turns the warm-up off).
+   - WGAN-GP: Adam(1e-4, (0.5, 0.9)), lambda 10, 5 critic steps, as the
+     authors' 32 px scripts (gan_cifar.py, gan_mnist.py); the paper's
+     Alg. 1 and their 64 px script use beta1 = 0: `--betas 0 0.9`.
 4. The gradient penalty draws one interpolation coefficient per sample and
    flattens each sample's gradient before its norm.
-5. The critic of every loss is the DCGAN discriminator with BatchNorm on
-   images (`--no-batch-norm` removes it). Gulrajani et al. drop BatchNorm in
-   the WGAN-GP critic: with it, one sample's input gradient depends on the
-   rest of its batch. Kept here so the README's numbers stay reproducible;
-   an open issue changes the WGAN-GP default.
+5. D is the DCGAN discriminator with BatchNorm on images, except WGAN-GP's
+   critic, which has no normalization (Gulrajani et al. sec. 4, "no critic
+   batch normalization", and their 32 px code gan_cifar.py): with BatchNorm a
+   sample's input gradient, which the penalty constrains, depends on the rest
+   of its batch. `--d-norm layer` gives the LayerNorm critic of their 64 px
+   code (gan_64x64.py), `--d-norm batch` the BatchNorm critic this project
+   used for WGAN-GP before (the README says which numbers came from it).
 6. Instance noise is off unless `--instance-noise SIGMA` is given; with
    `--noise-anneal linear` sigma falls linearly to 0 at the last step.
 7. The latent is N(0, I): 100-d for images (DCGAN), 2-d for toy data (Roth et
@@ -231,7 +240,7 @@ def check_config(cfg):
 def train(cfg):
     check_config(cfg)
     run = common.Run(cfg, f"{cfg.loss} {cfg.dataset}")
-    g, d = run.make_nets()
+    g, d = run.make_nets(d_norm="none" if cfg.loss == "wgan-gp" else None)  # deviation 5
     opt_g, opt_d = make_optim(cfg, g.parameters()), make_optim(cfg, d.parameters())
     start = run.begin(g=g, d=d, opt_g=opt_g, opt_d=opt_d)
 

@@ -74,7 +74,7 @@ class Config(common.RunConfig):
     measure_every: int = 50  # phase 2: discriminator iterations between measurements
     grad_batches: int = 10  # phase 2: latent batches per measurement of G's gradient norm (mean and spread)
     d_noise: float = 0.0  # if > 0, phase 2 again with instance noise of this std on D's inputs
-    dataset: str = "digits"  # data set (see data.py)
+    dataset: str = "digits"  # data set
     out: str = "runs/principled"  # run folder
 
 
@@ -171,8 +171,10 @@ def train(cfg):
     shared = {f.name: getattr(cfg, f.name) for f in dataclasses.fields(common.RunConfig)}
     print(f"phase 1: {cfg.loss} GAN for {ks[-1]} epochs ({spe} generator steps each), G kept after {ks}")
     for i, k in enumerate(ks):  # one run, continued with --resume up to each k
+        # eval_samples 0: phase 1's sample quality is not part of the experiment (and would train a classifier)
         pre = baselines.Config(**{**shared, "steps": k * spe, "out": str(out / "gan"), "resume": i > 0,
-                                  "sample_every": min(cfg.sample_every, ks[-1] * spe)}, loss=cfg.loss)
+                                  "sample_every": min(cfg.sample_every, ks[-1] * spe), "eval_samples": 0},
+                               loss=cfg.loss)
         baselines.train(pre)
         g_state = torch.load(out / "gan" / "checkpoint.pt", map_location="cpu", weights_only=False)["modules"]["g"]
         torch.save(g_state, out / "gan" / f"g_step{k * spe}.pt")

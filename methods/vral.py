@@ -129,7 +129,7 @@ class Config(common.RunConfig):
     lr: float = 1e-4  # Adam learning rate of every net (Alg. 1: alpha)
     betas: tuple = (0.5, 0.999)  # Adam betas (Alg. 1)
     adam_eps: float = 3e-6  # Adam epsilon (Alg. 1)
-    dataset: str = "cifar10"  # data set (see data.py)
+    dataset: str = "cifar10"  # data set
     steps: int = 20000  # generator updates
     d_steps: int = 1  # n: updates of F, R and D per generator update (the training ratio)
     batch_size: int = 64  # m: samples per batch, and the meta-discriminators' input size
@@ -236,8 +236,6 @@ def check_config(cfg):
         raise common.UserError("--d-steps must be >= 1")
     if len(cfg.betas) != 2:
         raise common.UserError("--betas takes two numbers")
-    if cfg.variant == "lipschitz" and cfg.g_loss != "ipm":
-        print("note: the lipschitz variant's generator uses eq. (11), the IPM loss; --g-loss is ignored")
 
 
 def adam(cfg, params):

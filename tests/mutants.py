@@ -57,6 +57,8 @@ MUTANTS = [
     ("ns-g-loss-is-minimax", "methods/baselines.py", 'G_LOSS = {"minimax": g_loss_minimax, "nonsaturating": g_loss_nonsaturating,', 'G_LOSS = {"minimax": g_loss_minimax, "nonsaturating": g_loss_minimax,', "tests/test_baselines.py"),
     ("stacked-digit-order", "data.py", "labels = (digits * torch.tensor([100, 10, 1])).sum(1)", "labels = (digits * torch.tensor([1, 10, 100])).sum(1)", "tests/test_data.py"),
     ("mode-score-no-kl-term", "metrics.py", "return float(np.exp(_kl_rows(probs, train_dist).mean() - _kl_rows(probs.mean(0), train_dist)))", "return float(np.exp(_kl_rows(probs, train_dist).mean()))", "tests/test_metrics.py"),
+    ("wgan-gp-critic-batchnorm", "methods/baselines.py", 'd_norm="none" if cfg.loss == "wgan-gp" else None', "d_norm=None", "tests/test_baselines.py"),
+    ("layer-norm-per-channel", "nets.py", "nn.GroupNorm(1, ch * 2)", "nn.GroupNorm(ch * 2, ch * 2)", "tests/test_common.py"),
     ("label-kl-reversed", "metrics.py", "return float(_kl_rows(np.asarray(train_dist, np.float64), np.asarray(probs, np.float64).mean(0)))", "return float(_kl_rows(np.asarray(probs, np.float64).mean(0), np.asarray(train_dist, np.float64)))", "tests/test_metrics.py"),
 ]
 

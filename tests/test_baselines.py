@@ -222,8 +222,8 @@ def test_instance_noise_reaches_every_input_of_d_in_both_steps(tmp_path, monkeyp
     seen = []
     real_make_nets = common.Run.make_nets
 
-    def make_nets(run):
-        g, d = real_make_nets(run)
+    def make_nets(run, *args, **kwargs):
+        g, d = real_make_nets(run, *args, **kwargs)
         d.register_forward_pre_hook(lambda mod, args: seen.append(args[0].mean().item()))
         return g, d
 
@@ -248,8 +248,8 @@ def test_every_update_uses_only_the_gradient_of_its_own_batch(tmp_path, monkeypa
     real_make_nets, real_make_optim = common.Run.make_nets, B.make_optim
     real_d_loss, real_g_loss = B.d_loss, B.g_loss
 
-    def make_nets(run):
-        nets["g"], nets["d"] = real_make_nets(run)
+    def make_nets(run, *args, **kwargs):
+        nets["g"], nets["d"] = real_make_nets(run, *args, **kwargs)
         return nets["g"], nets["d"]
 
     def recording(name, fn):
@@ -295,6 +295,38 @@ def test_gradient_penalty_weight_in_the_logged_critic_loss(tmp_path, monkeypatch
     B.train(small(tmp_path, loss="wgan-gp", steps=3, d_steps=2, gp_lambda=3.0, log_every=1))
     logged = [r["loss_d"] for r in common.read_jsonl(tmp_path / "run" / "metrics.jsonl")]
     assert logged == pytest.approx([d_losses[i].item() + 1.5 for i in (1, 3, 5)], rel=1e-6)
+
+
+def critic_of(tmp_path, monkeypatch, **kw):
+    built = {}
+    real_make_nets = common.Run.make_nets
+
+    def make_nets(run, *args, **kwargs):
+        built["g"], built["d"] = real_make_nets(run, *args, **kwargs)
+        return built["g"], built["d"]
+
+    monkeypatch.setattr(common.Run, "make_nets", make_nets)
+    B.train(small(tmp_path, dataset="digits", image_size=16, steps=2, eval_samples=0, **kw))  # 8 px: no middle layer
+    return built["d"]
+
+
+def own_gradient_changes_with_the_batch(d):
+    """Does sample 0's input gradient, from grad(d(x).sum(), x), change when the other samples change?"""
+    torch.manual_seed(0)
+    x = torch.randn(8, 1, 16, 16)
+    y = torch.cat([x[:1], torch.randn(7, 1, 16, 16)])
+    grads = [torch.autograd.grad(d(v.requires_grad_(True)).sum(), v)[0][0] for v in (x, y)]
+    return not torch.allclose(grads[0], grads[1], atol=1e-6)
+
+
+def test_wgan_gp_critic_gradient_is_each_samples_own(tmp_path, monkeypatch):
+    """Gulrajani et al. sec. 4: no BatchNorm in the critic, so the penalty constrains each sample's own gradient."""
+    d = critic_of(tmp_path, monkeypatch, loss="wgan-gp")
+    assert d.training and not any(isinstance(m, (torch.nn.BatchNorm2d, torch.nn.GroupNorm)) for m in d.modules())
+    assert not own_gradient_changes_with_the_batch(d)
+    assert not own_gradient_changes_with_the_batch(critic_of(tmp_path, monkeypatch, loss="wgan-gp", d_norm="layer"))
+    # the check can fail: with BatchNorm (DCGAN's D, the other losses' default) the other samples leak in
+    assert own_gradient_changes_with_the_batch(critic_of(tmp_path, monkeypatch, loss="nonsaturating"))
 
 
 def test_wgan_weights_stay_clipped(tmp_path):

@@ -57,12 +57,22 @@ def test_real_data_scores_full_marks():
 @pytest.mark.parametrize("bn", [True, False])
 def test_dcgan_shapes(size, bn):
     g = nets.DCGANGenerator(z_dim=10, size=size, channels=3, width=8, batch_norm=bn)
-    d = nets.DCGANDiscriminator(size=size, channels=3, width=8, batch_norm=bn, act="tanh")
+    d = nets.DCGANDiscriminator(size=size, channels=3, width=8, norm="batch" if bn else "none", act="tanh")
     x = g(torch.randn(4, 10))
     assert x.shape == (4, 3, size, size) and x.abs().max() <= 1
     assert d(x).shape == (4,)
     has_bn = any(isinstance(m, torch.nn.BatchNorm2d) for m in d.modules())
     assert has_bn == (bn and size > 8)
+
+
+def test_layer_norm_critic_normalises_each_sample_over_c_h_w():
+    """norm='layer': after the second convolution each sample's features have mean 0 and variance 1 over (C, H, W)
+    (Gulrajani et al.'s Layernorm over axes [1, 2, 3], per-channel scale 1 and offset 0 at initialisation)."""
+    torch.manual_seed(0)
+    d = nets.DCGANDiscriminator(size=16, channels=1, width=4, norm="layer")
+    feats = d.net[:4](torch.randn(3, 1, 16, 16) * 5 + 2)  # conv, lrelu, conv, norm
+    flat = feats.flatten(1)
+    assert flat.mean(1).abs().max() < 1e-5 and (flat.var(1, unbiased=False) - 1).abs().max() < 1e-3
 
 
 def test_dcgan_rejects_other_sizes():

@@ -309,8 +309,8 @@ def test_f_sees_d_on_generated_samples_and_r_on_real_ones(tmp_path, monkeypatch)
     log = []  # ("g", output) and ("d", input, output), in call order
     real_make_nets = common.Run.make_nets
 
-    def make_nets(run):
-        g, d = real_make_nets(run)
+    def make_nets(run, *args, **kwargs):
+        g, d = real_make_nets(run, *args, **kwargs)
         g.register_forward_hook(lambda mod, args, out: log.append(("g", out.detach())))
         d.register_forward_hook(lambda mod, args, out: log.append(("d", args[0].detach(), out.detach())))
         return g, d
