@@ -23,6 +23,7 @@ import inspect
 import json
 import math
 import os
+import platform
 import random
 import re
 import sys
@@ -228,6 +229,11 @@ class Run:
         self.data = datasets.load(cfg.dataset, cfg.data_root, self.device, cfg.image_size or None, cfg.scale,
                                   cfg.stand_in)
         self.z_dim = cfg.z_dim or (2 if self.data.kind == "toy" else 100)
+        # What ran, for config.json; a method adds what its own defaults resolved to (run.resolved.update).
+        self.resolved = {"device": str(self.device), "torch": torch.__version__, "threads": torch.get_num_threads(),
+                         "z_dim": self.z_dim,
+                         "device_name": torch.cuda.get_device_name(self.device) if self.device.type == "cuda" else
+                         platform.processor() or platform.machine()}
         # Fixed noise for sample figures, from its own generator: it does not move the training RNG.
         n = max(64, cfg.eval_samples if self.data.kind == "toy" else 64)
         self.z_fixed = torch.randn(n, self.z_dim, generator=torch.Generator().manual_seed(cfg.seed + 1)).to(self.device)
@@ -243,6 +249,7 @@ class Run:
         """
         cfg, data = self.cfg, self.data
         d_norm = cfg.d_norm if cfg.d_norm != "auto" else d_norm or ("batch" if cfg.batch_norm else "none")
+        self.resolved["d_norm"] = d_norm if data.kind == "image" else "none (MLP)"
         if data.kind == "toy":
             g = MLPGenerator(self.z_dim, data.shape, cfg.width or 128)
             d = MLPDiscriminator(data.shape, cfg.width or 128)
@@ -270,7 +277,7 @@ class Run:
             start, extra = load_checkpoint(self.ckpt, modules, self.device)
             seconds = extra["seconds"]
             print(f"resumed from {self.ckpt} at step {start}")
-        self.dir = RunDir(self.cfg.out, self.cfg, resume_step=start)
+        self.dir = RunDir(self.cfg.out, self.cfg, start, self.resolved)
         self.progress = Progress(self.cfg.steps, start, name=f"[{self.label}] ")
         self.t0 = time.time() - seconds
         return start
@@ -355,13 +362,14 @@ class RunDir:
 
     `resume_step` is the step of the checkpoint being resumed from (or 0):
     metric lines logged after it are dropped, so a resumed run's log has no
-    duplicate or orphan steps.
+    duplicate or orphan steps. config.json holds the config as given and,
+    under "resolved", what the defaults (auto, 0, empty) stood for.
     """
 
-    def __init__(self, out, cfg, resume_step=0):
+    def __init__(self, out, cfg, resume_step=0, resolved=None):
         self.path = Path(out)
         self.path.mkdir(parents=True, exist_ok=True)
-        write_json(self.path / "config.json", dataclasses.asdict(cfg))
+        write_json(self.path / "config.json", {**dataclasses.asdict(cfg), "resolved": resolved or {}})
         keep = [r for r in read_jsonl(self.path / "metrics.jsonl") if r.get("step", 0) <= resume_step] if resume_step else []
         (self.path / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in keep))
 

@@ -211,12 +211,18 @@ def critic_steps(cfg, step):
     return cfg.d_steps or OPTIM[cfg.loss][3]
 
 
-def make_optim(cfg, params):
+def optim_settings(cfg):
+    """The optimizer, learning rate and Adam betas a run uses: the flags, or the loss's paper defaults (OPTIM)."""
     kind, lr, betas, _ = OPTIM[cfg.loss]
     kind = kind if cfg.optimizer == "auto" else cfg.optimizer
+    return kind, cfg.lr or lr, (tuple(cfg.betas) or betas or (0.5, 0.999)) if kind == "adam" else None
+
+
+def make_optim(cfg, params):
+    kind, lr, betas = optim_settings(cfg)
     if kind == "rmsprop":
-        return torch.optim.RMSprop(params, lr=cfg.lr or lr)
-    return torch.optim.Adam(params, lr=cfg.lr or lr, betas=tuple(cfg.betas) or betas or (0.5, 0.999), eps=cfg.adam_eps)
+        return torch.optim.RMSprop(params, lr=lr)
+    return torch.optim.Adam(params, lr=lr, betas=betas, eps=cfg.adam_eps)
 
 
 def check_config(cfg):
@@ -242,6 +248,8 @@ def train(cfg):
     run = common.Run(cfg, f"{cfg.loss} {cfg.dataset}")
     g, d = run.make_nets(d_norm="none" if cfg.loss == "wgan-gp" else None)  # deviation 5
     opt_g, opt_d = make_optim(cfg, g.parameters()), make_optim(cfg, d.parameters())
+    kind, lr, betas = optim_settings(cfg)
+    run.resolved.update(optimizer=kind, lr=lr, betas=betas, d_steps=cfg.d_steps or OPTIM[cfg.loss][3])
     start = run.begin(g=g, d=d, opt_g=opt_g, opt_d=opt_d)
 
     for step in range(start, cfg.steps):

@@ -179,7 +179,7 @@ def train(cfg):
         g_state = torch.load(out / "gan" / "checkpoint.pt", map_location="cpu", weights_only=False)["modules"]["g"]
         torch.save(g_state, out / "gan" / f"g_step{k * spe}.pt")
 
-    log = common.RunDir(out, cfg)
+    log = common.RunDir(out, cfg, resolved=run.resolved)
     sigmas = [0.0] + ([cfg.d_noise] if cfg.d_noise > 0 else [])
     results = {}
     for k in ks:

@@ -164,6 +164,16 @@ def test_instance_noise_schedule():
     assert B.noise_sigma(dataclasses.replace(cfg, noise_anneal="none"), 50) == pytest.approx(0.4)
 
 
+def test_config_json_records_what_auto_and_zero_stood_for(tmp_path):
+    B.train(small(tmp_path, loss="wgan-gp", steps=1))
+    resolved = json.loads((tmp_path / "run" / "config.json").read_text())["resolved"]
+    assert resolved["optimizer"] == "adam" and resolved["lr"] == 1e-3 and resolved["betas"] == [0.5, 0.9]
+    assert resolved["d_steps"] == 5
+    B.train(small(tmp_path, "w", loss="wgan", steps=1, lr=0.0))
+    resolved = json.loads((tmp_path / "w" / "config.json").read_text())["resolved"]
+    assert resolved["optimizer"] == "rmsprop" and resolved["lr"] == 5e-5 and resolved["betas"] is None
+
+
 def test_paper_optimizers():
     net = nn.Linear(2, 1)
     o = B.make_optim(B.Config(loss="wgan"), net.parameters())

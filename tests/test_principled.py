@@ -13,17 +13,7 @@ import data as datasets
 import nets
 from methods import baselines as B
 from methods import principled as P
-
-
-class Linear(nn.Module):
-    """f(x) = <w, x> + 0.3 on flattened samples."""
-
-    def __init__(self, w):
-        super().__init__()
-        self.w = nn.Parameter(w.flatten().clone())
-
-    def forward(self, x):
-        return x.flatten(1) @ self.w + 0.3
+from tests.test_baselines import Linear  # f(x) = <w, x> + 0.3
 
 
 # --- Arjovsky & Bottou: the frozen generator and its gradient norm ---

@@ -121,6 +121,8 @@ def test_run_folder_contents(tmp_path, method):
     for f in ["config.json", "metrics.jsonl", "summary.json", "checkpoint.pt", "samples_20.png", "samples_final.png",
               "d_hist.png", "d_outputs.npz", "grad_norm.png", "d_surface.png"]:
         assert f in names, f
+    resolved = json.loads((tmp_path / "run" / "config.json").read_text())["resolved"]
+    assert resolved["device"] == "cpu" and resolved["z_dim"] == 2 and resolved["torch"] == torch.__version__
     s = json.loads((tmp_path / "run" / "summary.json").read_text())
     for k in ["modes", "high_quality", "reverse_kl", "steps", "seconds", "device", "dataset", "grad_norm_fake",
               "d_real_mean", "d_real_std", "d_fake_mean", "d_fake_std"]:
