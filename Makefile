@@ -5,6 +5,7 @@
 #   make <target> SMOKE=1  the same pipeline with tiny step counts (and random stand-in
 #                          images where a real data set is missing): what the tests run
 #
+# A make target reruns its runs from scratch (--overwrite replaces what an earlier run left in OUT).
 # Variables: OUT (run folders, default runs), DATA (data root, default data),
 # DEVICE (auto|cpu|cuda), SEED, PY (python; default .venv/bin/python).
 
@@ -16,9 +17,9 @@ DEVICE ?= auto
 SEED ?= 0
 SMOKE ?= 0
 
-RUN = $(PY) -m methods.baselines --device $(DEVICE) --seed $(SEED) --data-root $(DATA)
-PRINCIPLED_RUN = $(PY) -m methods.principled --device $(DEVICE) --seed $(SEED) --data-root $(DATA)
-VRAL = $(PY) -m methods.vral --device $(DEVICE) --seed $(SEED) --data-root $(DATA)
+RUN = $(PY) -m methods.baselines --device $(DEVICE) --seed $(SEED) --data-root $(DATA) --overwrite
+PRINCIPLED_RUN = $(PY) -m methods.principled --device $(DEVICE) --seed $(SEED) --data-root $(DATA) --overwrite
+VRAL = $(PY) -m methods.vral --device $(DEVICE) --seed $(SEED) --data-root $(DATA) --overwrite
 
 ifeq ($(SMOKE),1)
   TOY_STEPS = 30

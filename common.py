@@ -72,6 +72,7 @@ class RunConfig:
     device: str = "auto"  # auto (cuda if available) | cpu | cuda | cuda:N
     out: str = "runs/run"  # run folder
     resume: bool = False  # continue from out/checkpoint.pt
+    overwrite: bool = False  # replace a run already in --out (its files are deleted first)
     log_every: int = 100  # steps between metric lines (with D diagnostics)
     diag_batches: int = 1  # batches averaged in each D diagnostic
     sample_every: int = 1000  # steps between sample figures
@@ -111,12 +112,16 @@ def parse_config(config_cls, doc, help_overrides=None, argv=None, hide=()):
 
 
 def cli(train, cfg):
-    """Run `train(cfg)`; a UserError or a NaN loss becomes one line on stderr and exit code 1."""
+    """Run `train(cfg)`; a UserError or a NaN loss becomes one line on stderr and exit code 1, Ctrl-C exit 130."""
     try:
         return train(cfg)
     except (UserError, NonFiniteLoss) as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(1)
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: the same command with --resume continues from the last checkpoint in {cfg.out}",
+              file=sys.stderr)
+        sys.exit(130)
 
 
 # --------------------------------------------------------------------------
@@ -164,9 +169,29 @@ def save_checkpoint(path, step, modules, extra=None):
     os.replace(tmp, path)
 
 
-def load_checkpoint(path, modules, device):
-    """Restore what `save_checkpoint` wrote into `modules`; returns (step, extra)."""
-    state = torch.load(path, map_location=device, weights_only=False)
+# Config fields a resumed run may change: how long it runs, where and how often it reports.
+RESUMABLE = {"steps", "resume", "overwrite", "out", "device", "data_root", "log_every", "sample_every", "ckpt_every",
+             "eval_samples", "diag_batches"}
+
+
+def load_checkpoint(path, modules, device, cfg=None):
+    """Restore what `save_checkpoint` wrote into `modules`; returns (step, extra).
+
+    With `cfg`, the checkpoint's config (extra["config"]) must agree with it on
+    every field but RESUMABLE: nothing is restored otherwise.
+    """
+    try:
+        state = torch.load(path, map_location=device, weights_only=False)
+    except Exception as e:  # truncated or not a checkpoint: torch raises several kinds
+        raise UserError(f"cannot read {path} ({type(e).__name__}: {e}); delete it or run without --resume") from None
+    saved = state["extra"].get("config")
+    if cfg is not None and saved is not None:
+        now = dataclasses.asdict(cfg)
+        diff = [f"--{k.replace('_', '-')} {saved[k]!r} there, {now.get(k)!r} here" for k in saved
+                if k not in RESUMABLE and json.loads(json.dumps(now.get(k))) != saved[k]]
+        if diff:
+            raise UserError(f"--resume: {path} was written by another run configuration ({'; '.join(diff)}); "
+                            "resume with its settings, or choose another --out")
     missing = set(modules) - set(state["modules"])
     if missing:
         raise UserError(f"{path} holds no state for {sorted(missing)}: was it written by another method?")
@@ -180,7 +205,7 @@ def check_finite(step, **losses):
     """Stop the run (NonFiniteLoss) when a loss is NaN or inf, naming the step and the loss."""
     for name, v in losses.items():
         if not math.isfinite(float(v)):
-            raise NonFiniteLoss(f"{name} = {float(v)} at step {step}; stopped, the last good checkpoint is kept")
+            raise NonFiniteLoss(f"{name} = {float(v)} at step {step}")
 
 
 class diagnostic_mode:
@@ -211,6 +236,28 @@ class diagnostic_mode:
 # --------------------------------------------------------------------------
 
 
+# What a run writes into its folder: --overwrite deletes these (and nothing else) first.
+RUN_FILES = ("config.json", "metrics.jsonl", "summary.json", "checkpoint.pt", "*.png", "*.npz", "g_step*.pt")
+
+
+def prepare_out(cfg):
+    """--out must be a folder we may write, and may hold a run only if --resume or --overwrite says what to do with it."""
+    out = Path(cfg.out)
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out} is a file, not a folder")
+    if not cfg.resume and ((out / "summary.json").exists() or (out / "checkpoint.pt").exists()):
+        if not cfg.overwrite:
+            raise UserError(f"--out {out} holds a run already: --resume continues it, --overwrite replaces it "
+                            "(deleting its files), or choose another --out")
+        for pattern in RUN_FILES:
+            for f in out.glob(pattern):
+                f.unlink()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UserError(f"cannot create --out {out}: {e}") from None
+
+
 class Run:
     """One training run: seeding, data, run folder, resume, logging, checkpoints and the final evaluation."""
 
@@ -223,6 +270,7 @@ class Run:
         if small:
             raise UserError(f"{', '.join(small)}: too small (steps, diag-batches and the every-N flags must be "
                             ">= 1, batch-size >= 2, d-steps and eval-samples >= 0)")
+        prepare_out(cfg)  # before the data and the nets are built
         self.cfg, self.label = cfg, label
         seed_everything(cfg.seed)
         self.device = pick_device(cfg.device)
@@ -274,12 +322,14 @@ class Run:
         self.ckpt = Path(self.cfg.out) / "checkpoint.pt"
         start, seconds = 0, 0.0
         if self.cfg.resume and self.ckpt.exists():
-            start, extra = load_checkpoint(self.ckpt, modules, self.device)
+            start, extra = load_checkpoint(self.ckpt, modules, self.device, self.cfg)
             seconds = extra["seconds"]
             print(f"resumed from {self.ckpt} at step {start}")
+        elif self.cfg.resume:
+            print(f"note: --resume: no checkpoint at {self.ckpt}; starting from step 0")
         self.dir = RunDir(self.cfg.out, self.cfg, start, self.resolved)
         self.progress = Progress(self.cfg.steps, start, name=f"[{self.label}] ")
-        self.t0 = time.time() - seconds
+        self.t0, self.saved = time.time() - seconds, start
         return start
 
     def nets(self):
@@ -289,7 +339,11 @@ class Run:
         """After generator update `done`: NaN guard on every loss, then the metrics line, samples and checkpoint when due."""
         cfg = self.cfg
         values = {k: float(v.detach()) if torch.is_tensor(v) else float(v) for k, v in losses.items()}
-        check_finite(done, **values)
+        try:
+            check_finite(done, **values)
+        except NonFiniteLoss as e:
+            kept = f"the last good checkpoint (step {self.saved}) is {self.ckpt}" if self.saved else "no checkpoint yet"
+            raise NonFiniteLoss(f"{e}; stopped, {kept}") from None
         self.progress.update(done, **values)  # prints every few seconds, with the ETA
         if done % cfg.log_every == 0 or done == cfg.steps:
             with diagnostic_mode(*self.nets()):
@@ -300,7 +354,9 @@ class Run:
         if done % cfg.sample_every == 0:
             self.save_samples(self.dir / f"samples_{done}.png")
         if done % cfg.ckpt_every == 0 or done == cfg.steps:
-            save_checkpoint(self.ckpt, done, self.modules, {"seconds": time.time() - self.t0})
+            save_checkpoint(self.ckpt, done, self.modules,
+                            {"seconds": time.time() - self.t0, "config": json.loads(json.dumps(dataclasses.asdict(cfg)))})
+            self.saved = done
 
     def save_samples(self, path, real=None):
         """The fixed-noise samples as a figure, inside `diagnostic_mode` (no RNG or BatchNorm side effect)."""

@@ -10,7 +10,7 @@ also have `centers`, `std` and `weights` (their modes); labelled sets have
 Small image sets (digits, MNIST, CIFAR-10 and their stacked/compositional
 versions) live in one tensor on the device and batches are drawn by random
 index with torch's global generator (so a seed fixes them and a checkpoint
-can restore them). Folders (CelebA, any image folder) use a DataLoader.
+can restore them).
 
 A missing data set raises `common.UserError` with the files expected, where,
 and how to get them; the scripts print it and exit 1. With
@@ -21,13 +21,9 @@ Random draws (toy samples, batch indices) use torch's global generator on
 the CPU and are then moved to the device, so the same seed gives the same
 batches on every device.
 
-Known limitation of folders: a FolderImages batch is the next one of a
-shuffling DataLoader, whose position is neither restored by
-`common.diagnostic_mode` nor saved in checkpoints. On CelebA and image
-folders, the batches drawn for logged diagnostics therefore shift the
-training stream (`--log-every` changes the run), and `--resume` continues
-with a fresh shuffle rather than the exact batches of an uninterrupted run.
-In-memory sets (toy, digits, MNIST, CIFAR-10) have neither problem (tested).
+Folders (CelebA, any image folder) draw their batch indices the same way
+and decode the images with a few threads, so they too are fixed by the seed,
+untouched by logging and resumed exactly.
 """
 
 import gzip
@@ -35,6 +31,7 @@ import math
 import pickle
 import struct
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -305,49 +302,48 @@ EXTS = (".jpg", ".jpeg", ".png", ".webp")
 
 
 class FolderImages:
-    """Every image below `folder`, centre-cropped to `crop` (if given) and resized to `size`, drawn by a shuffling DataLoader."""
+    """Every image below `folder`, centre-cropped to `crop` (if given) and resized to `size`.
+
+    A batch is n indices drawn with torch's global generator (with
+    replacement, as the in-memory sets), decoded by `workers` threads: a seed
+    fixes the batches, `diagnostic_mode` and checkpoints restore the position,
+    and a folder smaller than a batch still gives batches.
+    """
 
     kind = "image"
 
     def __init__(self, name, folder, size, device, crop=None, workers=2, help_text=FOLDER_HELP):
-        from torch.utils.data import DataLoader
         folder = Path(folder)
         files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in EXTS) if folder.exists() else []
         if not files:
             raise common.UserError(help_text.format(root=folder))
         self.name, self.files, self.size, self.crop, self.device = name, files, size, crop, device
         self.shape = (3, size, size)
-        self.workers = workers
         self.n_classes = None
-        self._loader_cls = DataLoader
-        self._batch = None
-        self._it = None
+        self.pool = ThreadPoolExecutor(max(1, workers))
 
     def __len__(self):
         return len(self.files)
 
     def __getitem__(self, i):
         import torchvision.transforms.functional as TF
-        from PIL import Image
-        img = Image.open(self.files[i]).convert("RGB")
+        from PIL import Image, UnidentifiedImageError
+        try:
+            img = Image.open(self.files[i])
+            if img.mode.startswith("I"):  # 16- or 32-bit grey: scale to 8 bits (convert("RGB") would clip to white)
+                bits = 16 if img.mode.startswith("I;16") or np.asarray(img).max() < 2**16 else 32
+                img = Image.fromarray((np.asarray(img, np.float64) / (2**bits - 1) * 255).round().astype(np.uint8))
+            img = img.convert("RGB")
+        except (OSError, UnidentifiedImageError, ValueError) as e:
+            raise common.UserError(f"cannot read image {self.files[i]}: {e}") from None
         if self.crop:
             img = TF.center_crop(img, self.crop)
         img = TF.resize(img, [self.size, self.size], antialias=True)
         return TF.to_tensor(img) * 2 - 1
 
     def sample(self, n):
-        if self._batch != n:
-            # The loader's shuffling draws from torch's global generator, so a seed fixes it.
-            self._batch = n
-            self._it = None
-        while True:
-            if self._it is None:
-                self._it = iter(self._loader_cls(self, batch_size=n, shuffle=True, drop_last=True,
-                                                 num_workers=self.workers, persistent_workers=False))
-            try:
-                return next(self._it).to(self.device, non_blocking=True)
-            except StopIteration:
-                self._it = None
+        idx = torch.randint(len(self.files), (n,)).tolist()
+        return torch.stack(list(self.pool.map(self.__getitem__, idx))).to(self.device)
 
 
 class StandIn(TensorImages):
@@ -373,7 +369,7 @@ def load(name, root="data", device="cpu", image_size=None, scale=None, stand_in=
     try:
         if name == "celeba":
             return FolderImages(name, Path(root) / "celeba" / "img_align_celeba", size, device, crop=108,
-                                workers=workers, help_text=CELEBA_HELP)
+                                workers=workers, help_text=CELEBA_HELP.replace("{root}", str(root)))
         if name == "folder":
             return FolderImages(name, Path(root), size, device, workers=workers)
         base_name = name.split("_")[-1]

@@ -172,7 +172,7 @@ def train(cfg):
     print(f"phase 1: {cfg.loss} GAN for {ks[-1]} epochs ({spe} generator steps each), G kept after {ks}")
     for i, k in enumerate(ks):  # one run, continued with --resume up to each k
         # eval_samples 0: phase 1's sample quality is not part of the experiment (and would train a classifier)
-        pre = baselines.Config(**{**shared, "steps": k * spe, "out": str(out / "gan"), "resume": i > 0,
+        pre = baselines.Config(**{**shared, "steps": k * spe, "out": str(out / "gan"), "resume": i > 0, "overwrite": True,
                                   "sample_every": min(cfg.sample_every, ks[-1] * spe), "eval_samples": 0},
                                loss=cfg.loss)
         baselines.train(pre)

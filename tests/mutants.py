@@ -59,6 +59,10 @@ MUTANTS = [
     ("mode-score-no-kl-term", "metrics.py", "return float(np.exp(_kl_rows(probs, train_dist).mean() - _kl_rows(probs.mean(0), train_dist)))", "return float(np.exp(_kl_rows(probs, train_dist).mean()))", "tests/test_metrics.py"),
     ("wgan-gp-critic-batchnorm", "methods/baselines.py", 'd_norm="none" if cfg.loss == "wgan-gp" else None', "d_norm=None", "tests/test_baselines.py"),
     ("layer-norm-per-channel", "nets.py", "nn.GroupNorm(1, ch * 2)", "nn.GroupNorm(ch * 2, ch * 2)", "tests/test_common.py"),
+    ("resume-config-unchecked", "common.py", "if cfg is not None and saved is not None:", "if False:", "tests/test_run_contract.py"),
+    ("overwrite-unchecked", "common.py", "        if not cfg.overwrite:\n", "        if False:\n", "tests/test_run_contract.py"),
+    ("folder-unseeded-indices", "data.py", "idx = torch.randint(len(self.files), (n,)).tolist()", "idx = np.random.default_rng().integers(len(self.files), size=n).tolist()", "tests/test_data.py"),
+    ("png16-clipped", "data.py", 'if img.mode.startswith("I"):', "if False:", "tests/test_data.py"),
     ("label-kl-reversed", "metrics.py", "return float(_kl_rows(np.asarray(train_dist, np.float64), np.asarray(probs, np.float64).mean(0)))", "return float(_kl_rows(np.asarray(probs, np.float64).mean(0), np.asarray(train_dist, np.float64)))", "tests/test_metrics.py"),
 ]
 

@@ -90,6 +90,36 @@ def test_missing_data_names_the_files(tmp_path, name, text):
         data.load(name, tmp_path / "nothing")
 
 
+def test_folder_smaller_than_a_batch_16_bit_png_and_an_unreadable_file(tmp_path):
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    grey16 = np.zeros((16, 16), np.uint16)
+    grey16[:, 8:] = 65535
+    Image.fromarray(grey16).save(folder / "a.png")  # a 16-bit greyscale PNG
+    assert Image.open(folder / "a.png").mode.startswith("I")
+    d = data.load("folder", folder, image_size=16, workers=0)
+    b = d.sample(8)  # one image, a batch of 8: no hang, no error
+    assert b.shape == (8, 3, 16, 16)
+    assert b[:, :, :, :6].max().item() == pytest.approx(-1.0) and b[:, :, :, 10:].min().item() == pytest.approx(1.0)
+    (folder / "b.jpg").write_bytes(b"not an image")
+    d = data.load("folder", folder, image_size=16, workers=0)
+    with pytest.raises(UserError, match="cannot read image .*b.jpg"):
+        d.sample(16)
+
+
+def test_folder_batches_are_fixed_by_the_seed(tmp_path):
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(10):
+        Image.fromarray(rng.integers(0, 256, (8, 8, 3), dtype=np.uint8)).save(folder / f"{i}.png")
+    d = data.load("folder", folder, image_size=8, workers=2)
+    torch.manual_seed(3)
+    a = d.sample(6)
+    torch.manual_seed(3)
+    assert torch.equal(a, d.sample(6))
+
+
 def test_folder_images_span_minus_one_to_one(tmp_path):
     """Black pixels load as -1 and white as +1, as every other image set (the generator's tanh range)."""
     folder = tmp_path / "imgs"

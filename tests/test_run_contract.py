@@ -5,15 +5,19 @@ A new method is covered by adding it to METHODS (and its losses to POISON).
 
 import importlib
 import json
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 import common
+from methods import baselines as B
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -37,10 +41,21 @@ POISON = {
 }
 
 
+def image_folder(root, n=20):
+    """A folder of n random 8x8 PNGs (an image folder, as CelebA or LSUN exports are read)."""
+    rng = np.random.default_rng(0)
+    root.mkdir(exist_ok=True)
+    for i in range(n):
+        Image.fromarray(rng.integers(0, 256, (8, 8, 3), dtype=np.uint8)).save(root / f"{i}.png")
+    return str(root)
+
+
 def config(method, tmp_path, name="run", **kw):
     module, own = METHODS[method]
     base = dict(dataset="ring8", steps=40, d_steps=1, batch_size=32, log_every=10, sample_every=20, ckpt_every=20,
                 eval_samples=300, diag_batches=2, device="cpu", out=str(tmp_path / name))
+    if kw.get("dataset") == "folder":
+        base.update(data_root=image_folder(tmp_path / "images"), image_size=8)
     return importlib.import_module(module).Config(**{**base, **own, **kw})
 
 
@@ -63,7 +78,7 @@ def test_same_seed_same_summary_other_seed_other_run(tmp_path, method):
     assert json.loads((tmp_path / "a" / "summary.json").read_text())["steps"] == 40
 
 
-@pytest.mark.parametrize("dataset", ["ring8", "digits"])
+@pytest.mark.parametrize("dataset", ["ring8", "digits", "folder"])
 @pytest.mark.parametrize("method", METHODS)
 def test_logging_and_sample_frequency_do_not_change_the_run(tmp_path, method, dataset):
     kw = dict(dataset=dataset, steps=12, batch_size=16)
@@ -74,7 +89,7 @@ def test_logging_and_sample_frequency_do_not_change_the_run(tmp_path, method, da
     assert strip(a) == strip(b)
 
 
-@pytest.mark.parametrize("dataset", ["ring8", "digits"])
+@pytest.mark.parametrize("dataset", ["ring8", "digits", "folder"])
 @pytest.mark.parametrize("method", METHODS)
 def test_resume_equals_uninterrupted(tmp_path, method, dataset):
     kw = dict(dataset=dataset, batch_size=16, log_every=5, ckpt_every=10)
@@ -98,7 +113,8 @@ def test_nan_stops_the_run_naming_the_loss_and_keeps_the_last_good_checkpoint(tm
         return out * float("nan") if calls[0] >= from_call else out
 
     monkeypatch.setattr(module, fn, poisoned)
-    with pytest.raises(common.NonFiniteLoss, match=f"^{loss} = nan at step 26;"):
+    kept = r"the last good checkpoint \(step 20\)"
+    with pytest.raises(common.NonFiniteLoss, match=f"^{loss} = nan at step 26; stopped, {kept}"):
         train(config(method, tmp_path, ckpt_every=10))
     ckpt = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=False)
     assert ckpt["step"] == 20
@@ -134,3 +150,51 @@ def test_run_folder_contents(tmp_path, method):
     assert len(out["real"]) == len(out["fake"]) == 2 * 1000
     assert out["real"].mean() == pytest.approx(s["d_real_mean"], rel=1e-4, abs=1e-6)
     assert out["fake"].mean() == pytest.approx(s["d_fake_mean"], rel=1e-4, abs=1e-6)
+
+
+@pytest.mark.parametrize("method", ["baselines", "vral"])
+def test_resume_refuses_another_configuration_and_unreadable_checkpoints(tmp_path, method):
+    train(config(method, tmp_path, steps=20))
+    before = (tmp_path / "run" / "config.json").read_text()
+    with pytest.raises(common.UserError, match="another run configuration.*--batch-size 32 there, 16 here"):
+        train(config(method, tmp_path, steps=40, resume=True, batch_size=16))
+    assert (tmp_path / "run" / "config.json").read_text() == before  # nothing in the folder changed
+    (tmp_path / "run" / "checkpoint.pt").write_bytes(b"truncated")
+    with pytest.raises(common.UserError, match="cannot read .*checkpoint.pt.*delete it or run without --resume"):
+        train(config(method, tmp_path, steps=40, resume=True))
+
+
+def test_nan_before_the_first_checkpoint_says_so(tmp_path, monkeypatch):
+    monkeypatch.setattr(B, "g_loss", lambda loss, out: out.mean() * float("nan"))
+    with pytest.raises(common.NonFiniteLoss, match="^loss_g = nan at step 1; stopped, no checkpoint yet"):
+        train(config("baselines", tmp_path))
+
+
+def test_ctrl_c_is_one_message_and_the_checkpoint_resumes(tmp_path):
+    out = tmp_path / "run"
+    p = subprocess.Popen([sys.executable, "-m", "methods.baselines", "--steps", "1000000", "--ckpt-every", "20",
+                          "--log-every", "1000000", "--device", "cpu", "--out", str(out)], cwd=ROOT,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for _ in range(600):
+        if (out / "checkpoint.pt").exists() or p.poll() is not None:
+            break
+        time.sleep(0.1)
+    p.send_signal(signal.SIGINT)
+    _, err = p.communicate(timeout=60)
+    assert p.returncode == 130 and "Traceback" not in err
+    assert "interrupted" in err and "--resume" in err and str(out) in err
+    assert torch.load(out / "checkpoint.pt", weights_only=False)["step"] >= 20
+
+
+def test_a_finished_run_is_never_overwritten_unless_asked(tmp_path):
+    train(config("baselines", tmp_path, steps=6, sample_every=3))
+    summary = (tmp_path / "run" / "summary.json").read_text()
+    with pytest.raises(common.UserError, match="holds a run already: --resume continues it, --overwrite replaces it"):
+        train(config("baselines", tmp_path, steps=4, sample_every=4, seed=1))
+    assert (tmp_path / "run" / "summary.json").read_text() == summary
+    train(config("baselines", tmp_path, steps=4, sample_every=4, seed=1, overwrite=True))
+    names = {p.name for p in (tmp_path / "run").iterdir()}
+    assert "samples_4.png" in names and "samples_3.png" not in names and "samples_6.png" not in names
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(common.UserError, match="is a file"):
+        train(config("baselines", tmp_path, out=str(tmp_path / "file")))
