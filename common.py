@@ -107,7 +107,11 @@ def parse_config(config_cls, doc, help_overrides=None, argv=None, hide=()):
             ap.add_argument(flag, type=float, nargs="*", default=f.default, help=help_)
         else:
             ap.add_argument(flag, type=type(f.default), default=f.default, help=help_)
-    args = ap.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    for i in range(len(argv) - 1):  # "--lr -1e-3": argparse would take -1e-3 for an option; "--lr=-1e-3" is not
+        if argv[i].startswith("--") and "=" not in argv[i] and re.fullmatch(r"-[\d.]+(e[-+]?\d+)?", argv[i + 1]):
+            argv[i], argv[i + 1] = f"{argv[i]}={argv[i + 1]}", ""
+    args = ap.parse_args([a for a in argv if a != ""])
     return config_cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in vars(args).items()})
 
 

@@ -231,12 +231,15 @@ def load_digits_tensor():
 def read_idx(path):
     """An MNIST idx file (optionally .gz) as a numpy array."""
     opener = gzip.open if str(path).endswith(".gz") else open
-    with opener(path, "rb") as f:
-        zero, dtype, ndim = struct.unpack(">HBB", f.read(4))
-        if zero != 0 or dtype != 0x08:
-            raise common.UserError(f"{path} is not an unsigned-byte idx file")
-        dims = struct.unpack(">" + "I" * ndim, f.read(4 * ndim))
-        return np.frombuffer(f.read(), dtype=np.uint8).reshape(dims)
+    try:
+        with opener(path, "rb") as f:
+            zero, dtype, ndim = struct.unpack(">HBB", f.read(4))
+            dims = struct.unpack(">" + "I" * ndim, f.read(4 * ndim))
+            if zero != 0 or dtype != 0x08:
+                raise ValueError("not an unsigned-byte idx file")
+            return np.frombuffer(f.read(), dtype=np.uint8).reshape(dims)
+    except (OSError, EOFError, struct.error, ValueError) as e:  # truncated, corrupt, not gzip
+        raise common.UserError(f"{path} is not a readable MNIST idx file ({e}); delete it and get it again") from None
 
 
 def _find(folder, names):
@@ -287,10 +290,14 @@ def load_cifar10(root):
         raise common.UserError(CIFAR_HELP.format(root=root))
     xs, ys = [], []
     for f in files:
-        with open(f, "rb") as fh:
-            d = pickle.load(fh, encoding="bytes")
-        xs.append(np.asarray(d[b"data"], np.uint8).reshape(-1, 3, 32, 32))
-        ys.append(np.asarray(d[b"labels"], np.int64))
+        try:
+            with open(f, "rb") as fh:
+                d = pickle.load(fh, encoding="bytes")
+            xs.append(np.asarray(d[b"data"], np.uint8).reshape(-1, 3, 32, 32))
+            ys.append(np.asarray(d[b"labels"], np.int64))
+        except Exception as e:  # truncated or garbage pickles raise many kinds of errors
+            raise common.UserError(f"{f} is not a readable CIFAR-10 batch ({type(e).__name__}: {e}); "
+                                   "delete the folder and get it again") from None
     return to_unit(torch.from_numpy(np.concatenate(xs))), torch.from_numpy(np.concatenate(ys))
 
 

@@ -55,7 +55,7 @@ def density_colour(x):
 
 def scatter_2d(ax, real, fake, centers=None, title=""):
     """Real points in grey, generated points coloured by density, mode centres as crosses."""
-    ax.scatter(real[:, 0], real[:, 1], s=2, c="0.75", label="real")
+    ax.scatter(real[:, 0], real[:, 1], s=4, c="0.55", label="real")
     c = density_colour(fake)
     order = np.argsort(c)
     ax.scatter(fake[order, 0], fake[order, 1], s=2, c=c[order], cmap="viridis", label="generated")
@@ -65,6 +65,9 @@ def scatter_2d(ax, real, fake, centers=None, title=""):
     ax.set_xlim(-lim, lim)
     ax.set_ylim(-lim, lim)
     ax.set_aspect("equal")
+    ax.set_xlabel("x1", fontsize=8)
+    ax.set_ylabel("x2", fontsize=8)
+    ax.legend(fontsize=7, markerscale=3, loc="upper right")
     ax.set_title(title, fontsize=9)
 
 
@@ -107,13 +110,16 @@ def hist_real_fake(ax, real, fake, title="", bins=50):
     ax.hist(real, edges, alpha=0.6, label="real", color="tab:blue")
     ax.hist(fake, edges, alpha=0.6, label="generated", color="tab:orange")
     ax.set_title(title, fontsize=9)
+    ax.set_xlabel("D's raw output", fontsize=8)
+    ax.set_ylabel("samples", fontsize=8)
     ax.tick_params(labelsize=7)
 
 
 def plot_hist_grid(path, grid, row_labels=None, col_labels=None):
     """A grid of real/generated histograms; `grid[i][j]` is (real, fake) or None."""
     rows, cols = len(grid), max(len(r) for r in grid)
-    fig, axes = plt().subplots(rows, cols, figsize=(2.6 * cols, 2.1 * rows), squeeze=False)
+    size = (5, 3.8) if rows == cols == 1 else (2.6 * cols, 2.1 * rows)
+    fig, axes = plt().subplots(rows, cols, figsize=size, squeeze=False)
     for i in range(rows):
         for j in range(cols):
             ax = axes[i][j]
@@ -123,7 +129,7 @@ def plot_hist_grid(path, grid, row_labels=None, col_labels=None):
                 continue
             hist_real_fake(ax, np.asarray(cell[0]), np.asarray(cell[1]), col_labels[j] if (col_labels and i == 0) else "")
             if row_labels and j == 0:
-                ax.set_ylabel(row_labels[i])
+                ax.set_ylabel(f"{row_labels[i]}: samples")
     axes[0][0].legend(fontsize=7)
     save(fig, path, dpi=110)
 
@@ -132,7 +138,7 @@ def plot_curves(path, curves, xlabel="step", ylabel="", logy=True, title=""):
     """Lines, one per label: `curves[label] = (x, y)` or `(x, y, lo, hi)` with a shaded band."""
     fig, ax = plt().subplots(figsize=(5.5, 3.8))
     for label, c in curves.items():
-        (line,) = ax.plot(c[0], c[1], label=label)
+        (line,) = ax.plot(c[0], c[1], label=label, marker="o" if len(c[0]) < 25 else None, markersize=3)
         if len(c) == 4:
             ax.fill_between(c[0], c[2], c[3], alpha=0.25, color=line.get_color())
     if logy:
@@ -165,8 +171,11 @@ def plot_d_surface(path, d, real, fake, device, extent=None, title="", n=80):
     fig.colorbar(im, ax=ax, label="D raw output")
     k = max(n // 20, 1)
     ax.quiver(gx[::k, ::k].numpy(), gy[::k, ::k].numpy(), g[::k, ::k, 0], g[::k, ::k, 1], color="k", alpha=0.6)
-    ax.scatter(real[:, 0], real[:, 1], s=1, c="0.3")
-    ax.scatter(fake[:, 0], fake[:, 1], s=1, c="lime")
+    ax.scatter(real[:, 0], real[:, 1], s=1, c="0.3", label="real")
+    ax.scatter(fake[:, 0], fake[:, 1], s=1, c="lime", label="generated")
+    ax.legend(fontsize=7, markerscale=4, loc="upper right")
+    ax.set_xlabel("x1", fontsize=8)
+    ax.set_ylabel("x2", fontsize=8)
     ax.set_xlim(-extent, extent)
     ax.set_ylim(-extent, extent)
     ax.set_title(title, fontsize=9)
@@ -190,15 +199,16 @@ def principled_figures(run_dir, results, ks, sigmas):
     err = lambda rows: ([r["iter"] for r in rows], [pos(r["err_real"] + r["err_fake"]) for r in rows])
     x = "discriminator iterations"
     clean = {k: results[(k, 0.0)] for k in ks}
-    plot_curves(run_dir / "d_error.png", {f"{k} epochs": err(clean[k]) for k in ks}, x,
+    ep = lambda k: f"{k} epoch" + ("" if k == 1 else "s")
+    plot_curves(run_dir / "d_error.png", {ep(k): err(clean[k]) for k in ks}, x,
                 "D's error  -E log D(x) - E log(1 - D(G(z)))", title="Fresh discriminator against a frozen generator")
-    plot_curves(run_dir / "grad_minimax.png", {f"{k} epochs": curve(clean[k], "minimax") for k in ks}, x,
+    plot_curves(run_dir / "grad_minimax.png", {ep(k): curve(clean[k], "minimax") for k in ks}, x,
                 "||grad_theta E log(1 - D(G(z)))||", title="Original cost: the generator's gradient (band: min-max over batches)")
-    plot_curves(run_dir / "grad_nonsaturating.png", {f"{k} epochs": curve(clean[k], "nonsaturating") for k in ks}, x,
+    plot_curves(run_dir / "grad_nonsaturating.png", {ep(k): curve(clean[k], "nonsaturating") for k in ks}, x,
                 "||grad_theta E -log D(G(z))||", title="-log D cost: the generator's gradient (band: min-max over batches)")
     if len(sigmas) > 1:
         s = sigmas[1]
-        labelled = [(f"{k} epochs" + (f", noise {sig:g}" if sig else ""), results[(k, sig)]) for k in ks for sig in (0.0, s)]
+        labelled = [(ep(k) + (f", noise {sig:g}" if sig else ""), results[(k, sig)]) for k in ks for sig in (0.0, s)]
         plot_curves(run_dir / "noise_grad_minimax.png", {lab: curve(rows, "minimax") for lab, rows in labelled}, x,
                     "||grad_theta E log(1 - D(G(z)))||", title="Instance noise on D's inputs: original cost")
         plot_curves(run_dir / "noise_d_error.png", {lab: err(rows) for lab, rows in labelled}, x, "D's error",
@@ -251,7 +261,8 @@ def vral_grid(root):
         for r in ratios:
             if (mt, r) in cells:
                 rows = read_jsonl(cells[(mt, r)] / "metrics.jsonl")
-                ax.plot([x["step"] for x in rows], [max(x["grad_norm_fake"], 1e-12) for x in rows], label=f"{r}:1")
+                ax.plot([x["step"] for x in rows], [max(x["grad_norm_fake"], 1e-12) for x in rows], label=f"{r}:1",
+                        marker="o" if len(rows) < 25 else None, markersize=3)
         ax.set_yscale("log")
         ax.set_title(GRID_LABELS[mt], fontsize=9)
         ax.set_xlabel("generator step", fontsize=8)

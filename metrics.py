@@ -208,6 +208,7 @@ def data_classifier(data, root):
         clf.load_state_dict(state["model"])
         clf.eval()
         return clf, state["accuracy"], train_dist
+    print(f"training the {data.name} classifier for the MODE score ({c}x{h} px, once; cached in {path})", flush=True)
     clf, acc = train_classifier(data.images, data.labels, n)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".{os.getpid()}.tmp")  # parallel test workers may train the same classifier

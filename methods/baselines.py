@@ -101,10 +101,10 @@ OPTIM = {
 @dataclass
 class Config(common.RunConfig):
     loss: str = "nonsaturating"  # minimax (original cost) | nonsaturating (-log D) | lsgan | wgan | wgan-gp
-    d_steps: int = 0  # discriminator updates per generator update (0: the loss's default, see OPTIM)
-    optimizer: str = "auto"  # auto (the loss's paper default) | adam | rmsprop
-    lr: float = 0.0  # learning rate of both nets (0: the loss's default)
-    betas: tuple = ()  # Adam betas, e.g. --betas 0.5 0.999 (empty: the loss's default)
+    d_steps: int = 0  # discriminator updates per generator update (0: the loss's default: 5 for wgan and wgan-gp, 1 otherwise)
+    optimizer: str = "auto"  # auto (the loss's paper default: rmsprop for wgan, adam otherwise) | adam | rmsprop
+    lr: float = 0.0  # learning rate of both nets (0: the loss's default: 2e-4 minimax, nonsaturating, lsgan; 5e-5 wgan; 1e-4 wgan-gp)
+    betas: tuple = ()  # Adam betas, e.g. --betas 0.5 0.999 (empty: 0.5 0.9 for wgan-gp, 0.5 0.999 otherwise)
     adam_eps: float = 1e-8  # Adam epsilon
     clip: float = 0.01  # WGAN: weight clipping c
     wgan_boost: bool = True  # WGAN: 100 critic steps for the first 25 generator steps and every 500th
@@ -232,8 +232,8 @@ def check_config(cfg):
         raise common.UserError("--optimizer must be auto, adam or rmsprop")
     if cfg.noise_anneal not in ("none", "linear"):
         raise common.UserError("--noise-anneal must be none or linear")
-    if cfg.instance_noise < 0:
-        raise common.UserError("--instance-noise must be >= 0")
+    if cfg.instance_noise < 0 or cfg.lr < 0 or cfg.clip <= 0 or cfg.gp_lambda < 0:
+        raise common.UserError("--instance-noise, --lr and --gp-lambda must be >= 0, --clip > 0")
     if cfg.betas and len(cfg.betas) != 2:
         raise common.UserError("--betas takes two numbers")
 

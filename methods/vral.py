@@ -232,8 +232,8 @@ def check_config(cfg):
         raise common.UserError(f"unknown --variant {cfg.variant!r}; choose from {', '.join(VARIANTS)}")
     if cfg.g_loss not in ("ls", "ipm"):
         raise common.UserError("--g-loss must be ls or ipm")
-    if cfg.d_steps < 1:
-        raise common.UserError("--d-steps must be >= 1")
+    if cfg.d_steps < 1 or cfg.lr <= 0 or cfg.lip_sigma <= 0 or cfg.meta_hidden < 1:
+        raise common.UserError("--d-steps and --meta-hidden must be >= 1, --lr and --lip-sigma > 0")
     if len(cfg.betas) != 2:
         raise common.UserError("--betas takes two numbers")
 

@@ -90,6 +90,20 @@ def test_missing_data_names_the_files(tmp_path, name, text):
         data.load(name, tmp_path / "nothing")
 
 
+def test_corrupt_files_are_named(tmp_path):
+    write_cifar(tmp_path)
+    (tmp_path / "cifar-10-batches-py" / "data_batch_3").write_bytes(b"garbage")
+    with pytest.raises(UserError, match="data_batch_3 is not a readable CIFAR-10 batch"):
+        data.load("cifar10", tmp_path)
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    write_idx(raw / "train-images-idx3-ubyte", np.zeros((20, 28, 28)))
+    write_idx(raw / "train-labels-idx1-ubyte", np.zeros(20))
+    (raw / "train-images-idx3-ubyte").write_bytes((raw / "train-images-idx3-ubyte").read_bytes()[:500])
+    with pytest.raises(UserError, match="train-images-idx3-ubyte is not a readable MNIST idx file"):
+        data.load("mnist", tmp_path)
+
+
 def test_folder_smaller_than_a_batch_16_bit_png_and_an_unreadable_file(tmp_path):
     folder = tmp_path / "imgs"
     folder.mkdir()
