@@ -268,12 +268,13 @@ class Run:
     def __init__(self, cfg, label):
         small = [f"--{k.replace('_', '-')} {getattr(cfg, k)}" for k, least in [
             ("steps", 1), ("d_steps", 0), ("batch_size", 2), ("diag_batches", 1), ("log_every", 1),
-            ("sample_every", 1), ("ckpt_every", 1), ("eval_samples", 0)] if getattr(cfg, k) < least]
+            ("sample_every", 1), ("ckpt_every", 1), ("eval_samples", 0), ("width", 0), ("z_dim", 0),
+            ("image_size", 0), ("scale", 1e-12)] if getattr(cfg, k) < least]
         if cfg.d_norm not in ("auto", "batch", "layer", "none"):
             raise UserError(f"--d-norm must be auto, batch, layer or none, got {cfg.d_norm!r}")
         if small:
             raise UserError(f"{', '.join(small)}: too small (steps, diag-batches and the every-N flags must be "
-                            ">= 1, batch-size >= 2, d-steps and eval-samples >= 0)")
+                            ">= 1, batch-size >= 2, scale > 0, the others >= 0)")
         prepare_out(cfg)  # before the data and the nets are built
         self.cfg, self.label = cfg, label
         seed_everything(cfg.seed)

@@ -202,6 +202,9 @@ def principled_figures(run_dir, results, ks, sigmas):
     ep = lambda k: f"{k} epoch" + ("" if k == 1 else "s")
     plot_curves(run_dir / "d_error.png", {ep(k): err(clean[k]) for k in ks}, x,
                 "D's error  -E log D(x) - E log(1 - D(G(z)))", title="Fresh discriminator against a frozen generator")
+    plot_curves(run_dir / "d_accuracy.png", {ep(k): ([r["iter"] for r in clean[k]], [r["accuracy"] for r in clean[k]])
+                                             for k in ks}, x, "D's accuracy (real > 0, generated < 0)", logy=False,
+                title="Fresh discriminator against a frozen generator")
     plot_curves(run_dir / "grad_minimax.png", {ep(k): curve(clean[k], "minimax") for k in ks}, x,
                 "||grad_theta E log(1 - D(G(z)))||", title="Original cost: the generator's gradient (band: min-max over batches)")
     plot_curves(run_dir / "grad_nonsaturating.png", {ep(k): curve(clean[k], "nonsaturating") for k in ks}, x,

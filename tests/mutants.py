@@ -32,7 +32,7 @@ MUTANTS = [
     ("folder-0-1", "data.py", "return TF.to_tensor(img) * 2 - 1", "return TF.to_tensor(img)", "tests/test_data.py"),
     ("modes-count-all", "metrics.py", '"modes": int((hq_counts >= min_count).sum())', '"modes": int((np.bincount(k, minlength=K) >= min_count).sum())', "tests/test_common.py tests/test_metrics.py"),
     ("principled-noise-real-only", "methods/principled.py", "d(baselines.noisy(real, sigma)), d(baselines.noisy(fake, sigma))", "d(baselines.noisy(real, sigma)), d(fake)", "tests/test_principled.py"),
-    ("principled-grad-no-noise", "methods/principled.py", "generator_grad_norm(g, d, z, cost, sigma, noise_gen)", "generator_grad_norm(g, d, z, cost, 0.0, noise_gen)", "tests/test_principled.py"),
+    ("principled-grad-no-noise", "methods/principled.py", "generator_grad(g, d, z, cost, sigma, noise_gen)", "generator_grad(g, d, z, cost, 0.0, noise_gen)", "tests/test_principled.py"),
     ("no-zero-grad-D", "methods/baselines.py", "            opt_d.zero_grad(set_to_none=True)\n", "", "tests/test_baselines.py"),
     # more classes: optimizers, schedules, harness, metrics, data, principled
     ("no-clipping", "methods/baselines.py", "                clip_weights(d, cfg.clip)", "                pass", "tests/test_baselines.py tests/test_run_contract.py"),

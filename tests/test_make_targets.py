@@ -40,7 +40,7 @@ EXPECTED = {
                       "toy-baselines/grid25/comparison.png"],
     "digits-baselines": ["digits-baselines/comparison.md", "digits-baselines/wgan/samples_final.png"],
     **{f"{ds}-principled": [f"{ds}-principled/{f}" for f in
-                            ("summary.json", "d_error.png", "grad_minimax.png", "grad_nonsaturating.png",
+                            ("summary.json", "d_error.png", "d_accuracy.png", "grad_minimax.png", "grad_nonsaturating.png",
                              "noise_grad_minimax.png", "noise_d_error.png", "gan/samples_final.png")]
        for ds in ("digits", "mnist", "cifar")},
     **{f"{ds}-vral": [f"{ds}-vral/{f}" for f in ("samples.png", "hist.png", "grad_norm.png", "table.md",

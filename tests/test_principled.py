@@ -80,7 +80,7 @@ def test_principled_end_to_end(tmp_path):
     cfg = P.Config(dataset="digits", epochs="1,2", epoch_steps=3, d_iters=20, measure_every=10, grad_batches=2,
                    d_noise=0.3, batch_size=16, device="cpu", out=str(tmp_path / "p"), log_every=1, eval_samples=100)
     s = P.train(cfg)
-    for f in ["d_error.png", "grad_minimax.png", "grad_nonsaturating.png", "noise_grad_minimax.png",
+    for f in ["d_error.png", "d_accuracy.png", "grad_minimax.png", "grad_nonsaturating.png", "noise_grad_minimax.png",
               "noise_d_error.png", "gan/g_step3.pt", "gan/g_step6.pt"]:
         assert (tmp_path / "p" / f).exists(), f
     assert {"k1_minimax_last", "k2_noise_nonsat_cv_last", "k2_minimax_decades"} <= set(s)
@@ -106,9 +106,9 @@ def test_instance_noise_in_the_fresh_d_phase(monkeypatch):
     through the noise (Thm. 3.2). The noise is replaced by a shift of +1000 to recognise noised inputs."""
     monkeypatch.setattr(B, "noisy", lambda x, sigma: x + 1000.0 if sigma > 0 else x)
     sigmas = []
-    real_norm = P.generator_grad_norm
-    monkeypatch.setattr(P, "generator_grad_norm", lambda g, d, z, cost, sigma=0.0, gen=None:
-                        sigmas.append(sigma) or real_norm(g, d, z, cost, sigma, gen))
+    real_grad = P.generator_grad
+    monkeypatch.setattr(P, "generator_grad", lambda g, d, z, cost, sigma=0.0, gen=None:
+                        sigmas.append(sigma) or real_grad(g, d, z, cost, sigma, gen))
     torch.manual_seed(0)
     cfg = P.Config(dataset="digits", batch_size=16, d_iters=4, measure_every=4, grad_batches=2, seed=0)
     g, d = nets.DCGANGenerator(8, 8, 1, 8), nets.DCGANDiscriminator(8, 1, 8)
@@ -116,7 +116,16 @@ def test_instance_noise_in_the_fresh_d_phase(monkeypatch):
     d.register_forward_pre_hook(lambda mod, args: seen.append(args[0].mean().item()))
     P.fresh_discriminator_phase(cfg, datasets.load("digits"), g, d, 8, torch.device("cpu"), sigma=0.3)
     assert all(m > 500 for m in seen[:2])  # D's error at iteration 0: noisy real and generated batches
-    # seen[2:6]: G's gradient under 2 costs on 2 batches, noised inside generator_grad_norm (checked below);
+    # seen[2:6]: G's gradient under 2 costs on 2 batches, noised inside generator_grad (checked below);
     # seen[6:14]: 4 training iterations of D on (real, fake)
     assert all(m > 500 for m in seen[6:14]), seen
     assert sigmas and all(s == 0.3 for s in sigmas)
+
+
+def test_gradient_spread_by_hand():
+    """Norms 5, 5 (same length, opposite directions): std 0, but the vectors spread by ||g - mean|| / ||mean||."""
+    g1, g2 = torch.tensor([3.0, 4.0], dtype=torch.float64), torch.tensor([4.0, 3.0], dtype=torch.float64)
+    s = P.gradient_spread([g1, g2])
+    assert s["mean"] == pytest.approx(5.0) and s["std"] == pytest.approx(0.0) and s["min"] == s["max"] == 5.0
+    mean = torch.tensor([3.5, 3.5], dtype=torch.float64)
+    assert s["vec_spread"] == pytest.approx(math.sqrt(0.5) / float(mean.norm()), rel=1e-12)

@@ -198,3 +198,15 @@ def test_a_finished_run_is_never_overwritten_unless_asked(tmp_path):
     (tmp_path / "file").write_text("x")
     with pytest.raises(common.UserError, match="is a file"):
         train(config("baselines", tmp_path, out=str(tmp_path / "file")))
+
+
+@pytest.mark.parametrize("args", [["--d-steps", "-1"], ["--log-every", "0"], ["--ckpt-every", "0"], ["--betas", "0.5"],
+                                  ["--diag-batches", "0"], ["--lr", "-1e-3"], ["--width", "-2"], ["--dataset", "nope"],
+                                  ["--image-size", "12", "--dataset", "digits"], ["--d-norm", "group"]])
+@pytest.mark.parametrize("module", ["methods.baselines", "methods.vral"])
+def test_bad_flag_values_are_one_line_and_exit_1(tmp_path, module, args):
+    r = subprocess.run([sys.executable, "-m", module, *args, "--steps", "2", "--device", "cpu",
+                        "--out", str(tmp_path / "run")], cwd=ROOT, capture_output=True, text=True)
+    assert r.returncode == 1 and r.stderr.startswith("error: ") and "Traceback" not in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "run" / "config.json").exists()
