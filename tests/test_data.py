@@ -108,13 +108,15 @@ def test_folder_smaller_than_a_batch_16_bit_png_and_an_unreadable_file(tmp_path)
     folder = tmp_path / "imgs"
     folder.mkdir()
     grey16 = np.zeros((16, 16), np.uint16)
-    grey16[:, 8:] = 65535
+    grey16[:, 6:10] = 32768  # mid-grey: clipping to 8 bits would make it white
+    grey16[:, 10:] = 65535
     Image.fromarray(grey16).save(folder / "a.png")  # a 16-bit greyscale PNG
     assert Image.open(folder / "a.png").mode.startswith("I")
     d = data.load("folder", folder, image_size=16, workers=0)
     b = d.sample(8)  # one image, a batch of 8: no hang, no error
     assert b.shape == (8, 3, 16, 16)
-    assert b[:, :, :, :6].max().item() == pytest.approx(-1.0) and b[:, :, :, 10:].min().item() == pytest.approx(1.0)
+    assert b[:, :, :, :5].max().item() == pytest.approx(-1.0) and b[:, :, :, 11:].min().item() == pytest.approx(1.0)
+    assert b[:, :, :, 7:9].abs().max().item() < 0.02
     (folder / "b.jpg").write_bytes(b"not an image")
     d = data.load("folder", folder, image_size=16, workers=0)
     with pytest.raises(UserError, match="cannot read image .*b.jpg"):
