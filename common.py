@@ -81,7 +81,7 @@ class RunConfig:
     stand_in: bool = False  # replace a missing image set by random images (SMOKE runs only)
 
 
-def parse_config(config_cls, doc, help_overrides=None, argv=None, hide=()):
+def parse_config(config_cls, doc, argv=None, hide=()):
     """The command line for a dataclass config: one `--flag` per field, its help the field's trailing comment.
 
     Booleans get `--x/--no-x`, tuples take several numbers. A method's own
@@ -91,7 +91,6 @@ def parse_config(config_cls, doc, help_overrides=None, argv=None, hide=()):
     comments = {}
     for cls in reversed(config_cls.__mro__[:-1]):
         comments.update(re.findall(r"^\s+(\w+):[^#\n]*#\s*(.*)$", inspect.getsource(cls), re.M))
-    comments.update(help_overrides or {})
     comments["dataset"] = "data set: " + " | ".join(datasets.NAMES)
     module = sys.modules[config_cls.__module__]
     name = module.__spec__.name if getattr(module, "__spec__", None) else module.__name__  # not __main__
@@ -396,7 +395,7 @@ class Run:
                                        self.device, title=f"{self.label}: D's output and input gradient")
             with torch.no_grad():
                 xs = g(self.z_fixed[: cfg.eval_samples]).cpu().numpy() if data.kind == "toy" else None
-            scored = data.kind == "image" and cfg.eval_samples > 0
+            scored = data.kind == "image" and cfg.eval_samples > 0  # --eval-samples 0: no final metrics
             imgs = generate(g, cfg.eval_samples, cfg.batch_size, self.z_dim, self.device) if scored else None
         np.savez(run / "d_outputs.npz", real=out_r, fake=out_f)
         figures.plot_hist_grid(run / "d_hist.png", [[(out_r, out_f)]], col_labels=[f"{self.label}: D raw output"])

@@ -29,11 +29,6 @@ def save(fig, path, dpi=120):
     plt().close(fig)
 
 
-def read_jsonl(path):
-    path = Path(path)
-    return [json.loads(l) for l in path.read_text().splitlines() if l.strip()] if path.exists() else []
-
-
 # --------------------------------------------------------------------------
 # Samples
 # --------------------------------------------------------------------------
@@ -229,6 +224,7 @@ GRID_LABELS = {"minimax": "GAN", "nonsaturating": "-log D GAN", "lsgan": "LSGAN"
 
 def vral_grid(root):
     """Composite figures and a table from the runs `root/<method>-<ratio>/` (rows: ratios, columns: methods)."""
+    import common  # here: common imports this module
     root = Path(root)
     cells = {}
     for p in root.iterdir() if root.is_dir() else []:
@@ -263,7 +259,7 @@ def vral_grid(root):
     for ax, mt in zip(axes[0], methods):
         for r in ratios:
             if (mt, r) in cells:
-                rows = read_jsonl(cells[(mt, r)] / "metrics.jsonl")
+                rows = common.read_jsonl(cells[(mt, r)] / "metrics.jsonl")
                 ax.plot([x["step"] for x in rows], [max(x["grad_norm_fake"], 1e-12) for x in rows], label=f"{r}:1",
                         marker="o" if len(rows) < 25 else None, markersize=3)
         ax.set_yscale("log")

@@ -222,7 +222,7 @@ def test_discriminator_updates_per_generator_update(tmp_path, monkeypatch, kw, c
 
 
 @pytest.mark.parametrize("loss,d_inputs", [("nonsaturating", 2), ("wgan-gp", 3)])
-def test_instance_noise_reaches_every_input_of_d_in_both_steps(tmp_path, monkeypatch, loss, d_inputs):
+def test_instance_noise_reaches_every_input_of_d_in_both_steps(tmp_path, monkeypatch, on_nets, loss, d_inputs):
     """D's step sees noisy real and noisy generated samples (WGAN-GP: and interpolates between the noisy ones),
     G's step a noisy generated one (Arjovsky & Bottou sec. 3).
 
@@ -230,14 +230,7 @@ def test_instance_noise_reaches_every_input_of_d_in_both_steps(tmp_path, monkeyp
     """
     monkeypatch.setattr(B, "noisy", lambda x, sigma: x + 1000.0 if sigma > 0 else x)
     seen = []
-    real_make_nets = common.Run.make_nets
-
-    def make_nets(run, *args, **kwargs):
-        g, d = real_make_nets(run, *args, **kwargs)
-        d.register_forward_pre_hook(lambda mod, args: seen.append(args[0].mean().item()))
-        return g, d
-
-    monkeypatch.setattr(common.Run, "make_nets", make_nets)
+    on_nets(lambda g, d: d.register_forward_pre_hook(lambda mod, args: seen.append(args[0].mean().item())))
     B.train(small(tmp_path, loss=loss, steps=3, d_steps=2, instance_noise=0.1))
     training = seen[: 3 * (2 * d_inputs + 1)]  # per step: 2 D updates, then G's update
     assert all(m > 500 for m in training), training
@@ -252,15 +245,11 @@ def test_loss_names_dispatch_to_their_formulas(loss):
     assert B.g_loss(loss, t(LOGITS_F)).item() == pytest.approx(want_g, rel=1e-12)
 
 
-def test_every_update_uses_only_the_gradient_of_its_own_batch(tmp_path, monkeypatch):
+def test_every_update_uses_only_the_gradient_of_its_own_batch(tmp_path, monkeypatch, on_nets):
     """At each optimizer step, the nets' .grad is exactly the gradient of that step's loss (nothing accumulated)."""
     nets, fresh, stale = {}, {}, []
-    real_make_nets, real_make_optim = common.Run.make_nets, B.make_optim
-    real_d_loss, real_g_loss = B.d_loss, B.g_loss
-
-    def make_nets(run, *args, **kwargs):
-        nets["g"], nets["d"] = real_make_nets(run, *args, **kwargs)
-        return nets["g"], nets["d"]
+    real_make_optim, real_d_loss, real_g_loss = B.make_optim, B.d_loss, B.g_loss
+    on_nets(lambda g, d: nets.update(g=g, d=d))
 
     def recording(name, fn):
         def loss_fn(*args):
@@ -277,7 +266,6 @@ def test_every_update_uses_only_the_gradient_of_its_own_batch(tmp_path, monkeypa
             name for p, f in zip(nets[name].parameters(), fresh[name]) if not torch.equal(p.grad, f)))
         return opt
 
-    monkeypatch.setattr(common.Run, "make_nets", make_nets)
     monkeypatch.setattr(B, "make_optim", make_optim)
     monkeypatch.setattr(B, "d_loss", recording("d", real_d_loss))
     monkeypatch.setattr(B, "g_loss", recording("g", real_g_loss))
@@ -307,15 +295,9 @@ def test_gradient_penalty_weight_in_the_logged_critic_loss(tmp_path, monkeypatch
     assert logged == pytest.approx([d_losses[i].item() + 1.5 for i in (1, 3, 5)], rel=1e-6)
 
 
-def critic_of(tmp_path, monkeypatch, **kw):
+def critic_of(tmp_path, on_nets, **kw):
     built = {}
-    real_make_nets = common.Run.make_nets
-
-    def make_nets(run, *args, **kwargs):
-        built["g"], built["d"] = real_make_nets(run, *args, **kwargs)
-        return built["g"], built["d"]
-
-    monkeypatch.setattr(common.Run, "make_nets", make_nets)
+    on_nets(lambda g, d: built.update(d=d))
     # 16 px: an 8 px DCGAN discriminator has no middle layer, so no normalization at all
     B.train(small(tmp_path, dataset="digits", image_size=16, steps=2, eval_samples=0, overwrite=True, **kw))
     return built["d"]
@@ -330,14 +312,14 @@ def own_gradient_changes_with_the_batch(d):
     return not torch.allclose(grads[0], grads[1], atol=1e-6)
 
 
-def test_wgan_gp_critic_gradient_is_each_samples_own(tmp_path, monkeypatch):
+def test_wgan_gp_critic_gradient_is_each_samples_own(tmp_path, on_nets):
     """Gulrajani et al. sec. 4: no BatchNorm in the critic, so the penalty constrains each sample's own gradient."""
-    d = critic_of(tmp_path, monkeypatch, loss="wgan-gp")
+    d = critic_of(tmp_path, on_nets, loss="wgan-gp")
     assert d.training and not any(isinstance(m, (torch.nn.BatchNorm2d, torch.nn.GroupNorm)) for m in d.modules())
     assert not own_gradient_changes_with_the_batch(d)
-    assert not own_gradient_changes_with_the_batch(critic_of(tmp_path, monkeypatch, loss="wgan-gp", d_norm="layer"))
+    assert not own_gradient_changes_with_the_batch(critic_of(tmp_path, on_nets, loss="wgan-gp", d_norm="layer"))
     # the check can fail: with BatchNorm (DCGAN's D, the other losses' default) the other samples leak in
-    assert own_gradient_changes_with_the_batch(critic_of(tmp_path, monkeypatch, loss="nonsaturating"))
+    assert own_gradient_changes_with_the_batch(critic_of(tmp_path, on_nets, loss="nonsaturating"))
 
 
 def test_wgan_weights_stay_clipped(tmp_path):

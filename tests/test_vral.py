@@ -303,17 +303,14 @@ def test_what_each_loss_receives_inside_train(tmp_path, monkeypatch, variant):
         assert abs(real_out.mean().item()) > 1e-4
 
 
-def test_f_sees_d_on_generated_samples_and_r_on_real_ones(tmp_path, monkeypatch):
+def test_f_sees_d_on_generated_samples_and_r_on_real_ones(tmp_path, monkeypatch, on_nets):
     """Hooks on G and D: F's input is D's output on the batch G has just generated; R's is D's output on a batch
     G did not generate (real data); D's loss gets D's output on a generated batch, then on a real one."""
     log = []  # ("g", output) and ("d", input, output), in call order
-    real_make_nets = common.Run.make_nets
 
-    def make_nets(run, *args, **kwargs):
-        g, d = real_make_nets(run, *args, **kwargs)
+    def hook(g, d):
         g.register_forward_hook(lambda mod, args, out: log.append(("g", out.detach())))
         d.register_forward_hook(lambda mod, args, out: log.append(("d", args[0].detach(), out.detach())))
-        return g, d
 
     checks = []
 
@@ -336,7 +333,7 @@ def test_f_sees_d_on_generated_samples_and_r_on_real_ones(tmp_path, monkeypatch)
                        torch.equal(o2, real_out.detach())))
         return real_d(f_meta, r_meta, fake_out, real_out)
 
-    monkeypatch.setattr(common.Run, "make_nets", make_nets)
+    on_nets(hook)
     monkeypatch.setattr(V, "meta_loss", meta_loss)
     monkeypatch.setattr(V, "d_loss_vral", d_loss_vral)
     V.train(small(tmp_path, variant="vral", steps=2, d_steps=2))
