@@ -38,7 +38,8 @@ import torch.nn as nn
 import data as datasets
 import figures
 import metrics
-from nets import DCGANDiscriminator, DCGANGenerator, MLPDiscriminator, MLPGenerator, dcgan_init
+from nets import (DCGANDiscriminator, DCGANGenerator, MLPDiscriminator, MLPGenerator, ResNetDiscriminator,
+                  ResNetGenerator, dcgan_init)
 
 # --------------------------------------------------------------------------
 # Errors, config and command line
@@ -122,8 +123,8 @@ def cli(train, cfg):
         print(f"error: {e}", file=sys.stderr)
         sys.exit(1)
     except KeyboardInterrupt:
-        print(f"\ninterrupted: the same command with --resume continues from the last checkpoint in {cfg.out}",
-              file=sys.stderr)
+        print(f"\ninterrupted: the same command with --resume continues from the last checkpoint in {cfg.out}"
+              if hasattr(cfg, "out") else "\ninterrupted", file=sys.stderr)
         sys.exit(130)
 
 
@@ -294,26 +295,9 @@ class Run:
         """A batch of latent codes z ~ N(0, I)."""
         return torch.randn(n or self.cfg.batch_size, self.z_dim, device=self.device)
 
-    def make_nets(self, d_norm=None):
-        """G and D for the data set, on the device: 2x`width` MLPs for vectors, DCGANs for images.
-
-        D's normalization: --d-norm if given, else the method's `d_norm`, else BatchNorm as --batch-norm says.
-        """
-        cfg, data = self.cfg, self.data
-        d_norm = cfg.d_norm if cfg.d_norm != "auto" else d_norm or ("batch" if cfg.batch_norm else "none")
-        self.resolved["d_norm"] = d_norm if data.kind == "image" else "none (MLP)"
-        if data.kind == "toy":
-            g = MLPGenerator(self.z_dim, data.shape, cfg.width or 128)
-            d = MLPDiscriminator(data.shape, cfg.width or 128)
-        else:
-            c, h, _ = data.shape
-            try:
-                g = DCGANGenerator(self.z_dim, h, c, cfg.width or 64, cfg.batch_norm)
-                d = DCGANDiscriminator(h, c, cfg.width or 64, d_norm)
-            except ValueError as e:
-                raise UserError(f"--image-size: {e}") from None
-            dcgan_init(g)
-            dcgan_init(d)
+    def make_nets(self, d_norm=None, **kw):
+        """G and D for the data set, on the device (see `make_nets`); the resolved D normalization goes to config.json."""
+        g, d, self.resolved["d_norm"] = make_nets(self.cfg, self.data, self.z_dim, d_norm, **kw)
         return g.to(self.device), d.to(self.device)
 
     def begin(self, **modules):
@@ -409,6 +393,36 @@ class Run:
         run.summary(**summary)
         print(f"done: {run.path}/summary.json")
         return summary
+
+
+def make_nets(cfg, data, z_dim, d_norm=None, arch="dcgan", act=None, g_batch_norm=None):
+    """G and D for a data set: 2x`width` MLPs for vectors, DCGANs (or `arch="resnet"`) for images.
+
+    D's normalization: --d-norm if given, else the method's `d_norm`, else
+    BatchNorm as --batch-norm says; G's BatchNorm: `g_batch_norm`, else
+    --batch-norm. `act`: the hidden activation (relu | lrelu | tanh; None:
+    relu for MLPs and the DCGAN generator, leaky ReLU for the DCGAN D).
+    Returns (g, d, the D normalization used).
+    """
+    d_norm = cfg.d_norm if cfg.d_norm != "auto" else d_norm or ("batch" if cfg.batch_norm else "none")
+    g_bn = cfg.batch_norm if g_batch_norm is None else g_batch_norm
+    if data.kind == "toy":
+        act = act or "relu"
+        return (MLPGenerator(z_dim, data.shape, cfg.width or 128, act=act),
+                MLPDiscriminator(data.shape, cfg.width or 128, act=act), "none (MLP)")
+    c, h, _ = data.shape
+    try:
+        if arch == "resnet":
+            g, d = ResNetGenerator(z_dim, h, c, cfg.width or 64, g_bn), ResNetDiscriminator(h, c, cfg.width or 64, d_norm)
+        else:
+            g = DCGANGenerator(z_dim, h, c, cfg.width or 64, g_bn, act or "relu")
+            d = DCGANDiscriminator(h, c, cfg.width or 64, d_norm, act or "lrelu")
+    except ValueError as e:
+        raise UserError(f"--image-size: {e}") from None
+    if arch != "resnet":
+        dcgan_init(g)
+        dcgan_init(d)
+    return g, d, d_norm
 
 
 def generate(g, n, batch_size, z_dim, device):

@@ -272,10 +272,11 @@ FOLDER_HELP = """No images found under {root}. --dataset folder reads every .jpg
 below --data-root (any nesting), e.g. LSUN bedrooms exported to images."""
 
 
-def load_mnist(root):
+def load_mnist(root, split="train"):
     raw = Path(root) / "MNIST" / "raw"
-    xi = _find(raw, ["train-images-idx3-ubyte", "train-images.idx3-ubyte"])
-    yi = _find(raw, ["train-labels-idx1-ubyte", "train-labels.idx1-ubyte"])
+    pre = "train" if split == "train" else "t10k"
+    xi = _find(raw, [f"{pre}-images-idx3-ubyte", f"{pre}-images.idx3-ubyte"])
+    yi = _find(raw, [f"{pre}-labels-idx1-ubyte", f"{pre}-labels.idx1-ubyte"])
     if xi is None or yi is None:
         raise common.UserError(MNIST_HELP.format(root=root))
     x = torch.from_numpy(read_idx(xi).copy()).unsqueeze(1)
@@ -283,9 +284,9 @@ def load_mnist(root):
     return to_unit(x), y
 
 
-def load_cifar10(root):
+def load_cifar10(root, split="train"):
     folder = Path(root) / "cifar-10-batches-py"
-    files = [folder / f"data_batch_{i}" for i in range(1, 6)]
+    files = [folder / f"data_batch_{i}" for i in range(1, 6)] if split == "train" else [folder / "test_batch"]
     if not all(f.exists() for f in files):
         raise common.UserError(CIFAR_HELP.format(root=root))
     xs, ys = [], []
@@ -365,9 +366,14 @@ def _stand_in(name, shape, device, message, n_classes=None):
     return StandIn(name + "(stand-in)", x, y, device, n_classes)
 
 
-def load(name, root="data", device="cpu", image_size=None, scale=None, stand_in=False, workers=2):
-    """The sampler for data set `name` (see NAMES). `image_size` resizes image sets; `scale` scales toy sets."""
+def load(name, root="data", device="cpu", image_size=None, scale=None, stand_in=False, workers=2, split="train"):
+    """The sampler for data set `name` (see NAMES). `image_size` resizes image sets; `scale` scales toy sets.
+
+    `split="test"`: the test images of MNIST (t10k files) or CIFAR-10 (test_batch); other sets have none.
+    """
     device = torch.device(device)
+    if split != "train" and name not in ("mnist", "cifar10"):
+        raise common.UserError(f"{name} has no {split} split (only mnist and cifar10 do)")
     if name in TOY:
         return toy(name, device, scale)
     if name not in IMAGES:
@@ -383,9 +389,9 @@ def load(name, root="data", device="cpu", image_size=None, scale=None, stand_in=
         if base_name == "digits":
             x, y = load_digits_tensor()
         elif base_name == "mnist":
-            x, y = load_mnist(root)
+            x, y = load_mnist(root, split)
         else:
-            x, y = load_cifar10(root)
+            x, y = load_cifar10(root, split)
     except common.UserError as e:
         if not stand_in:
             raise

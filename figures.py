@@ -82,6 +82,50 @@ def plot_samples_3d(path, real, fake, title=""):
     save(fig, path)
 
 
+def kde_colour(x, max_fit=2000):
+    """Each point's density under a Gaussian KDE (Scott's rule) fitted to (at most `max_fit` of) the points."""
+    from scipy.stats import gaussian_kde
+    fit = x[np.random.default_rng(0).choice(len(x), min(len(x), max_fit), replace=False)]
+    try:
+        return gaussian_kde(fit.T)(x.T)
+    except np.linalg.LinAlgError:  # all points (nearly) on a line or a point: no density to show
+        return np.ones(len(x))
+
+
+def plot_kde_snapshots(path, snaps, title="", lims=((-1, 2), (-1, 2), (-0.5, 1.5))):
+    """Roth et al. Figs. 1 and 6: one 3-D scatter per (step, samples), coloured by KDE density (dark = dense)."""
+    n = len(snaps)
+    cols = min(n, 6)
+    rows = (n + cols - 1) // cols
+    fig = plt().figure(figsize=(2.3 * cols, 2.4 * rows))
+    for i, (step, x) in enumerate(snaps):
+        ax = fig.add_subplot(rows, cols, i + 1, projection="3d")
+        c = kde_colour(x)
+        order = np.argsort(c)
+        ax.scatter(*x[order].T, s=1, c=c[order], cmap="viridis_r")
+        for setlim, lim in zip((ax.set_xlim, ax.set_ylim, ax.set_zlim), lims):
+            setlim(lim)
+        ax.set_xticklabels([])
+        ax.set_yticklabels([])
+        ax.set_zticklabels([])
+        ax.view_init(azim=30)
+        ax.set_title(f"step {step}", fontsize=8)
+    fig.suptitle(title, fontsize=9)
+    save(fig, path)
+
+
+def plot_over_time(path, rows, keys, title=""):
+    """One panel per key in `keys`: its value in `rows` (dicts with a "step") against the step."""
+    fig, axes = plt().subplots(1, len(keys), figsize=(3.6 * len(keys), 3), squeeze=False)
+    for ax, k in zip(axes[0], keys):
+        ax.plot([r["step"] for r in rows], [r[k] for r in rows], marker="o", markersize=3)
+        ax.set_xlabel("generator step", fontsize=8)
+        ax.set_ylabel(k, fontsize=8)
+        ax.tick_params(labelsize=7)
+    fig.suptitle(title, fontsize=9)
+    save(fig, path)
+
+
 def plot_samples(path, fake, real=None, centers=None):
     """Generated samples: an image grid of the first 64 images, or for vector data a scatter over `real`."""
     path = Path(path)

@@ -57,10 +57,10 @@ class DCGANGenerator(nn.Module):
 
     `width` is the channel count of the last hidden layer (64 in DCGAN), each
     earlier layer doubles it; BatchNorm after every layer but the last when
-    `batch_norm`; ReLU activations.
+    `batch_norm`; ReLU activations (or `act`).
     """
 
-    def __init__(self, z_dim=100, size=32, channels=3, width=64, batch_norm=True):
+    def __init__(self, z_dim=100, size=32, channels=3, width=64, batch_norm=True, act="relu"):
         super().__init__()
         self.z_dim = z_dim
         n = dcgan_doublings(size)
@@ -68,10 +68,10 @@ class DCGANGenerator(nn.Module):
         mods = [nn.ConvTranspose2d(z_dim, ch, 4, 1, 0, bias=not batch_norm)]
         for _ in range(n - 1):
             mods += [nn.BatchNorm2d(ch)] if batch_norm else []
-            mods += [nn.ReLU(), nn.ConvTranspose2d(ch, ch // 2, 4, 2, 1, bias=not batch_norm)]
+            mods += [ACTIVATIONS[act](), nn.ConvTranspose2d(ch, ch // 2, 4, 2, 1, bias=not batch_norm)]
             ch //= 2
         mods += [nn.BatchNorm2d(ch)] if batch_norm else []
-        mods += [nn.ReLU(), nn.ConvTranspose2d(ch, channels, 4, 2, 1), nn.Tanh()]
+        mods += [ACTIVATIONS[act](), nn.ConvTranspose2d(ch, channels, 4, 2, 1), nn.Tanh()]
         self.net = nn.Sequential(*mods)
 
     def forward(self, z):
@@ -107,6 +107,77 @@ class DCGANDiscriminator(nn.Module):
 
     def forward(self, x):
         return self.net(x).flatten()
+
+
+def norm_layer(norm, channels):
+    """'batch' (BatchNorm), 'layer' (each sample over its C, H, W, per-channel affine) or 'none'."""
+    return {"batch": lambda: nn.BatchNorm2d(channels), "layer": lambda: nn.GroupNorm(1, channels),
+            "none": nn.Identity}[norm]()
+
+
+class ResBlock(nn.Module):
+    """A pre-activation residual block (He et al. 2016), as in Gulrajani et al.'s 64 px ResNet GAN.
+
+    norm, ReLU, 3x3 conv, norm, ReLU, 3x3 conv, plus a 1x1-conv shortcut.
+    'up' doubles the size (nearest neighbour) before the first conv and the
+    shortcut's conv; 'down' halves it (2x2 mean) after the second conv and
+    before the shortcut's conv.
+    """
+
+    def __init__(self, cin, cout, resample, norm="batch"):
+        super().__init__()
+        self.resample = resample
+        mid = cout if resample == "up" else cin
+        self.n1, self.c1 = norm_layer(norm, cin), nn.Conv2d(cin, mid, 3, 1, 1, bias=norm == "none")
+        self.n2, self.c2 = norm_layer(norm, mid), nn.Conv2d(mid, cout, 3, 1, 1)
+        self.shortcut = nn.Conv2d(cin, cout, 1)
+
+    def forward(self, x):
+        up = lambda t: nn.functional.interpolate(t, scale_factor=2.0, mode="nearest")
+        down = lambda t: nn.functional.avg_pool2d(t, 2)
+        h = nn.functional.relu(self.n1(x))
+        h = self.c1(up(h) if self.resample == "up" else h)
+        h = self.c2(nn.functional.relu(self.n2(h)))
+        if self.resample == "up":
+            return self.shortcut(up(x)) + h
+        return self.shortcut(down(x)) + down(h)
+
+
+class ResNetGenerator(nn.Module):
+    """z -> linear -> 4x4 -> one 'up' ResBlock per doubling -> norm, ReLU, 3x3 conv, tanh (Gulrajani et al. 64 px).
+
+    Channels fall from 8x`width` (at 64 px: 8w, 8w, 4w, 2w, w).
+    """
+
+    def __init__(self, z_dim=128, size=64, channels=3, width=64, batch_norm=True):
+        super().__init__()
+        self.z_dim, n = z_dim, dcgan_doublings(size)
+        chs = [width * min(8, 2 ** (n - i)) for i in range(n)] + [width]  # 64 px: 8w 8w 4w 2w w
+        norm = "batch" if batch_norm else "none"
+        self.start = nn.Linear(z_dim, chs[0] * 16)
+        self.blocks = nn.Sequential(*[ResBlock(a, b, "up", norm) for a, b in zip(chs[:-1], chs[1:])])
+        self.out = nn.Sequential(norm_layer(norm, width), nn.ReLU(), nn.Conv2d(width, channels, 3, 1, 1), nn.Tanh())
+
+    def forward(self, z):
+        return self.out(self.blocks(self.start(z).view(len(z), -1, 4, 4)))
+
+
+class ResNetDiscriminator(nn.Module):
+    """x -> 3x3 conv -> one 'down' ResBlock per halving -> linear, shape (B,) (Gulrajani et al. 64 px).
+
+    Channels rise to 8x`width` (at 64 px: w, 2w, 4w, 8w, 8w); `norm` inside the blocks as in DCGANDiscriminator.
+    """
+
+    def __init__(self, size=64, channels=3, width=64, norm="batch"):
+        super().__init__()
+        n = dcgan_doublings(size)
+        chs = [width * min(8, 2**i) for i in range(n + 1)]  # 64 px: w 2w 4w 8w 8w
+        self.start = nn.Conv2d(channels, width, 3, 1, 1)
+        self.blocks = nn.Sequential(*[ResBlock(a, b, "down", norm) for a, b in zip(chs[:-1], chs[1:])])
+        self.out = nn.Linear(chs[-1] * 16, 1)
+
+    def forward(self, x):
+        return self.out(self.blocks(self.start(x)).flatten(1)).squeeze(1)
 
 
 def dcgan_init(module):

@@ -1,0 +1,353 @@
+"""Roth et al.'s regularizers against independent computations, and how train() wires them
+(the run contract, test_run_contract.py, covers seeding, logging, resume and bad input)."""
+
+import copy
+import dataclasses
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+import torch.nn as nn
+
+import common
+import nets
+from methods import roth_reg as R
+
+torch.set_default_dtype(torch.float32)
+
+
+def small_mlp_d(in_dim=3, seed=0):
+    torch.manual_seed(seed)
+    return nn.Sequential(nn.Linear(in_dim, 16), nn.Tanh(), nn.Linear(16, 16), nn.Tanh(), nn.Linear(16, 1)).double()
+
+
+def small_conv_d(seed=0):
+    torch.manual_seed(seed)
+    return nets.DCGANDiscriminator(size=8, channels=1, width=4, norm="none").double()
+
+
+def omega_js_by_loop(d, x_real, x_fake):
+    """Omega_JS one sample at a time: each sample alone through D, its own gradient, math-module weights."""
+    total_r, total_f = 0.0, 0.0
+    for x in x_real:
+        xi = x.unsqueeze(0).clone().requires_grad_(True)
+        logit = d(xi).reshape(())
+        (g,) = torch.autograd.grad(logit, xi, create_graph=True)
+        total_r = total_r + (1 - torch.sigmoid(logit)) ** 2 * (g**2).sum()
+    for x in x_fake:
+        xi = x.unsqueeze(0).clone().requires_grad_(True)
+        logit = d(xi).reshape(())
+        (g,) = torch.autograd.grad(logit, xi, create_graph=True)
+        total_f = total_f + torch.sigmoid(logit) ** 2 * (g**2).sum()
+    return total_r / len(x_real) + total_f / len(x_fake)
+
+
+@pytest.mark.parametrize("kind", ["mlp", "conv"])
+def test_js_regularizer_matches_a_per_sample_loop_value_and_weight_gradient(kind):
+    torch.manual_seed(1)
+    if kind == "mlp":
+        d, xr, xf = small_mlp_d(), torch.randn(7, 3).double(), torch.randn(5, 3).double()  # different batch sizes
+    else:
+        d, xr, xf = small_conv_d(), torch.randn(6, 1, 8, 8).double(), torch.randn(6, 1, 8, 8).double()
+    got = R.js_regularizer(d, xr, xf)
+    want = omega_js_by_loop(d, xr, xf)
+    assert got.item() == pytest.approx(want.item(), rel=1e-10)
+    g_got = torch.autograd.grad(got, list(d.parameters()))
+    g_want = torch.autograd.grad(want, list(d.parameters()))
+    for a, b in zip(g_got, g_want):
+        assert torch.allclose(a, b, rtol=1e-9, atol=1e-12)
+
+
+def test_js_regularizer_on_a_linear_d_is_the_closed_form():
+    """phi(x) = w.x + b: grad phi = w for every sample, so Omega = ||w||^2 (E(1 - D)^2 + E D^2)."""
+    torch.manual_seed(2)
+    lin = nn.Linear(4, 1).double()
+    xr, xf = torch.randn(9, 4).double(), torch.randn(9, 4).double()
+    w2 = float((lin.weight**2).sum())
+    dr = [1 / (1 + math.exp(-float(lin(x)))) for x in xr]
+    df = [1 / (1 + math.exp(-float(lin(x)))) for x in xf]
+    want = w2 * (np.mean([(1 - v) ** 2 for v in dr]) + np.mean([v**2 for v in df]))
+    assert R.js_regularizer(lin, xr, xf).item() == pytest.approx(want, rel=1e-12)
+    # d returning (B,) instead of (B, 1) gives the same
+    assert R.js_regularizer(lambda x: lin(x).squeeze(1), xr, xf).item() == pytest.approx(want, rel=1e-12)
+
+
+def test_js_regularizer_weights_are_not_detached():
+    """The gradient w.r.t. D's bias flows only through the weights (1 - D)^2, D^2 for a linear D (grad phi = w)."""
+    torch.manual_seed(3)
+    lin = nn.Linear(3, 1).double()
+    xr, xf = torch.randn(8, 3).double(), torch.randn(8, 3).double()
+    (gb,) = torch.autograd.grad(R.js_regularizer(lin, xr, xf), [lin.bias])
+    w2 = float((lin.weight**2).sum())
+    s = lambda x: torch.sigmoid(lin(x)).squeeze(1)
+    # d/db [(1 - s)^2] = -2 (1 - s) s (1 - s); d/db [s^2] = 2 s s (1 - s)
+    want = w2 * ((-2 * (1 - s(xr)) ** 2 * s(xr)).mean() + (2 * s(xf) ** 2 * (1 - s(xf))).mean())
+    assert gb.item() == pytest.approx(want.item(), rel=1e-10)
+    assert abs(gb.item()) > 1e-3
+
+
+def test_omega_js_logit_form_equals_the_gradients_of_log_d_and_log_one_minus_d():
+    """App. 7.1: eq. 26 (E_P ||grad ln D||^2 + E_Q ||grad ln(1 - D)||^2) is eq. 28's logit form, per sample."""
+    torch.manual_seed(8)
+    d = small_mlp_d()
+    xr, xf = torch.randn(5, 3).double(), torch.randn(4, 3).double()
+    want = 0.0
+    for xs, fn in ((xr, lambda l: torch.log(torch.sigmoid(l))), (xf, lambda l: torch.log(1 - torch.sigmoid(l)))):
+        for x in xs:
+            xi = x.unsqueeze(0).clone().requires_grad_(True)
+            (g,) = torch.autograd.grad(fn(d(xi).reshape(())), xi)
+            want += (g**2).sum().item() / len(xs)
+    assert R.js_regularizer(d, xr, xf).item() == pytest.approx(want, rel=1e-10)
+
+
+# --- the f-GAN regularizer ------------------------------------------------------------------------------
+
+
+def fd2(f, t, h=1e-4):
+    return (f(t + h) - 2 * f(t) + f(t - h)) / h**2
+
+
+@pytest.mark.parametrize("div", sorted(R.FGAN))
+def test_conjugate_second_derivatives_match_finite_differences(div):
+    act, conj, conj2 = R.FGAN[div]
+    v = torch.linspace(-1.5, 1.5, 7).double()
+    t = act(v)  # points in the conjugate's domain
+    assert torch.allclose(conj2(t), fd2(conj, t), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("div", sorted(R.FGAN))
+def test_conjugates_are_the_fenchel_duals_of_their_f(div):
+    """f^c(t) = sup_u (u t - f(u)), by a grid search over u, for the generator functions f of Nowozin et al. Table 1."""
+    f = {"kl": lambda u: u * np.log(u), "reverse-kl": lambda u: -np.log(u), "pearson": lambda u: (u - 1) ** 2,
+         "hellinger": lambda u: (np.sqrt(u) - 1) ** 2,
+         "jensen-shannon": lambda u: -(u + 1) * np.log((1 + u) / 2) + u * np.log(u),
+         "gan": lambda u: u * np.log(u) - (u + 1) * np.log(u + 1)}[div]
+    act, conj, _ = R.FGAN[div]
+    u = np.exp(np.linspace(-12, 8, 400001))
+    for v in (-1.0, -0.2, 0.4):
+        t = float(act(torch.tensor(v)))
+        assert float(conj(torch.tensor(t).double())) == pytest.approx(np.max(u * t - f(u)), abs=2e-5)
+
+
+@pytest.mark.parametrize("div", ["kl", "reverse-kl", "hellinger", "gan"])
+def test_f_regularizer_matches_a_per_sample_loop(div):
+    torch.manual_seed(4)
+    d = small_mlp_d()
+    xf = torch.randn(6, 3).double()
+    act, _, conj2 = R.FGAN[div]
+    want = 0.0
+    for x in xf:
+        xi = x.unsqueeze(0).clone().requires_grad_(True)
+        psi = act(d(xi).reshape(()))
+        (g,) = torch.autograd.grad(psi, xi, create_graph=True)
+        want = want + conj2(psi) * (g**2).sum()
+    want = want / len(xf)
+    got = R.f_regularizer(d, xf, div)
+    assert got.item() == pytest.approx(want.item(), rel=1e-10)
+    for a, b in zip(torch.autograd.grad(got, list(d.parameters())), torch.autograd.grad(want, list(d.parameters()))):
+        assert torch.allclose(a, b, rtol=1e-9, atol=1e-12)
+
+
+def test_gan_f_regularizer_at_the_optimum_equals_omega_js():
+    """App. 7.1, eqs. 29-32: at D* = p/(p+q), E_Q[f^c''(ln D) ||grad ln D||^2] = E_P ||grad ln D||^2 + E_Q ||grad ln(1-D)||^2.
+
+    1-D check by quadrature: P = N(1, 1), Q = N(-1, 1), D*(x) = sigmoid(2x); then phi = 2x, grad phi = 2.
+    """
+    xs = np.linspace(-12, 12, 200001)
+    dx = xs[1] - xs[0]
+    p = np.exp(-((xs - 1) ** 2) / 2) / np.sqrt(2 * np.pi)
+    q = np.exp(-((xs + 1) ** 2) / 2) / np.sqrt(2 * np.pi)
+    D = 1 / (1 + np.exp(-2 * xs))
+    psi = torch.tensor(np.log(D))
+    conj2 = R.FGAN["gan"][2](psi).numpy()
+    grad_lnD = 2 * (1 - D)  # d/dx ln sigmoid(2x)
+    lhs = np.sum(q * conj2 * grad_lnD**2) * dx
+    rhs = np.sum(p * ((1 - D) * 2) ** 2) * dx + np.sum(q * (D * 2) ** 2) * dx  # Omega_JS, eq. 28 (grad phi = 2)
+    assert lhs == pytest.approx(rhs, rel=1e-6)
+
+
+# --- schedule, noise, losses ----------------------------------------------------------------------------
+
+
+def test_annealed_gamma_endpoints_and_midpoint():
+    assert R.annealed_gamma(0, 1000, 2.0, 0.01) == pytest.approx(2.0)
+    assert R.annealed_gamma(1000, 1000, 2.0, 0.01) == pytest.approx(0.02)
+    assert R.annealed_gamma(500, 1000, 2.0, 0.01) == pytest.approx(0.2)
+
+
+@pytest.mark.parametrize("nsr", [1, 2, 4, 8])
+def test_explicit_noise_batch_has_the_batch_size_and_nsr_draws_per_sample(nsr):
+    torch.manual_seed(5)
+    x = torch.randn(64 // nsr, 3, 8, 8)
+    y = R.with_noise(x, 0.5, nsr)
+    assert y.shape == (64, 3, 8, 8)
+    copies = y.view(64 // nsr, nsr, -1)
+    centre = x.view(64 // nsr, 1, -1)
+    assert torch.allclose(copies.mean(1), centre[:, 0], atol=4 * 0.5 / math.sqrt(nsr) * 3)  # same sample underneath
+    if nsr > 1:
+        assert not torch.allclose(copies[:, 0], copies[:, 1])  # each copy its own noise
+    assert (y - x.repeat_interleave(nsr, 0)).std().item() == pytest.approx(0.5, rel=0.05)
+
+
+def test_generator_costs_are_log_one_minus_d_and_minus_log_d():
+    lf = torch.tensor([-2.0, 0.3, 4.0]).double()
+    s = torch.sigmoid(lf)
+    assert R.g_loss_original(lf).item() == pytest.approx(torch.log(1 - s).mean().item(), rel=1e-12)
+    assert R.g_loss_alternative(lf).item() == pytest.approx((-torch.log(s)).mean().item(), rel=1e-12)
+    lr = torch.tensor([1.0, -0.5, 2.0]).double()
+    want = -(torch.log(torch.sigmoid(lr)).mean() + torch.log(1 - s).mean())
+    assert R.d_loss_js(lr, lf).item() == pytest.approx(want.item(), rel=1e-12)
+
+
+def test_f_gan_d_loss_with_gan_divergence_is_the_bce_loss():
+    """With f^c = -ln(1 - exp) and psi = ln sigmoid(v), eq. (7) is the GAN's value (Roth et al. sec. 2)."""
+    lr, lf = torch.tensor([1.0, -0.5, 2.0]).double(), torch.tensor([-2.0, 0.3, 1.5]).double()
+    assert R.d_loss_f(lr, lf, "gan").item() == pytest.approx(R.d_loss_js(lr, lf).item(), rel=1e-10)
+
+
+# --- per-sample independence of the critics whose gradients we regularize ------------------------------------
+
+
+@pytest.mark.parametrize("norm,independent", [("none", True), ("layer", True), ("batch", False)])
+def test_a_samples_input_gradient_depends_on_its_batch_only_under_batchnorm(norm, independent):
+    torch.manual_seed(6)
+    d = nets.DCGANDiscriminator(size=16, channels=1, width=4, norm=norm).double().train()
+    x = torch.randn(8, 1, 16, 16).double()
+    other = torch.cat([x[:1], torch.randn(7, 1, 16, 16).double()])
+    g1 = R.logits_and_grads(d, x, x)[2][0]
+    g2 = R.logits_and_grads(d, other, other)[2][0]
+    assert torch.isclose(g1, g2, rtol=1e-10).item() == independent
+
+
+def test_resnet_discriminator_without_norm_is_per_sample():
+    torch.manual_seed(7)
+    d = nets.ResNetDiscriminator(size=16, channels=1, width=4, norm="none").double()
+    x = torch.randn(6, 1, 16, 16).double()
+    got = R.logits_and_grads(d, x, x)[2]
+    for i in range(3):
+        xi = x[i : i + 1].clone().requires_grad_(True)
+        (g,) = torch.autograd.grad(d(xi).sum(), xi)
+        assert got[i].item() == pytest.approx((g**2).sum().item(), rel=1e-10)
+
+
+# --- train() wiring ----------------------------------------------------------------------------------------
+
+
+def cfg(tmp_path, **kw):
+    base = dict(dataset="submanifold7", steps=6, batch_size=16, log_every=3, sample_every=100, ckpt_every=100,
+                eval_samples=200, snapshot_every=3, device="cpu", out=str(tmp_path / "run"), overwrite=True)
+    base.update(kw)
+    return R.Config(**base)
+
+
+def test_train_uses_the_regularizer_with_gamma_over_two(tmp_path, monkeypatch):
+    """D's loss is BCE + gamma/2 Omega: with Omega replaced by a constant c, loss_d moves by gamma c / 2."""
+    seen = {}
+    real_omega = R.omega_js
+
+    def fake_omega(*a):
+        seen["called"] = True
+        return real_omega(*a) * 0 + 3.0
+
+    monkeypatch.setattr(R, "omega_js", fake_omega)
+    s = R.train(cfg(tmp_path, gamma=0.4, steps=1, log_every=1))
+    rows = common.read_jsonl(tmp_path / "run" / "metrics.jsonl")
+    monkeypatch.setattr(R, "omega_js", real_omega)
+    s0 = R.train(cfg(tmp_path, gamma=0.0, steps=1, log_every=1, out=str(tmp_path / "run0")))
+    rows0 = common.read_jsonl(tmp_path / "run0" / "metrics.jsonl")
+    assert seen["called"]
+    assert rows[0]["loss_d"] - rows0[0]["loss_d"] == pytest.approx(0.4 / 2 * 3.0, rel=1e-5)
+    assert rows[0]["omega"] == pytest.approx(3.0)
+
+
+def test_annealing_reaches_decay_times_gamma_at_the_last_step(tmp_path):
+    R.train(cfg(tmp_path, gamma=2.0, anneal=True, decay=0.01, steps=4, log_every=1))
+    rows = common.read_jsonl(tmp_path / "run" / "metrics.jsonl")
+    assert [r["gamma"] for r in rows] == pytest.approx([2.0 * 0.01 ** (t / 4) for t in (1, 2, 3, 4)])
+
+
+def test_toy_run_keeps_snapshots_and_reports_modes_over_time(tmp_path):
+    s = R.train(cfg(tmp_path, steps=6, snapshot_every=3))
+    assert [r["step"] for r in s["over_time"]] == [0, 3, 6]
+    assert (tmp_path / "run" / "snapshots.png").exists() and (tmp_path / "run" / "modes_over_time.png").exists()
+    x = np.load(tmp_path / "run" / "snapshot_3.npz")["x"]
+    assert x.shape == (10 * 16, 3)
+    assert s["g_loss"] == "minimax" and s["arch"] == "mlp-tanh"
+
+
+def test_toy_nets_are_the_authors_tanh_mlps(tmp_path, on_nets):
+    kept = {}
+    on_nets(lambda g, d: kept.update(g=g, d=d))
+    R.train(cfg(tmp_path, steps=1))
+    acts = {type(m) for m in kept["d"].modules()} | {type(m) for m in kept["g"].modules()}
+    assert nn.Tanh in acts and nn.ReLU not in acts
+
+
+@pytest.mark.parametrize("arch", R.ARCHS)
+def test_every_architecture_trains_on_images(tmp_path, arch):
+    s = R.train(cfg(tmp_path, dataset="digits", arch=arch, steps=2, batch_size=8, eval_samples=0, gamma=2.0,
+                    anneal=True))
+    assert s["arch"] == arch and math.isfinite(s["omega_js"])
+
+
+def test_explicit_noise_run_sees_nsr_copies(tmp_path, on_nets):
+    sizes = []
+    on_nets(lambda g, d: d.register_forward_pre_hook(lambda m, a: sizes.append(len(a[0]))))
+    R.train(cfg(tmp_path, gamma=0.0, noise_std=0.3, nsr=4, steps=1, log_every=100, eval_samples=0,
+                snapshot_every=0, diag_batches=1))
+    assert sizes[:3] == [16, 16, 16]  # D's real, fake and G-step batches: the full batch size
+
+
+@pytest.mark.parametrize("div", ["kl", "pearson", "gan"])
+def test_f_gan_training_runs(tmp_path, div):
+    s = R.train(cfg(tmp_path, divergence=div, steps=3, snapshot_every=0))
+    assert s["divergence"] == div and math.isfinite(s["d_real_mean"])
+
+
+# --- cross-testing -----------------------------------------------------------------------------------------
+
+
+def test_crosstest_rates_against_a_hand_count(tmp_path, monkeypatch):
+    for name, gamma in (("a", 0.0), ("b", 0.5)):
+        R.train(cfg(tmp_path, dataset="digits", gamma=gamma, steps=2, batch_size=8, eval_samples=0,
+                    out=str(tmp_path / name)))
+    res = R.crosstest(tmp_path / "a", tmp_path / "b", n=40, device="cpu")
+    assert res["real_images"] == "train" and res["n"] == 40
+    for k in ("A", "B"):
+        r = res[k]
+        assert r["tp"] + r["fn"] == pytest.approx(1) and r["fp"] + r["tn"] == pytest.approx(1)
+        for v in ("tp", "fp", "cross_fp"):
+            assert 0 <= r[v] <= 1 and (r[v] * 40) == pytest.approx(round(r[v] * 40))
+    # recount model A's cross FP by hand: D_A on B's samples, same seed and order as crosstest draws them
+    common.seed_everything(0)
+    _, data, ga, da, z = R.load_trained(tmp_path / "a", torch.device("cpu"))
+    _, _, gb, db, _ = R.load_trained(tmp_path / "b", torch.device("cpu"))
+    common.seed_everything(0)
+    x_real = data.sample(40)
+    xa = common.generate(ga, 40, 8, z, torch.device("cpu"))[:40]
+    xb = common.generate(gb, 40, 8, z, torch.device("cpu"))[:40]
+    da.train()
+    with torch.no_grad():
+        calls = torch.cat([da(b) for b in xb.split(8)]) > 0
+        tp = torch.cat([da(b) for b in x_real.split(8)]) > 0
+    assert res["A"]["cross_fp"] == pytest.approx(calls.float().mean().item())
+    assert res["A"]["tp"] == pytest.approx(tp.float().mean().item())
+    table = R.crosstest_table(res)
+    assert "cross FP" in table and f"{res['B']['cross_fp']:.4f}" in table
+
+
+def test_crosstest_command_writes_its_table(tmp_path):
+    import subprocess
+    import sys
+    for name in ("a", "b"):
+        R.train(cfg(tmp_path, dataset="digits", steps=1, batch_size=8, eval_samples=0, out=str(tmp_path / name)))
+    p = subprocess.run([sys.executable, "-m", "methods.roth_reg", "crosstest", str(tmp_path / "a"),
+                        str(tmp_path / "b"), "--n", "16", "--out", str(tmp_path / "ct"), "--device", "cpu"],
+                       capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    assert json.loads((tmp_path / "ct" / "crosstest.json").read_text())["n"] == 16
+    bad = subprocess.run([sys.executable, "-m", "methods.roth_reg", "crosstest", str(tmp_path / "a"),
+                          str(tmp_path / "nope")], capture_output=True, text=True)
+    assert bad.returncode == 1 and bad.stderr.startswith("error:") and "Traceback" not in bad.stderr
