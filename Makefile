@@ -2,7 +2,7 @@
 #
 #   make demo            a few minutes on 2 CPU cores: four losses on ring8, side by side
 #   make test            the test suite (creates .venv and installs requirements.txt first)
-#   make <target> SMOKE=1  the same pipeline with tiny step counts (and random stand-in
+#   make <target> SMOKE=1  the same pipeline with tiny step counts, small batches and images (and random stand-in
 #                          images where a real data set is missing): what the tests run
 #
 # A make target reruns its runs from scratch (--overwrite replaces what an earlier run left in OUT).
@@ -20,6 +20,7 @@ SMOKE ?= 0
 RUN = $(PY) -m methods.baselines --device $(DEVICE) --seed $(SEED) --data-root $(DATA) --overwrite
 PRINCIPLED_RUN = $(PY) -m methods.principled --device $(DEVICE) --seed $(SEED) --data-root $(DATA) --overwrite
 VRAL = $(PY) -m methods.vral --device $(DEVICE) --seed $(SEED) --data-root $(DATA) --overwrite
+ROTH = $(PY) -m methods.roth_reg --device $(DEVICE) --seed $(SEED) --data-root $(DATA) --overwrite
 
 ifeq ($(SMOKE),1)
   TOY_STEPS = 30
@@ -30,6 +31,14 @@ ifeq ($(SMOKE),1)
   DIAG = 2
   DIGITS_VRAL_STEPS = 4
   BIG_VRAL_STEPS = 3
+  ROTH_TOY = --steps 20 --snapshot-every 10
+  ROTH_TOY5 = --steps 10 --snapshot-every 5
+  ROTH_DIGITS_STEPS = 6
+  ROTH_CIFAR_STEPS = 4
+  ROTH_BIG_STEPS = 3
+  CROSSTEST_N = 64
+  ROTH_BATCH = 16
+  ROTH_BIG_SIZE = 16
 else
   TOY_STEPS = 3000
   IMG_STEPS = 5000
@@ -39,11 +48,20 @@ else
   DIAG = 50
   DIGITS_VRAL_STEPS = 1000
   BIG_VRAL_STEPS = 27000
+  ROTH_TOY = --steps 100000 --snapshot-every 10000
+  ROTH_TOY5 = --steps 100000 --snapshot-every 10000
+  ROTH_DIGITS_STEPS = 2000
+  ROTH_CIFAR_STEPS = 39000
+  ROTH_BIG_STEPS = 100000
+  CROSSTEST_N = 10000
+  ROTH_BATCH = 64
+  ROTH_BIG_SIZE = 64
 endif
 
 .PHONY: setup test test-all demo clean toy-baselines digits-baselines \
 	digits-principled mnist-principled cifar-principled \
-	digits-vral cifar-vral celeba-vral celeba-vral-lipschitz
+	digits-vral cifar-vral celeba-vral celeba-vral-lipschitz \
+	toy-roth digits-roth cifar-roth cifar-roth-crosstest celeba-roth lsun-roth
 
 setup: $(DEPS)
 
@@ -152,6 +170,73 @@ celeba-vral: $(DEPS)
 celeba-vral-lipschitz: $(DEPS)
 	$(VRAL) --variant lipschitz --dataset celeba --steps $(BIG_VRAL_STEPS) --diag-batches $(DIAG) \
 	  $(LOG) --out $(OUT)/celeba-vral-lipschitz
+
+# Roth et al. 2017 Figs. 1 and 6: the 7-mode mixture on a plane in 3-D, unregularized
+# (gamma 0) against regularized D, at 1:1 and 5:1 D steps per G step; the toy's
+# settings are the authors' 3DGAN.py (tanh MLPs, batch 512, Adam 1e-3, G's original
+# cost). Each run: snapshots.png (KDE-coloured samples every 10k steps) and
+# modes_over_time.png; then per ratio one comparison table and one modes-over-time figure.
+ROTH_TOY_GAMMAS ?= 0 0.01 0.1 1
+toy-roth: $(DEPS)
+	for g in $(ROTH_TOY_GAMMAS); do \
+	  $(ROTH) --dataset submanifold7 --gamma $$g $(ROTH_TOY) $(LOG) --out $(OUT)/toy-roth/1to1-gamma$$g || exit 1; \
+	  $(ROTH) --dataset submanifold7 --gamma $$g --d-steps 5 $(ROTH_TOY5) $(LOG) \
+	    --out $(OUT)/toy-roth/5to1-gamma$$g || exit 1; \
+	done
+	for r in 1to1 5to1; do \
+	  $(PY) -m figures compare $(OUT)/toy-roth/$$r-* --out $(OUT)/toy-roth/$$r \
+	    --keys gamma,modes,high_quality,reverse_kl,grad_logit_real,grad_logit_fake,seconds || exit 1; \
+	  $(PY) -m figures over-time $(OUT)/toy-roth/$$r-* --out $(OUT)/toy-roth/$$r/over_time.png || exit 1; \
+	done
+
+# Roth et al. Fig. 4 and sec. 5.5 on a data set and image size: the DCGAN (BatchNorm in
+# G and D, -log D for G) unregularized, regularized at fixed gamma, with gamma0 = 2
+# annealed, and with explicit noise on D's inputs (NSR 4, std 0.1 = gamma 0.01); then
+# the cross-test of the unregularized against the gamma-0.1 run.
+define roth_images
+	$(ROTH) --dataset $(1) --batch-size $(ROTH_BATCH) --steps $(2) --gamma 0 $(LOG) --out $(3)/unreg || exit 1
+	$(ROTH) --dataset $(1) --batch-size $(ROTH_BATCH) --steps $(2) --gamma 0.1 $(LOG) --out $(3)/gamma0.1 || exit 1
+	$(ROTH) --dataset $(1) --batch-size $(ROTH_BATCH) --steps $(2) --gamma 2 --anneal $(LOG) --out $(3)/gamma2-annealed || exit 1
+	$(ROTH) --dataset $(1) --batch-size $(ROTH_BATCH) --steps $(2) --gamma 0 --noise-std 0.1 --nsr 4 $(LOG) \
+	  --out $(3)/noise0.1-nsr4 || exit 1
+	$(PY) -m figures compare $(3)/unreg $(3)/gamma0.1 $(3)/gamma2-annealed $(3)/noise0.1-nsr4 --out $(3) \
+	  --keys gamma,anneal,noise_std,nsr,mode_score,label_kl,grad_logit_real,grad_logit_fake,seconds
+	$(PY) -m methods.roth_reg crosstest $(3)/unreg $(3)/gamma0.1 --n $(CROSSTEST_N) --device $(DEVICE) \
+	  --out $(3)/crosstest
+endef
+
+digits-roth: $(DEPS)
+	$(call roth_images,digits,$(ROTH_DIGITS_STEPS),$(OUT)/digits-roth)
+
+cifar-roth: $(DEPS)
+	$(call roth_images,cifar10,$(ROTH_CIFAR_STEPS),$(OUT)/cifar-roth)
+
+# The sec. 5.5 table alone, from the runs cifar-roth left (run cifar-roth first).
+cifar-roth-crosstest: $(DEPS)
+	test -f $(OUT)/cifar-roth/unreg/checkpoint.pt || $(MAKE) cifar-roth
+	$(PY) -m methods.roth_reg crosstest $(OUT)/cifar-roth/unreg $(OUT)/cifar-roth/gamma0.1 --n $(CROSSTEST_N) \
+	  --device $(DEVICE) --out $(OUT)/cifar-roth/crosstest
+
+# Roth et al. Fig. 3: ResNet GANs on 64 px CelebA, unregularized and with annealed gamma0
+# (the figure's gamma0 values are not in the text; ours: 0.5, 1, 2).
+ROTH_CELEBA_GAMMAS ?= 0 0.5 1 2
+celeba-roth: $(DEPS)
+	for g in $(ROTH_CELEBA_GAMMAS); do \
+	  $(ROTH) --dataset celeba --image-size $(ROTH_BIG_SIZE) --arch resnet --batch-size $(ROTH_BATCH) --steps $(ROTH_BIG_STEPS) \
+	    --gamma $$g --anneal $(LOG) --out $(OUT)/celeba-roth/gamma$$g || exit 1; \
+	done
+	$(PY) -m figures compare $(OUT)/celeba-roth/gamma* --out $(OUT)/celeba-roth --keys gamma,anneal,seconds
+
+# Roth et al. Figs. 2 and 7: the four architectures on 64 px LSUN bedrooms (an image
+# folder under DATA), regularized (gamma0 2, annealed) and not, 200k steps.
+lsun-roth: $(DEPS)
+	for a in dcgan dcgan-nonorm dcgan-tanh resnet; do \
+	  for g in 0 2; do \
+	    $(ROTH) --dataset folder --image-size $(ROTH_BIG_SIZE) --arch $$a --batch-size $(ROTH_BATCH) --steps $$(( $(ROTH_BIG_STEPS) * 2 )) \
+	      --gamma $$g --anneal $(LOG) --out $(OUT)/lsun-roth/$$a-gamma$$g || exit 1; \
+	  done; \
+	done
+	$(PY) -m figures compare $(OUT)/lsun-roth/*-gamma* --out $(OUT)/lsun-roth --keys arch,gamma,anneal,seconds
 
 clean:
 	rm -rf runs .pytest_cache

@@ -2,6 +2,7 @@
 
     python -m figures compare RUN_DIR... --out DIR   table of the runs' summary.json + their samples side by side
     python -m figures vral-grid DIR                  VRAL Figs. 2-4 composites from DIR/<method>-<ratio>/ runs
+    python -m figures over-time RUN_DIR... --out F   modes / high-quality fraction at each toy snapshot (Roth)
 
 The method scripts call the plot functions at their sample and final steps;
 matplotlib draws off screen (Agg).
@@ -373,6 +374,35 @@ def compare(run_dirs, out, keys=None):
     print(table + f"\n\ntable:  {out / 'comparison.md'}" + (f"\nfigure: {fig}" if fig else ""))
 
 
+def over_time(run_dirs, out, keys="modes,high_quality"):
+    """Runs' summary.json "over_time" rows (Roth's toy snapshots), one panel per key, one line per run;
+    runs whose folder names differ only by a trailing `-s<seed>` share a colour."""
+    import re
+
+    keys = keys.split(",")
+    runs = [(Path(r).name, json.loads((Path(r) / "summary.json").read_text()).get("over_time"))
+            for r in run_dirs if (Path(r) / "summary.json").exists()]
+    runs = [(n, rows) for n, rows in runs if rows]
+    if not runs:
+        sys.exit("error: none of the given folders holds a summary.json with over_time rows")
+    groups = sorted({re.sub(r"-s\d+$", "", n) for n, _ in runs})
+    colour = {g: f"C{i}" for i, g in enumerate(groups)}
+    fig, axes = plt().subplots(1, len(keys), figsize=(4.2 * len(keys), 3.2), squeeze=False)
+    for ax, k in zip(axes[0], keys):
+        seen = set()
+        for n, rows in runs:
+            g = re.sub(r"-s\d+$", "", n)
+            ax.plot([r["step"] for r in rows], [r[k] for r in rows], color=colour[g], marker="o", markersize=2.5,
+                    alpha=0.8, label=None if g in seen else g)
+            seen.add(g)
+        ax.set_xlabel("generator step", fontsize=8)
+        ax.set_ylabel(k, fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.legend(fontsize=7)
+    save(fig, out)
+    print(f"figure: {out}")
+
+
 def main():
     ap = argparse.ArgumentParser(prog="python -m figures", description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -382,9 +412,15 @@ def main():
     c.add_argument("--keys", default=None, help="comma-separated summary keys (default: all numbers)")
     v = sub.add_parser("vral-grid", help="VRAL Figs. 2-4 composites and table.md from <method>-<ratio> run folders")
     v.add_argument("root", help="folder holding the runs, e.g. runs/digits-vral")
+    o = sub.add_parser("over-time", help="modes and high-quality fraction at each toy snapshot (Roth Figs. 1, 6)")
+    o.add_argument("runs", nargs="+", help="run folders whose summary.json holds over_time rows")
+    o.add_argument("--out", required=True, help="the figure's file (.png)")
+    o.add_argument("--keys", default="modes,high_quality", help="comma-separated keys of the over_time rows")
     args = ap.parse_args()
     if args.cmd == "compare":
         compare(args.runs, args.out, args.keys)
+    elif args.cmd == "over-time":
+        over_time(args.runs, args.out, args.keys)
     else:
         vral_grid(args.root)
 

@@ -28,6 +28,7 @@ Run
     python -m methods.roth_reg --gamma 0.1 --steps 100000 --out runs/roth-toy
     python -m methods.roth_reg --dataset cifar10 --batch-size 64 --gamma 2 --anneal --steps 40000
     python -m methods.roth_reg crosstest RUN_A RUN_B --n 10000      the sec. 5.5 table of two runs
+    python -m methods.roth_reg bench --dataset cifar10 --image-size 32  sec. 5.3: the regularizer's cost
     python -m methods.roth_reg --help
 
 Logged every `--log-every` steps beside the harness's D diagnostics: gamma, Omega, and
@@ -225,6 +226,23 @@ def g_loss_f(out_fake, divergence, minimax=False):
     return -conj(psi).mean() if minimax else -psi.mean()
 
 
+def discriminator_loss(d, real, fake, gamma, divergence="js"):
+    """D's loss in Alg. 1 (the negated objective F - gamma/2 Omega) and Omega, on one real and one generated batch.
+
+    js: BCE + gamma/2 Omega_JS (eq. 20); an f-divergence: -(E_P psi - E_Q f^c(psi)) + gamma/2 Omega_f (eq. 19).
+    gamma 0 skips the input gradients.
+    """
+    if divergence == "js":
+        if gamma > 0:
+            logit_real, logit_fake, sq_real, sq_fake = logits_and_grads(d, real, fake)
+            omega = omega_js(logit_real, logit_fake, sq_real, sq_fake)
+        else:
+            logit_real, logit_fake, omega = d(real), d(fake), torch.zeros((), device=real.device)
+        return d_loss_js(logit_real, logit_fake) + gamma / 2 * omega, omega
+    omega = f_regularizer(d, fake, divergence) if gamma > 0 else torch.zeros((), device=real.device)
+    return d_loss_f(d(real), d(fake), divergence) + gamma / 2 * omega, omega
+
+
 # ---------------------------------------------------------------------------
 # Networks and settings
 # ---------------------------------------------------------------------------
@@ -307,16 +325,7 @@ def train(cfg):
             real = noise(run.data.sample(m))
             with torch.no_grad():
                 fake = noise(g(run.noise(m)))
-            if cfg.divergence == "js":
-                if gamma > 0:
-                    logit_real, logit_fake, sq_real, sq_fake = logits_and_grads(d, real, fake)
-                    omega = omega_js(logit_real, logit_fake, sq_real, sq_fake)
-                else:
-                    logit_real, logit_fake, omega = d(real), d(fake), torch.zeros(())
-                loss_d = d_loss_js(logit_real, logit_fake) + gamma / 2 * omega
-            else:
-                omega = f_regularizer(d, fake, cfg.divergence) if gamma > 0 else torch.zeros(())
-                loss_d = d_loss_f(d(real), d(fake), cfg.divergence) + gamma / 2 * omega
+            loss_d, omega = discriminator_loss(d, real, fake, gamma, cfg.divergence)
             opt_d.zero_grad(set_to_none=True)
             loss_d.backward()
             opt_d.step()
@@ -327,7 +336,7 @@ def train(cfg):
         if cfg.divergence == "js":
             loss_g = g_loss_original(out_fake) if g_loss == "minimax" else g_loss_alternative(out_fake)
         else:
-            loss_g = g_loss_f(out_fake, cfg.divergence, minimax=g_loss == "minimax")
+            loss_g = g_loss_f(out_fake, cfg.divergence, g_loss == "minimax")
         opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         opt_g.step()
@@ -476,9 +485,85 @@ def crosstest_main(argv):
     return res
 
 
+# ---------------------------------------------------------------------------
+# Sec. 5.3: the regularizer's cost
+# ---------------------------------------------------------------------------
+
+
+def bench(dataset="digits", image_size=16, batch_size=64, arch="dcgan", iters=20, repeats=7, device="cpu"):
+    """Seconds per D step and per training step (D step + G step), unregularized vs regularized, in one process.
+
+    The two settings alternate in blocks of `iters` steps, `repeats` times, on
+    the same nets and batches; returns the median and min / max of the ratios.
+    """
+    import time
+
+    device = common.pick_device(device)
+    common.seed_everything(0)
+    cfg = Config(dataset=dataset, image_size=image_size, batch_size=batch_size, arch=arch, device=str(device))
+    data = datasets.load(dataset, cfg.data_root, device, image_size or None, stand_in=True)
+    z_dim = 2 if data.kind == "toy" else 100
+    build = lambda **kw: tuple(n.to(device) for n in common.make_nets(cfg, data, z_dim, **kw)[:2])
+    g, d = make_nets(build, data.kind == "toy", arch)
+    opt_g, opt_d = torch.optim.Adam(g.parameters(), lr=1e-6), torch.optim.Adam(d.parameters(), lr=1e-6)
+    sync = (lambda: torch.cuda.synchronize(device)) if device.type == "cuda" else (lambda: None)
+
+    def block(gamma, with_g):
+        sync()
+        t0 = time.perf_counter()
+        for _ in range(iters):
+            real = data.sample(batch_size)
+            with torch.no_grad():
+                fake = g(torch.randn(batch_size, z_dim, device=device))
+            loss_d, _ = discriminator_loss(d, real, fake, gamma)
+            opt_d.zero_grad(set_to_none=True)
+            loss_d.backward()
+            opt_d.step()
+            if with_g:
+                d.requires_grad_(False)
+                loss_g = g_loss_alternative(d(g(torch.randn(batch_size, z_dim, device=device))))
+                opt_g.zero_grad(set_to_none=True)
+                loss_g.backward()
+                opt_g.step()
+                d.requires_grad_(True)
+        sync()
+        return (time.perf_counter() - t0) / iters
+
+    block(0.0, True), block(0.1, True)  # warm-up
+    out = {"dataset": dataset, "image_size": image_size, "batch_size": batch_size, "arch": arch, "device": str(device),
+           "threads": torch.get_num_threads(), "iters": iters, "repeats": repeats}
+    for name, with_g in (("d_step", False), ("train_step", True)):
+        plain, reg = zip(*[(block(0.0, with_g), block(0.1, with_g)) for _ in range(repeats)])
+        ratios = np.array(reg) / np.array(plain)
+        out[name] = {"plain_s": float(np.median(plain)), "regularized_s": float(np.median(reg)),
+                     "ratio_median": float(np.median(ratios)), "ratio_min": float(ratios.min()),
+                     "ratio_max": float(ratios.max())}
+    return out
+
+
+def bench_main(argv):
+    ap = argparse.ArgumentParser(prog="python -m methods.roth_reg bench",
+                                 description="Roth et al. sec. 5.3: the regularizer's cost as a ratio of step times.")
+    ap.add_argument("--dataset", default="digits", help="data set (random stand-in images if missing)")
+    ap.add_argument("--image-size", type=int, default=16, help="image size in px")
+    ap.add_argument("--batch-size", type=int, default=64, help="batch size")
+    ap.add_argument("--arch", default="dcgan", help=" | ".join(ARCHS))
+    ap.add_argument("--iters", type=int, default=20, help="steps per timed block")
+    ap.add_argument("--repeats", type=int, default=7, help="timed blocks per setting")
+    ap.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
+    a = ap.parse_args(argv)
+    if a.arch not in ARCHS:
+        raise common.UserError(f"unknown --arch {a.arch!r}; choose from {', '.join(ARCHS)}")
+    res = bench(a.dataset, a.image_size, a.batch_size, a.arch, a.iters, a.repeats, a.device)
+    print(json.dumps(res, indent=2))
+    return res
+
+
 def main():
     if sys.argv[1:2] == ["crosstest"]:
         return common.cli(crosstest_main, sys.argv[2:])
+    if sys.argv[1:2] == ["bench"]:
+        return common.cli(bench_main, sys.argv[2:])
     common.cli(train, common.parse_config(Config, __doc__))
 
 

@@ -48,6 +48,14 @@ EXPECTED = {
        for ds in ("digits", "cifar")},
     "celeba-vral": ["celeba-vral/samples.png", "celeba-vral/hist.png", "celeba-vral/vral-sub-2/summary.json"],
     "celeba-vral-lipschitz": ["celeba-vral-lipschitz/samples_final.png", "celeba-vral-lipschitz/d_hist.png"],
+    "toy-roth": ["toy-roth/1to1/comparison.md", "toy-roth/5to1/over_time.png", "toy-roth/5to1-gamma0.1/snapshots.png",
+                 "toy-roth/1to1-gamma0/modes_over_time.png"],
+    **{f"{ds}-roth": [f"{ds}-roth/{f}" for f in ("comparison.md", "crosstest/crosstest.md",
+                                                 "noise0.1-nsr4/samples_final.png", "gamma2-annealed/summary.json")]
+       for ds in ("digits", "cifar")},
+    "cifar-roth-crosstest": ["cifar-roth/crosstest/crosstest.json", "cifar-roth/unreg/summary.json"],
+    "celeba-roth": ["celeba-roth/comparison.md", "celeba-roth/gamma2/samples_final.png"],
+    "lsun-roth": ["lsun-roth/comparison.md", "lsun-roth/resnet-gamma2/samples_final.png"],
 }
 
 

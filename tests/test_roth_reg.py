@@ -351,3 +351,18 @@ def test_crosstest_command_writes_its_table(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "methods.roth_reg", "crosstest", str(tmp_path / "a"),
                           str(tmp_path / "nope")], capture_output=True, text=True)
     assert bad.returncode == 1 and bad.stderr.startswith("error:") and "Traceback" not in bad.stderr
+
+
+def test_d_steps_discriminator_updates_per_generator_update(tmp_path, monkeypatch):
+    calls = []
+    real = R.d_loss_js
+    monkeypatch.setattr(R, "d_loss_js", lambda *a: calls.append(1) or real(*a))
+    R.train(cfg(tmp_path, steps=2, d_steps=3, snapshot_every=0))
+    assert len(calls) == 6
+
+
+@pytest.mark.parametrize("g_loss,sign", [("minimax", -1), ("nonsaturating", 1)])
+def test_generator_cost_is_the_chosen_one(tmp_path, g_loss, sign):
+    """log(1 - D) < 0 and -log D > 0: the logged generator loss has the sign of the cost in use."""
+    R.train(cfg(tmp_path, g_loss=g_loss, steps=3, log_every=1, snapshot_every=0))
+    assert all(r["loss_g"] * sign > 0 for r in common.read_jsonl(tmp_path / "run" / "metrics.jsonl"))

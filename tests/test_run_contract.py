@@ -27,6 +27,8 @@ METHODS = {
     "baselines-wgan": ("methods.baselines", dict(loss="wgan", lr=1e-3, wgan_boost=False)),
     "vral": ("methods.vral", dict(variant="vral", lr=1e-3)),
     "vral-lipschitz": ("methods.vral", dict(variant="lipschitz", lr=1e-3)),
+    "roth": ("methods.roth_reg", dict(gamma=0.1, lr=1e-3, snapshot_every=20)),
+    "roth-kl": ("methods.roth_reg", dict(divergence="kl", gamma=0.1, lr=1e-3, snapshot_every=0)),
 }
 
 # id -> [(function in the module, the n-th call from which it returns NaN, the loss the guard must name)].
@@ -38,6 +40,8 @@ POISON = {
     "vral": [("meta_loss", 51, "loss_f"), ("meta_loss", 52, "loss_r"), ("d_loss_vral", 26, "loss_d"),
              ("g_loss_ls", 26, "loss_g")],
     "vral-lipschitz": [("meta_loss", 26, "loss_m"), ("d_loss_lipschitz", 26, "loss_d"), ("g_loss_ipm", 26, "loss_g")],
+    "roth": [("d_loss_js", 26, "loss_d"), ("omega_js", 26, "loss_d"), ("g_loss_original", 26, "loss_g")],
+    "roth-kl": [("d_loss_f", 26, "loss_d"), ("f_regularizer", 26, "loss_d"), ("g_loss_f", 26, "loss_g")],
 }
 
 
