@@ -198,3 +198,16 @@ def test_submanifold7_is_planar_in_3d():
 def test_unknown_data_set():
     with pytest.raises(UserError, match="unknown data set"):
         data.load("imagenet")
+
+
+def test_cifar10_test_split_reads_test_batch_and_other_sets_have_none(tmp_path):
+    write_cifar(tmp_path)
+    rng = np.random.default_rng(1)
+    x = rng.integers(0, 256, (6, 3072), dtype=np.uint8)
+    with open(tmp_path / "cifar-10-batches-py" / "test_batch", "wb") as f:
+        pickle.dump({b"data": x, b"labels": [3] * 6, b"batch_label": b"t", b"filenames": [b"f"] * 6}, f)
+    d = data.load("cifar10", tmp_path, split="test")
+    assert len(d) == 6 and d.labels.tolist() == [3] * 6
+    assert torch.allclose(d.images[0, 0].flatten(), torch.tensor(x[0, :1024], dtype=torch.float32) / 127.5 - 1)
+    with pytest.raises(UserError, match="digits has no test split"):
+        data.load("digits", tmp_path, split="test")
