@@ -270,6 +270,12 @@ def make_nets(build, toy, arch):
                     "dcgan-tanh": {"act": "tanh"}, "resnet": {"arch": "resnet"}}[arch])
 
 
+def nets_outside_a_run(cfg, data, z_dim, device):
+    """The nets `train` builds for `cfg`, without a Run (the cross-test and the benchmark)."""
+    build = lambda **kw: tuple(n.to(device) for n in common.make_nets(cfg, data, z_dim, **kw)[:2])
+    return make_nets(build, data.kind == "toy", cfg.arch)
+
+
 def resolve(cfg):
     """The auto settings: batch size before the harness checks it (the same on every resume)."""
     if cfg.batch_size == 0:
@@ -400,8 +406,7 @@ def load_trained(path, device):
     cfg = Config(**{k: tuple(v) if isinstance(v, list) else v for k, v in saved.items() if k in fields})
     data = datasets.load(cfg.dataset, cfg.data_root, device, cfg.image_size or None, cfg.scale, cfg.stand_in)
     z_dim = saved.get("resolved", {}).get("z_dim") or cfg.z_dim or (2 if data.kind == "toy" else 100)
-    build = lambda **kw: tuple(n.to(device) for n in common.make_nets(cfg, data, z_dim, **kw)[:2])
-    g, d = make_nets(build, data.kind == "toy", cfg.arch)
+    g, d = nets_outside_a_run(cfg, data, z_dim, device)
     common.load_checkpoint(path / "checkpoint.pt", {"g": g, "d": d}, device)
     return cfg, data, g, d, z_dim
 
@@ -503,8 +508,7 @@ def bench(dataset="digits", image_size=16, batch_size=64, arch="dcgan", iters=20
     cfg = Config(dataset=dataset, image_size=image_size, batch_size=batch_size, arch=arch, device=str(device))
     data = datasets.load(dataset, cfg.data_root, device, image_size or None, stand_in=True)
     z_dim = 2 if data.kind == "toy" else 100
-    build = lambda **kw: tuple(n.to(device) for n in common.make_nets(cfg, data, z_dim, **kw)[:2])
-    g, d = make_nets(build, data.kind == "toy", arch)
+    g, d = nets_outside_a_run(cfg, data, z_dim, device)
     opt_g, opt_d = torch.optim.Adam(g.parameters(), lr=1e-6), torch.optim.Adam(d.parameters(), lr=1e-6)
     sync = (lambda: torch.cuda.synchronize(device)) if device.type == "cuda" else (lambda: None)
 
