@@ -21,6 +21,8 @@ RUN = $(PY) -m methods.baselines --device $(DEVICE) --seed $(SEED) --data-root $
 PRINCIPLED_RUN = $(PY) -m methods.principled --device $(DEVICE) --seed $(SEED) --data-root $(DATA) --overwrite
 VRAL = $(PY) -m methods.vral --device $(DEVICE) --seed $(SEED) --data-root $(DATA) --overwrite
 ROTH = $(PY) -m methods.roth_reg --device $(DEVICE) --seed $(SEED) --data-root $(DATA) --overwrite
+ZGP = $(PY) -m methods.zero_gp --device $(DEVICE) --data-root $(DATA) --overwrite
+SEEDS ?= $(SEED)
 
 ifeq ($(SMOKE),1)
   TOY_STEPS = 30
@@ -41,6 +43,15 @@ ifeq ($(SMOKE),1)
   ROTH_BIG_SIZE = 16
   ROTH_TOY_GAMMAS = 0 0.1
   ROTH_CELEBA_GAMMAS = 0 2
+  ZGP_TOY = --steps 20 --field-steps 0 10 20 --width 32 --batch-size 32
+  ZGP_FIG_STEPS = 10 20
+  ZGP_SURFACE = --steps 20
+  ZGP_IMG = --width 32 --batch-size 16 --d-steps 1
+  ZGP_DIGITS_STEPS = 4
+  ZGP_MNIST_STEPS = 4
+  ZGP_BIG_RUNS = none 0gp-b0.9
+  ZGP_SWISS = 1gp
+  ZGP_GRID = 0gp
 else
   TOY_STEPS = 3000
   IMG_STEPS = 5000
@@ -58,12 +69,22 @@ else
   CROSSTEST_N = 10000
   ROTH_BATCH = 64
   ROTH_BIG_SIZE = 64
+  ZGP_TOY = --steps 20000 --field-steps 0 1000 2000 5000 10000 20000
+  ZGP_FIG_STEPS = 1000 10000 20000
+  ZGP_SURFACE = --steps 10000 --seeds $(SEEDS)
+  ZGP_IMG =
+  ZGP_DIGITS_STEPS = 3000
+  ZGP_MNIST_STEPS = 10000
+  ZGP_BIG_RUNS = $(ZGP_IMG_RUNS)
+  ZGP_SWISS = 0gp 1gp
+  ZGP_GRID = none 0gp 1gp
 endif
 
 .PHONY: setup test test-all demo clean toy-baselines digits-baselines \
 	digits-principled mnist-principled cifar-principled \
 	digits-vral cifar-vral celeba-vral celeba-vral-lipschitz \
-	toy-roth digits-roth cifar-roth cifar-roth-crosstest celeba-roth lsun-roth
+	toy-roth digits-roth cifar-roth cifar-roth-crosstest celeba-roth lsun-roth \
+	toy-zero-gp-surface toy-zero-gp toy-zero-gp-swissroll digits-zero-gp mnist-zero-gp stacked-mnist-zero-gp
 
 setup: $(DEPS)
 
@@ -243,3 +264,77 @@ lsun-roth: $(DEPS)
 clean:
 	rm -rf runs .pytest_cache
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+
+# Thanh-Tung et al. 2019 (0-GP). Every target runs each seed in SEEDS (default: SEED) into
+# <run>-s<seed> folders and ends with a table over seeds (mean and std): make toy-zero-gp SEEDS="0 1 2".
+#
+# Fig. 1: discriminators trained alone on 100 samples of two Gaussians (1,000 for "more samples")
+# with no penalty, 1-GP, 0-GP-sample and 0-GP (lambda 1), beside the optimal D of eq. (2);
+# each panel with its mean |D - D*| on a grid.
+toy-zero-gp-surface: $(DEPS)
+	$(PY) -m methods.zero_gp surface --device $(DEVICE) $(ZGP_SURFACE) --out $(OUT)/toy-zero-gp-surface
+
+# Figs. 2 and 5: GANs on 8 Gaussians x10 (the authors' radius 7.07) with SGD, 1:1, lambda 10:
+# no GP and 0-GP, each with and without TTUR (lr G 1e-3, D 3e-3), 1-GP, 0-GP-sample, and
+# 0-GP with lambda 100 (Fig. 5). D's gradient field at the paper's steps, modes over time.
+ZGP_TOY_RUNS = none none-ttur 0gp 0gp-ttur 1gp 0gp-sample 0gp-lam100
+zgp_flags = $(if $(findstring ttur,$(1)),--lr-g 1e-3 --lr-d 3e-3) $(if $(findstring lam100,$(1)),--lam 100) \
+	--penalty $(firstword $(subst -ttur,,$(subst -lam100,,$(1))))
+toy-zero-gp: $(DEPS)
+	for s in $(SEEDS); do \
+	  $(foreach r,$(ZGP_TOY_RUNS),$(ZGP) --seed $$s $(call zgp_flags,$(r)) $(ZGP_TOY) $(LOG) \
+	    --out $(OUT)/toy-zero-gp/$(r)-s$$s || exit 1;) \
+	done
+	$(PY) -m figures fields $(foreach r,$(ZGP_TOY_RUNS),$(OUT)/toy-zero-gp/$(r)-s$(firstword $(SEEDS))) \
+	  --steps $(ZGP_FIG_STEPS) --out $(OUT)/toy-zero-gp/gradient_fields.png
+	$(PY) -m figures over-time $(OUT)/toy-zero-gp/*-s* --out $(OUT)/toy-zero-gp/modes_over_time.png
+	$(PY) -m figures seeds $(OUT)/toy-zero-gp/*-s* --out $(OUT)/toy-zero-gp \
+	  --keys modes,high_quality,reverse_kl,grad_prob_real,grad_prob_interp,seconds
+
+# Fig. 6 and the 25-Gaussian grid: 0-GP against 1-GP on the swiss roll at scales 1 and 10,
+# and no GP, 0-GP and 1-GP on the grid at the authors' x10 scale (SMOKE=1: 1-GP and 0-GP only).
+toy-zero-gp-swissroll: $(DEPS)
+	for s in $(SEEDS); do \
+	  for p in $(ZGP_SWISS); do \
+	    $(ZGP) --seed $$s --dataset swissroll --scale 1 --penalty $$p $(ZGP_TOY) $(LOG) \
+	      --out $(OUT)/toy-zero-gp-swissroll/swissroll-$$p-s$$s || exit 1; \
+	    $(ZGP) --seed $$s --dataset swissroll --scale 10 --penalty $$p $(ZGP_TOY) $(LOG) \
+	      --out $(OUT)/toy-zero-gp-swissroll/swissroll10-$$p-s$$s || exit 1; \
+	  done; \
+	  for p in $(ZGP_GRID); do \
+	    $(ZGP) --seed $$s --dataset grid25 --penalty $$p $(ZGP_TOY) $(LOG) \
+	      --out $(OUT)/toy-zero-gp-swissroll/grid25-$$p-s$$s || exit 1; \
+	  done; \
+	done
+	$(PY) -m figures fields $(OUT)/toy-zero-gp-swissroll/*-s$(firstword $(SEEDS)) --steps $(ZGP_FIG_STEPS) \
+	  --out $(OUT)/toy-zero-gp-swissroll/gradient_fields.png
+	$(PY) -m figures seeds $(OUT)/toy-zero-gp-swissroll/grid25-* --out $(OUT)/toy-zero-gp-swissroll \
+	  --keys modes,high_quality,reverse_kl,seconds
+
+# Figs. 3, 7 and 8 on images: MLP GANs (3 x 512 ReLU, z 50, Adam(3e-4, betas (0.5, 0.9)),
+# 5 D steps, lambda 100) with no GP, 0-GP on real samples, 1-GP and 0-GP, and the Adam
+# beta1 = 0.9 (betas 0.9 0.99) robustness runs of 0-GP-real and 0-GP. $(1): data set,
+# $(2): steps, $(3): folder, $(4): extra flags, $(5): the runs (SMOKE=1 runs two of them on MNIST).
+ZGP_IMG_RUNS = none 0gp-real 1gp 0gp 0gp-real-b0.9 0gp-b0.9
+define zgp_images
+	for s in $(SEEDS); do \
+	  $(foreach r,$(5),$(ZGP) --seed $$s --dataset $(1) --steps $(2) \
+	    --penalty $(subst -b0.9,,$(r)) $(if $(findstring b0.9,$(r)),--betas 0.9 0.99) $(ZGP_IMG) $(4) $(LOG) \
+	    --out $(3)/$(r)-s$$s || exit 1;) \
+	done
+	$(PY) -m figures compare $(foreach r,$(5),$(3)/$(r)-s$(firstword $(SEEDS))) --out $(3) \
+	  --keys penalty,betas,mode_score,label_kl,modes,missed_modes,kl_modes,grad_prob_real,grad_prob_interp,seconds
+	$(PY) -m figures seeds $(3)/*-s* --out $(3) \
+	  --keys mode_score,label_kl,modes,missed_modes,kl_modes,grad_prob_real,grad_prob_interp,seconds
+endef
+
+digits-zero-gp: $(DEPS)
+	$(call zgp_images,digits,$(ZGP_DIGITS_STEPS),$(OUT)/digits-zero-gp,,$(ZGP_IMG_RUNS))
+
+mnist-zero-gp: $(DEPS)
+	$(call zgp_images,mnist,$(ZGP_MNIST_STEPS),$(OUT)/mnist-zero-gp,--image-size 28,$(ZGP_BIG_RUNS))
+
+# Stacked MNIST (three digits as the colour channels, 1,000 modes), modes counted by the
+# per-digit classifier as the authors' count (each channel classified).
+stacked-mnist-zero-gp: $(DEPS)
+	$(call zgp_images,stacked_mnist,$(ZGP_MNIST_STEPS),$(OUT)/stacked-mnist-zero-gp,--image-size 28,$(ZGP_BIG_RUNS))

@@ -492,3 +492,30 @@ class Progress:
         eta = "?" if not math.isfinite(eta) else f"{int(eta) // 3600}:{int(eta) // 60 % 60:02d}:{int(eta) % 60:02d}"
         extra = " ".join(f"{k} {v:.4g}" for k, v in info.items())
         print(f"{self.name}step {step}/{self.total}  {rate:.1f} steps/s  ETA {eta}  {extra}", flush=True)
+
+
+def interleaved_timing(steps, iters=20, repeats=7, device=None):
+    """Seconds per call of each function in `steps` ({name: fn}), timed in alternating blocks in one process.
+
+    One warm-up block each, then `repeats` rounds of one block of `iters`
+    calls per function, so that drift in the machine's speed touches every
+    setting alike. Returns {name: [seconds per call, one per round]}.
+    """
+    device = torch.device(device or "cpu")
+    sync = (lambda: torch.cuda.synchronize(device)) if device.type == "cuda" else (lambda: None)
+
+    def block(fn):
+        sync()
+        t0 = time.perf_counter()
+        for _ in range(iters):
+            fn()
+        sync()
+        return (time.perf_counter() - t0) / iters
+
+    for fn in steps.values():
+        block(fn)
+    out = {name: [] for name in steps}
+    for _ in range(repeats):
+        for name, fn in steps.items():
+            out[name].append(block(fn))
+    return out

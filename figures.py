@@ -222,6 +222,54 @@ def plot_d_surface(path, d, real, fake, device, extent=None, title="", n=80):
     save(fig, path)
 
 
+def plot_gradient_fields(path, rows, max_cols=6):
+    """0-GP Figs. 2, 5, 6: one row per run, one panel per step: D's field grad log D on a grid (arrows), real
+    samples (grey) and generated ones (red). `rows`: [(label, [(step, field npz dict), ...])]; the arrows
+    of each panel are scaled to its own largest one, whose length the title gives."""
+    ncols = min(max(len(snaps) for _, snaps in rows), max_cols)
+    fig, axes = plt().subplots(len(rows), ncols, figsize=(2.6 * ncols, 2.7 * len(rows)), squeeze=False)
+    for r, (label, snaps) in enumerate(rows):
+        picked = snaps if len(snaps) <= ncols else [snaps[round(i)] for i in np.linspace(0, len(snaps) - 1, ncols)]
+        for c, ax in enumerate(axes[r]):
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if c >= len(picked):
+                ax.axis("off")
+                continue
+            step, f = picked[c]
+            e, grad = float(f["extent"]), f["grad"]
+            top = float(np.linalg.norm(grad, axis=1).max())
+            ax.scatter(f["real"][:, 0], f["real"][:, 1], s=1, c="0.45")
+            ax.scatter(f["fake"][:, 0], f["fake"][:, 1], s=1, c="red", marker="+", linewidths=0.5)
+            ax.quiver(f["xy"][:, 0], f["xy"][:, 1], grad[:, 0] / max(top, 1e-12), grad[:, 1] / max(top, 1e-12),
+                      angles="xy", scale_units="xy", scale=1.0 / (0.1 * e), width=0.004)
+            ax.set_xlim(-e, e)
+            ax.set_ylim(-e, e)
+            ax.set_title(f"step {step}: max |grad| {top:.3g}", fontsize=7)
+            if c == 0:
+                ax.set_ylabel(label, fontsize=7)
+    save(fig, path)
+
+
+def plot_value_surfaces(path, panels, lims):
+    """0-GP Fig. 1: D's value on a square grid, one panel each: [(title, values (n*n,), real, fake, gap)];
+    real samples '+', generated 'o'; the title carries the mean |D - D*| gap (omitted when real is None)."""
+    fig, axes = plt().subplots(1, len(panels), figsize=(2.9 * len(panels), 3.0), squeeze=False)
+    for ax, (title, v, real, fake, gap) in zip(axes[0], panels):
+        n = int(round(len(v) ** 0.5))
+        im = ax.imshow(np.asarray(v).reshape(n, n), origin="lower", extent=(*lims, *lims), cmap="hot", vmin=0, vmax=1)
+        if real is not None:
+            ax.scatter(real[:, 0], real[:, 1], s=4, c="cyan", marker="+", linewidths=0.5)
+            ax.scatter(fake[:, 0], fake[:, 1], s=3, facecolors="none", edgecolors="blue", linewidths=0.4)
+            title += f"\nmean |D - D*| = {gap:.3f}"
+        ax.set_xlim(*lims)
+        ax.set_ylim(*lims)
+        ax.set_title(title, fontsize=8)
+        ax.tick_params(labelsize=6)
+    fig.colorbar(im, ax=axes[0][-1], fraction=0.046)
+    save(fig, path)
+
+
 # --------------------------------------------------------------------------
 # Arjovsky & Bottou: the fresh discriminator against frozen generators
 # --------------------------------------------------------------------------
@@ -403,6 +451,41 @@ def over_time(run_dirs, out, keys="modes,high_quality"):
     print(f"figure: {out}")
 
 
+def seeds_table(run_dirs, keys):
+    """Markdown: one row per setting (run folders named <setting>-s<seed>), each key's mean and std over seeds."""
+    import re
+
+    groups = {}
+    for r in run_dirs:
+        if (Path(r) / "summary.json").exists():
+            groups.setdefault(re.sub(r"-s\d+$", "", Path(r).name), []).append(
+                json.loads((Path(r) / "summary.json").read_text()))
+    if not groups:
+        sys.exit("error: none of the given folders holds a summary.json")
+    lines = ["| setting | seeds | " + " | ".join(keys) + " |", "|---" * (len(keys) + 2) + "|"]
+    for name, runs in groups.items():
+        cells = []
+        for k in keys:
+            v = [s[k] for s in runs if isinstance(s.get(k), (int, float))]
+            cells.append(f"{np.mean(v):.4g} ± {np.std(v):.2g}" if v else "")
+        lines.append(f"| {name} | {len(runs)} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def gradient_fields(run_dirs, out, steps=None):
+    """0-GP Fig. 2 across runs: one row per run folder holding field_<step>.npz (all steps, or `steps`)."""
+    rows = []
+    for r in run_dirs:
+        snaps = sorted((int(np.load(p)["step"]), dict(np.load(p))) for p in Path(r).glob("field_*.npz"))
+        snaps = [(s, f) for s, f in snaps if steps is None or s in steps]
+        if snaps:
+            rows.append((Path(r).name, snaps))
+    if not rows:
+        sys.exit("error: none of the given folders holds field_<step>.npz files (2-D toy runs of methods.zero_gp)")
+    plot_gradient_fields(out, rows, max_cols=max(len(s) for _, s in rows))
+    print(f"figure: {out}")
+
+
 def main():
     ap = argparse.ArgumentParser(prog="python -m figures", description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -416,8 +499,23 @@ def main():
     o.add_argument("runs", nargs="+", help="run folders whose summary.json holds over_time rows")
     o.add_argument("--out", required=True, help="the figure's file (.png)")
     o.add_argument("--keys", default="modes,high_quality", help="comma-separated keys of the over_time rows")
+    f = sub.add_parser("fields", help="0-GP Fig. 2: D's gradient fields of several runs, one row per run")
+    f.add_argument("runs", nargs="+", help="run folders holding field_<step>.npz")
+    f.add_argument("--out", required=True, help="the figure's file (.png)")
+    f.add_argument("--steps", type=int, nargs="*", default=None, help="only these steps (default: all kept)")
+    t = sub.add_parser("seeds", help="mean and std over seeds of runs named <setting>-s<seed>: seeds.md")
+    t.add_argument("runs", nargs="+", help="run folders holding summary.json")
+    t.add_argument("--out", required=True, help="folder for seeds.md")
+    t.add_argument("--keys", required=True, help="comma-separated summary keys")
     args = ap.parse_args()
-    if args.cmd == "compare":
+    if args.cmd == "seeds":
+        table = seeds_table(args.runs, args.keys.split(","))
+        Path(args.out).mkdir(parents=True, exist_ok=True)
+        (Path(args.out) / "seeds.md").write_text(table)
+        print(table + f"\ntable: {Path(args.out) / 'seeds.md'}")
+    elif args.cmd == "fields":
+        gradient_fields(args.runs, args.out, set(args.steps) if args.steps else None)
+    elif args.cmd == "compare":
         compare(args.runs, args.out, args.keys)
     elif args.cmd == "over-time":
         over_time(args.runs, args.out, args.keys)

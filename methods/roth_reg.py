@@ -499,10 +499,8 @@ def bench(dataset="digits", image_size=16, batch_size=64, arch="dcgan", iters=20
     """Seconds per D step and per training step (D step + G step), unregularized vs regularized, in one process.
 
     The two settings alternate in blocks of `iters` steps, `repeats` times, on
-    the same nets and batches; returns the median and min / max of the ratios.
+    the same nets (common.interleaved_timing); returns the median and min / max of the ratios.
     """
-    import time
-
     device = common.pick_device(device)
     common.seed_everything(0)
     cfg = Config(dataset=dataset, image_size=image_size, batch_size=batch_size, arch=arch, device=str(device))
@@ -510,36 +508,30 @@ def bench(dataset="digits", image_size=16, batch_size=64, arch="dcgan", iters=20
     z_dim = 2 if data.kind == "toy" else 100
     g, d = nets_outside_a_run(cfg, data, z_dim, device)
     opt_g, opt_d = torch.optim.Adam(g.parameters(), lr=1e-6), torch.optim.Adam(d.parameters(), lr=1e-6)
-    sync = (lambda: torch.cuda.synchronize(device)) if device.type == "cuda" else (lambda: None)
 
-    def block(gamma, with_g):
-        sync()
-        t0 = time.perf_counter()
-        for _ in range(iters):
-            real = data.sample(batch_size)
-            with torch.no_grad():
-                fake = g(torch.randn(batch_size, z_dim, device=device))
-            loss_d, _ = discriminator_loss(d, real, fake, gamma)
-            opt_d.zero_grad(set_to_none=True)
-            loss_d.backward()
-            opt_d.step()
-            if with_g:
-                d.requires_grad_(False)
-                loss_g = g_loss_alternative(d(g(torch.randn(batch_size, z_dim, device=device))))
-                opt_g.zero_grad(set_to_none=True)
-                loss_g.backward()
-                opt_g.step()
-                d.requires_grad_(True)
-        sync()
-        return (time.perf_counter() - t0) / iters
+    def step(gamma, with_g):
+        real = data.sample(batch_size)
+        with torch.no_grad():
+            fake = g(torch.randn(batch_size, z_dim, device=device))
+        loss_d, _ = discriminator_loss(d, real, fake, gamma)
+        opt_d.zero_grad(set_to_none=True)
+        loss_d.backward()
+        opt_d.step()
+        if with_g:
+            d.requires_grad_(False)
+            loss_g = g_loss_alternative(d(g(torch.randn(batch_size, z_dim, device=device))))
+            opt_g.zero_grad(set_to_none=True)
+            loss_g.backward()
+            opt_g.step()
+            d.requires_grad_(True)
 
-    block(0.0, True), block(0.1, True)  # warm-up
     out = {"dataset": dataset, "image_size": image_size, "batch_size": batch_size, "arch": arch, "device": str(device),
            "threads": torch.get_num_threads(), "iters": iters, "repeats": repeats}
     for name, with_g in (("d_step", False), ("train_step", True)):
-        plain, reg = zip(*[(block(0.0, with_g), block(0.1, with_g)) for _ in range(repeats)])
-        ratios = np.array(reg) / np.array(plain)
-        out[name] = {"plain_s": float(np.median(plain)), "regularized_s": float(np.median(reg)),
+        t = common.interleaved_timing({"plain": lambda: step(0.0, with_g), "regularized": lambda: step(0.1, with_g)},
+                                      iters, repeats, device)
+        ratios = np.array(t["regularized"]) / np.array(t["plain"])
+        out[name] = {"plain_s": float(np.median(t["plain"])), "regularized_s": float(np.median(t["regularized"])),
                      "ratio_median": float(np.median(ratios)), "ratio_min": float(ratios.min()),
                      "ratio_max": float(ratios.max())}
     return out

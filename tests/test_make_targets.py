@@ -2,6 +2,7 @@
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -56,11 +57,38 @@ EXPECTED = {
     "cifar-roth-crosstest": ["cifar-roth/crosstest/crosstest.json", "cifar-roth/unreg/summary.json"],
     "celeba-roth": ["celeba-roth/comparison.md", "celeba-roth/gamma2/samples_final.png"],
     "lsun-roth": ["lsun-roth/comparison.md", "lsun-roth/resnet-gamma2/samples_final.png"],
+    "toy-zero-gp-surface": [f"toy-zero-gp-surface/surface.{x}" for x in ("png", "md", "json")],
+    "toy-zero-gp": ["toy-zero-gp/gradient_fields.png", "toy-zero-gp/modes_over_time.png", "toy-zero-gp/seeds.md",
+                    "toy-zero-gp/0gp-ttur-s0/field_20.npz", "toy-zero-gp/0gp-lam100-s0/gradient_fields.png"],
+    "toy-zero-gp-swissroll": ["toy-zero-gp-swissroll/gradient_fields.png", "toy-zero-gp-swissroll/seeds.md",
+                              "toy-zero-gp-swissroll/swissroll10-1gp-s0/field_20.npz"],
+    **{t: [f"{t}/comparison.md", f"{t}/seeds.md", f"{t}/0gp-b0.9-s0/samples_final.png"]
+       for t in ("digits-zero-gp", "mnist-zero-gp", "stacked-mnist-zero-gp")},
 }
 
 
+@pytest.fixture(scope="session")
+def classifiers():
+    """The digits classifiers (8 and 16 px) the smoke targets score with, trained once into the repository's
+    data/classifiers/ cache (as a run with --data-root data would; one worker trains, the other waits) and
+    copied into each target's data root, so that each target does not train them again."""
+    import fcntl
+
+    import data as datasets
+    import metrics
+
+    root = ROOT / "data"
+    root.mkdir(exist_ok=True)
+    with open(root / ".classifiers.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        for size in (8, 16):
+            metrics.data_classifier(datasets.load("digits", image_size=size), root)
+    return root / "classifiers"
+
+
 @pytest.mark.parametrize("target", sorted(EXPECTED))
-def test_smoke(target, tmp_path):
+def test_smoke(target, tmp_path, classifiers):
+    shutil.copytree(classifiers, tmp_path / "data" / "classifiers")
     r = make(target, tmp_path / "runs", tmp_path / "data")
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     for f in EXPECTED[target]:

@@ -96,3 +96,36 @@ def test_d_diagnostics_against_a_per_batch_loop():
             "grad_norm_fake": np.mean([math.sqrt(float((xi ** 2).sum())) for x in fakes for xi in x])}
     got = metrics.d_diagnostics(HalfSquare(), reals, fakes)
     assert got == pytest.approx(want, rel=1e-10)
+
+
+# ---------------------------------------------------------------------------
+# Stacked and compositional digits: 1,000 modes
+# ---------------------------------------------------------------------------
+
+
+def test_composed_digits_recover_the_three_digit_images_exactly_at_three_times_the_base_size():
+    torch.manual_seed(0)
+    for name, size in (("stacked_digits", 8), ("compositional_digits", 24)):
+        ds = data.load(name, image_size=size)
+        x, y = ds.sample_labelled(16)
+        parts = metrics.composed_digits(ds, x)
+        assert parts.shape == (16, 3, 1, 8, 8)
+        # each part is an image of the base set with the part's digit as its label
+        base = ds.base.images.flatten(1)
+        for i in range(16):
+            for j, digit in enumerate((y[i] // 100, y[i] // 10 % 10, y[i] % 10)):
+                dist = (base - parts[i, j].flatten()).abs().max(1).values
+                k = int(dist.argmin())
+                assert dist[k] < 1e-5 and ds.base.labels[k] == digit
+
+
+def test_composed_modes_count_a_real_sample_and_a_collapsed_generator():
+    torch.manual_seed(1)
+    ds = data.load("stacked_digits")
+    real = metrics.composed_modes(ds, ds.sample(20000), "data")
+    assert real["modes"] >= 990 and real["missed_modes"] == 1000 - real["modes"] and real["kl_modes"] < 0.1
+    one = metrics.composed_modes(ds, ds.sample(1).repeat(500, 1, 1, 1), "data")
+    assert one["modes"] == 1 and one["missed_modes"] == 999
+    assert one["kl_modes"] == pytest.approx(np.log(1000), rel=1e-6)  # KL(point mass || uniform over 1,000)
+    assert metrics.image_scores(ds, ds.sample(100), "data").keys() == real.keys()
+    assert metrics.composed_modes(data.load("digits"), ds.sample(10), "data") == {}

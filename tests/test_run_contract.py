@@ -29,6 +29,9 @@ METHODS = {
     "vral-lipschitz": ("methods.vral", dict(variant="lipschitz", lr=1e-3)),
     "roth": ("methods.roth_reg", dict(gamma=0.1, lr=1e-3, snapshot_every=20)),
     "roth-kl": ("methods.roth_reg", dict(divergence="kl", gamma=0.1, lr=1e-3, snapshot_every=0)),
+    "zero-gp": ("methods.zero_gp", dict(penalty="0gp", width=64, field_steps=(0, 20))),
+    "zero-gp-1gp-adam": ("methods.zero_gp", dict(penalty="1gp", optimizer="adam", lr_g=1e-3, lr_d=3e-3, width=64,
+                                                 field_steps=())),
 }
 
 # id -> [(function in the module, the n-th call from which it returns NaN, the loss the guard must name)].
@@ -42,6 +45,7 @@ POISON = {
     "vral-lipschitz": [("meta_loss", 26, "loss_m"), ("d_loss_lipschitz", 26, "loss_d"), ("g_loss_ipm", 26, "loss_g")],
     "roth": [("d_loss_js", 26, "loss_d"), ("omega_js", 26, "loss_d"), ("g_loss_original", 26, "loss_g")],
     "roth-kl": [("d_loss_f", 26, "loss_d"), ("f_regularizer", 26, "loss_d"), ("g_loss_f", 26, "loss_g")],
+    "zero-gp": [("d_loss", 26, "loss_d"), ("gradient_penalty", 26, "loss_d"), ("g_loss", 26, "loss_g")],
 }
 
 

@@ -1,0 +1,521 @@
+"""Thanh-Tung et al. 2019: the zero-centred gradient penalty on interpolates (0-GP), against 1-GP and 0-GP on samples.
+
+Paper
+  Thanh-Tung, Tran & Venkatesh, "Improving Generalization and Stability of Generative
+  Adversarial Networks", ICLR 2019. https://arxiv.org/abs/1902.03984
+  (https://openreview.net/forum?id=ByxPYjC5KQ)
+  Authors' code (PyTorch): https://github.com/htt210/GeneralizationAndStabilityInGANs
+  (GradientPenaltiesGAN.py: the toy GANs; GradientPenaltiesGANImage.py: MNIST and stacked
+  MNIST; OptimalDiscriminator.py: Fig. 1).
+
+A discriminator trained on finite samples with the GAN loss overfits: it pushes towards
+the empirically optimal D (1 on the real points, 0 on the generated ones) instead of
+the optimal D* of eq. (2), and its input gradient explodes between close real and
+fake points (sec. 2). Pushing the gradient to 0 on the segments between real and fake
+samples makes D generalize (sec. 3). D(x) = sigmoid(logit(x)) below:
+
+  eq. (1)   L = E_x log D(x) + E_z log(1 - D(G(z)))                 d_loss (negated), g_loss: -log D (sec. 4)
+  eq. (2)   D*(v) = p_r(v) / (p_r(v) + p_g(v))                        optimal_d (Fig. 1f)
+  eq. (6)   L_0GP = L - lambda E_x~ ||(grad D)_x~||^2,
+            x~ = a x + (1 - a) y, x ~ p_r, y ~ p_g, a ~ U(0, 1)        gradient_penalty(center=0, where="interpolates")
+  eq. (7)   1-GP: E_x~ (||(grad D)_x~|| - 1)^2 (Gulrajani et al.)      gradient_penalty(center=1)
+  sec. 3.3  0-GP-sample (Mescheder et al. 2018): ||grad D||^2 on the
+            real and generated samples themselves                       gradient_penalty(where="samples" | "real")
+
+`--penalty` picks one: none | 0gp | 1gp | 0gp-sample | 0gp-real (PENALTIES).
+
+Run
+    make toy-zero-gp-surface   Fig. 1: D alone on two Gaussians, every penalty, the gap to D* on a grid
+    make toy-zero-gp           Figs. 2 and 5: 8 Gaussians x10, gradient fields and modes over time
+    make toy-zero-gp-swissroll Fig. 6: the swiss roll (x1, x10) and the 25-Gaussian grid
+    make digits-zero-gp        Figs. 3, 7, 8 CPU-sized: MLP GANs on the 8x8 digits, MODE score
+    make mnist-zero-gp stacked-mnist-zero-gp    the paper's MNIST runs (data; GPU advised)
+    python -m methods.zero_gp --penalty 0gp --steps 20000 --out runs/zero-gp
+    python -m methods.zero_gp --penalty 0gp --lr-g 1e-3 --lr-d 3e-3 --out runs/zero-gp-ttur   (TTUR)
+    python -m methods.zero_gp surface --out runs/zero-gp-surface --seeds 0 1 2     Fig. 1
+    python -m methods.zero_gp bench       the penalty's cost: a 0-GP D step against a plain one
+    python -m methods.zero_gp --help
+
+Logged every `--log-every` steps beside the harness's D diagnostics: the penalty, and
+the mean ||grad_x D|| (of the probability) on real, generated and interpolated samples.
+On 2-D toy data, at every `--field-steps` step, D's gradient field (the direction that
+raises log D, on a 20 x 20 grid) and the samples are kept in `field_<step>.npz`;
+`gradient_fields.png` draws them (Figs. 2, 5, 6) and `modes_over_time.png` the modes
+and the high-quality fraction at those steps (also `over_time` in summary.json).
+
+Deviations and decisions
+1. D returns a logit; the GAN losses are its softplus forms. The penalty differentiates
+   the probability D = sigmoid(logit) as the paper and the authors' code (their D ends
+   in a sigmoid); `--output logit` penalizes the logit's gradient instead.
+2. The penalty, `--lam` lambda times it, is added to D's loss on the batch D's loss
+   uses, as the authors' code. One a ~ U(0, 1) per sample; each sample's gradient is
+   flattened before its norm. 0-GP uses ||g||^2 itself (no square root: the same value,
+   and a finite gradient where g = 0).
+3. "0-GP-sample" (Fig. 1d, 2i): `samples` penalizes the real and the generated batch
+   together (the mean over all 2B). The authors' code reaches the samples by fixing
+   a (`--alpha 1`: real only, `--alpha 0`: generated only); Figs. 3, 7, 8 use the
+   real-only version, our `0gp-real` (Mescheder et al.'s R1).
+4. No normalization in D: the penalty needs each sample's own input gradient (BatchNorm
+   in training mode couples a batch's samples). The authors' nets are MLPs without
+   BatchNorm ("Batch normalization was not used", Fig. 3); `--arch dcgan` on images has
+   no normalization in D either (tested: a sample's input gradient does not depend on
+   its batch).
+5. Toy set-up: the paper's text for Fig. 2 (D: 2 hidden layers of 512 ReLU units, one
+   D step per G step, SGD); G the same MLP; z ~ N(0, I_2); batch 128, lr 3e-3 and
+   lambda 10 (the authors' script defaults; their script's nets have 3 hidden layers of
+   64: `--layers 3 --width 64`); PyTorch's default initialisation (theirs). TTUR: the
+   paper gives no toy rates; `--lr-g 1e-3 --lr-d 3e-3` are their training function's
+   defaults (the 1:3 ratio of their ImageNet run, Fig. 4).
+6. The authors' 8 Gaussians "scaled up by 10" have radius 10/sqrt(2) = 7.07 and std
+   0.014 (their ToyDataset divides by 1.414 after scaling the centres only). Our ring8
+   (radius 2, std 0.02) at `--scale 3.5355` has their radius and a std of 0.071: the
+   mixture's modes are 5 times wider relative to the ring. grid25 at the same scale has
+   their scaled grid's centres; the swiss roll is theirs (scikit-learn's, /7.5).
+7. Images (Figs. 3, 7, 8): the authors' MNIST nets are MLPs on flattened pixels, 3
+   hidden layers of 512 ReLU units, G with a linear output, z ~ N(0, I_50); Adam(3e-4,
+   betas (0.5, 0.9)), batch 128, lambda 100 (the paper's figures; their script's
+   default is 500) and 5 D steps per G step (their script's default; the paper does
+   not say). They normalize MNIST by its mean and std, we scale pixels to [-1, 1].
+8. Fig. 1 (`surface`): the authors' two Gaussians (means (0.4, 0.9), (1.3, 1.2), unit
+   variances, correlations 0.5 and 0.7), 100 samples each (1,000 for "more samples":
+   the paper does not say how many), a 2 x 64 tanh MLP, Adam(1e-3), batch 20, lambda 1,
+   10,000 steps (the caption's count; their script runs 10,000 epochs of 5 batches).
+   D's value is compared with D* on a 100 x 100 grid of [-2.5, 4.5]^2 (their plot's),
+   one number per panel: the mean |D - D*|.
+"""
+
+import argparse
+import dataclasses
+import json
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+import common
+import data as datasets
+import figures
+import metrics
+import nets
+
+# --penalty -> (centre, where) of gradient_penalty; None: no penalty.
+PENALTIES = {"none": None, "0gp": (0.0, "interpolates"), "1gp": (1.0, "interpolates"),
+             "0gp-sample": (0.0, "samples"), "0gp-real": (0.0, "real")}
+WHERE = ("interpolates", "samples", "real")
+OUTPUTS = ("prob", "logit")
+ARCHS = ("mlp", "dcgan")
+
+
+@dataclass
+class Config(common.RunConfig):
+    penalty: str = "0gp"  # none | 0gp (eq. 6) | 1gp (eq. 7) | 0gp-sample (real and generated samples) | 0gp-real
+    lam: float = 0.0  # lambda, the penalty's weight (0: 10 on toy data, 100 on images, as the paper's figures)
+    output: str = "prob"  # the gradient penalized: of prob, D = sigmoid(logit) (the paper's D), or of the logit
+    optimizer: str = "auto"  # auto (sgd on toy data, Fig. 2; adam on images, Fig. 3) | sgd | adam
+    lr_g: float = 0.0  # G's learning rate (0: 3e-3 on toy data, 3e-4 on images; TTUR: give --lr-d larger)
+    lr_d: float = 0.0  # D's learning rate (0: the same as G's)
+    betas: tuple = (0.5, 0.9)  # Adam betas (the authors' (0.5, 0.9); Fig. 8: 0.9 0.99)
+    arch: str = "mlp"  # images: mlp (the authors' MNIST nets) | dcgan (no normalization in D); toy data: mlp
+    layers: int = 0  # MLP hidden layers (0: 2 on toy data, Fig. 2; 3 on images, the authors' MNIST script)
+    field_steps: tuple = (0, 1000, 2000, 5000, 10000, 20000)  # 2-D toy data: steps at which D's gradient field is kept
+    dataset: str = "ring8"  # data set (the paper's toy: ring8 at --scale 3.5355, their 8 Gaussians x10)
+    scale: float = 0.0  # toy sets: multiply centres and std (0: 3.5355 for ring8 and grid25, 1 otherwise; deviation 6)
+    width: int = 0  # MLP hidden units / DCGAN base channels (0: 512 for MLPs, 64 for DCGAN)
+    z_dim: int = 0  # latent size (0: 2 on toy data, 50 on images)
+    d_steps: int = 0  # D updates per G update (0: 1 on toy data, Fig. 2; 5 on images, the authors' script)
+    batch_size: int = 128  # samples per batch (the authors' scripts)
+    steps: int = 20000  # generator updates (the authors' toy script: 20k)
+    out: str = "runs/zero-gp"  # run folder
+
+
+# ---------------------------------------------------------------------------
+# The penalty: pure functions
+# ---------------------------------------------------------------------------
+
+
+def interpolates(x_real, x_fake):
+    """x~ = a x + (1 - a) y with one a ~ U(0, 1) per sample (eq. 6), for vectors or images."""
+    a = torch.rand(len(x_real), *([1] * (x_real.dim() - 1)), device=x_real.device)
+    return a * x_real + (1 - a) * x_fake
+
+
+def input_grads(d, x, output="prob"):
+    """Each sample's flattened gradient of D (`prob`: sigmoid of the logit) or of the logit w.r.t. x, shape (B, n).
+
+    The graph is kept, so that a penalty built from it trains D.
+    """
+    x = x.detach().requires_grad_(True)
+    logit = d(x).reshape(len(x))
+    out = torch.sigmoid(logit) if output == "prob" else logit
+    (g,) = torch.autograd.grad(out.sum(), x, create_graph=True)
+    return g.flatten(1)
+
+
+def gradient_penalty(d, x_real, x_fake, center=0.0, where="interpolates", output="prob"):
+    """mean (||grad_x D(x)|| - center)^2, without lambda (eqs. 6, 7, sec. 3.3).
+
+    where: "interpolates" (x~ of eq. 6), "samples" (the real and the generated
+    batch together, the mean over all 2B: 0-GP-sample), "real" (real only).
+    output: "prob" (D = sigmoid(logit), the paper's) or "logit".
+    """
+    if where == "interpolates":
+        x = interpolates(x_real, x_fake)
+    elif where == "samples":
+        x = torch.cat([x_real, x_fake])
+    elif where == "real":
+        x = x_real
+    else:
+        raise ValueError(f"where must be one of {WHERE}, got {where!r}")
+    g = input_grads(d, x, output)
+    if center == 0:
+        return g.pow(2).sum(1).mean()  # deviation 2: ||g||^2 without a square root
+    return ((g.norm(dim=1) - center) ** 2).mean()
+
+
+def d_loss(logit_real, logit_fake):
+    """-L of eq. (1): -E log D(x) - E log(1 - D(G(z))), D = sigmoid(logit)."""
+    return F.softplus(-logit_real).mean() + F.softplus(logit_fake).mean()
+
+
+def g_loss(logit_fake):
+    """The non-saturating generator loss E -log D(G(z)) (the authors' BCE against label 1)."""
+    return F.softplus(-logit_fake).mean()
+
+
+def discriminator_loss(d, real, fake, penalty="0gp", lam=10.0, output="prob"):
+    """D's loss -L + lambda GP (eq. 6 negated) on one real and one generated batch; returns (loss, GP)."""
+    loss = d_loss(d(real), d(fake))
+    if PENALTIES[penalty] is None:
+        return loss, torch.zeros((), device=real.device)
+    center, where = PENALTIES[penalty]
+    gp = gradient_penalty(d, real, fake, center, where, output)
+    return loss + lam * gp, gp
+
+
+def optimal_d(points, means, covs):
+    """Eq. (2): D*(v) = p_r(v) / (p_r(v) + p_g(v)) for two Gaussians (means[0], covs[0] real; [1] generated)."""
+    def pdf(x, m, c):
+        diff = x - m
+        quad = np.einsum("ni,ij,nj->n", diff, np.linalg.inv(c), diff)
+        return np.exp(-0.5 * quad) / (2 * np.pi * np.sqrt(np.linalg.det(c)))
+
+    pr, pg = pdf(points, means[0], covs[0]), pdf(points, means[1], covs[1])
+    return pr / (pr + pg)
+
+
+# ---------------------------------------------------------------------------
+# Networks and settings
+# ---------------------------------------------------------------------------
+
+
+def resolve(cfg):
+    """The auto settings, before the harness checks them (the same on every resume)."""
+    toy = cfg.dataset in datasets.TOY
+    scale = cfg.scale or (3.5355 if cfg.dataset in ("ring8", "grid25") else 1.0)  # deviation 6
+    return dataclasses.replace(
+        cfg, scale=scale, lam=cfg.lam or (10.0 if toy else 100.0),
+        optimizer=cfg.optimizer if cfg.optimizer != "auto" else "sgd" if toy else "adam",
+        lr_g=cfg.lr_g or (3e-3 if toy else 3e-4), lr_d=cfg.lr_d or cfg.lr_g or (3e-3 if toy else 3e-4),
+        layers=cfg.layers or (2 if toy else 3), d_steps=cfg.d_steps or (1 if toy else 5),
+        z_dim=cfg.z_dim or (2 if toy else 50))
+
+
+def make_nets(cfg, data, z_dim, device):
+    """MLPs of `layers` x `width` ReLU units (deviations 5, 7), or for `--arch dcgan` the DCGAN pair, D unnormalized.
+
+    Returns (g, d, D's normalization) on `device`.
+    """
+    if cfg.arch == "dcgan" and data.kind == "image":
+        g, d, norm = common.make_nets(cfg, data, z_dim, d_norm="none")  # deviation 4
+    else:
+        width = cfg.width or 512
+        g = nets.MLPGenerator(z_dim, data.shape, width, cfg.layers, "relu")
+        d, norm = nets.MLPDiscriminator(data.shape, width, cfg.layers, "relu"), "none (MLP)"
+    return g.to(device), d.to(device), norm
+
+
+def make_optim(cfg, params, lr):
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=lr)
+    return torch.optim.Adam(params, lr=lr, betas=tuple(cfg.betas))
+
+
+def check_config(cfg):
+    if cfg.penalty not in PENALTIES:
+        raise common.UserError(f"unknown --penalty {cfg.penalty!r}; choose from {', '.join(PENALTIES)}")
+    if cfg.output not in OUTPUTS:
+        raise common.UserError(f"--output must be prob or logit, got {cfg.output!r}")
+    if cfg.optimizer not in ("auto", "sgd", "adam"):
+        raise common.UserError("--optimizer must be auto, sgd or adam")
+    if cfg.arch not in ARCHS:
+        raise common.UserError(f"unknown --arch {cfg.arch!r}; choose from {', '.join(ARCHS)}")
+    if cfg.lam < 0 or cfg.lr_g < 0 or cfg.lr_d < 0 or cfg.layers < 0:
+        raise common.UserError("--lam, --lr-g, --lr-d and --layers must be >= 0")
+    if len(cfg.betas) != 2:
+        raise common.UserError("--betas takes two numbers")
+    if any(s < 0 or s != int(s) for s in cfg.field_steps):
+        raise common.UserError("--field-steps takes whole step numbers >= 0")
+
+
+# ---------------------------------------------------------------------------
+# Training
+# ---------------------------------------------------------------------------
+
+
+def train(cfg):
+    cfg = resolve(cfg)
+    check_config(cfg)
+    ttur = " TTUR" if cfg.lr_d != cfg.lr_g else ""
+    run = common.Run(cfg, f"0-GP paper: {cfg.penalty}{ttur} {cfg.dataset}")
+    g, d, run.resolved["d_norm"] = make_nets(cfg, run.data, run.z_dim, run.device)
+    opt_g, opt_d = make_optim(cfg, g.parameters(), cfg.lr_g), make_optim(cfg, d.parameters(), cfg.lr_d)
+    run.resolved.update({k: getattr(cfg, k) for k in ("scale", "lam", "optimizer", "lr_g", "lr_d", "layers",
+                                                      "d_steps")})
+    start = run.begin(g=g, d=d, opt_g=opt_g, opt_d=opt_d)
+    fields = run.data.kind == "toy" and run.data.shape == (2,)
+    field_steps = {int(s) for s in cfg.field_steps}
+    if fields and start == 0 and 0 in field_steps:
+        save_field(run, 0)
+
+    for step in range(start, cfg.steps):
+        # The discriminator: d_steps descents on -L + lambda GP (eq. 6), each on fresh batches.
+        d.requires_grad_(True)
+        for _ in range(cfg.d_steps):
+            real = run.data.sample(cfg.batch_size)
+            with torch.no_grad():
+                fake = g(run.noise())
+            loss_d, gp = discriminator_loss(d, real, fake, cfg.penalty, cfg.lam, cfg.output)
+            opt_d.zero_grad(set_to_none=True)
+            loss_d.backward()
+            opt_d.step()
+        # The generator: one descent on the non-saturating loss -log D(G(z)).
+        d.requires_grad_(False)
+        loss_g = g_loss(d(g(run.noise())))
+        opt_g.zero_grad(set_to_none=True)
+        loss_g.backward()
+        opt_g.step()
+        if fields and step + 1 in field_steps:
+            save_field(run, step + 1)
+        run.end_step(step + 1, {"loss_d": loss_d, "loss_g": loss_g}, gp=float(gp.detach()))
+
+    return run.finish(extra_metrics=lambda reals, fakes: grad_stats(d, reals, fakes),
+                      penalty=cfg.penalty, lam=cfg.lam, output=cfg.output, optimizer=cfg.optimizer,
+                      lr_g=cfg.lr_g, lr_d=cfg.lr_d, betas=list(cfg.betas), arch=cfg.arch,
+                      **(fields_over_time(run) if fields else {}))
+
+
+def grad_stats(d, reals, fakes):
+    """Mean ||grad_x D|| (of the probability) on real, generated and interpolated samples of the final batches."""
+    d.requires_grad_(True)
+    norms = {"grad_prob_real": [], "grad_prob_fake": [], "grad_prob_interp": []}
+    for r, f in zip(reals, fakes):
+        for k, x in (("grad_prob_real", r), ("grad_prob_fake", f), ("grad_prob_interp", interpolates(r, f))):
+            norms[k].append(input_grads(d, x, "prob").norm(dim=1).mean().item())
+    return {k: float(np.mean(v)) for k, v in norms.items()}
+
+
+# ---------------------------------------------------------------------------
+# Figs. 2, 5, 6: D's gradient field on 2-D toy data
+# ---------------------------------------------------------------------------
+
+
+def gradient_field(d, extent, n=20):
+    """grad_v log D(v) on an n x n grid of [-extent, extent]^2: the direction raising log D fastest (Fig. 2)."""
+    xs = torch.linspace(-extent, extent, n)
+    gx, gy = torch.meshgrid(xs, xs, indexing="xy")
+    v = torch.stack([gx.flatten(), gy.flatten()], 1).to(next(d.parameters()).device).requires_grad_(True)
+    with torch.enable_grad():
+        (grad,) = torch.autograd.grad(F.logsigmoid(d(v).reshape(-1)).sum(), v)
+    return v.detach().cpu().numpy(), grad.cpu().numpy()
+
+
+def save_field(run, step, n_samples=512):
+    """D's gradient field, 512 real and 512 generated samples and the fixed-noise samples at `step`."""
+    extent = 1.41 * float(np.abs(run.data.centers).max()) if getattr(run.data, "centers", None) is not None else 2.5 * run.cfg.scale
+    with common.diagnostic_mode(run.g, run.d):
+        xy, grad = gradient_field(run.d, extent)
+        with torch.no_grad():
+            fake = run.g(run.noise(n_samples)).cpu().numpy()
+            fixed = run.g(run.z_fixed[: run.cfg.eval_samples]).cpu().numpy()
+        real = run.data.sample(n_samples).cpu().numpy()
+    np.savez(run.dir / f"field_{step}.npz", xy=xy, grad=grad, real=real, fake=fake, fixed=fixed, step=step,
+             extent=extent)
+
+
+def fields_over_time(run):
+    """Modes and high-quality fraction at every field step; gradient_fields.png and modes_over_time.png."""
+    snaps = sorted((int(np.load(p)["step"]), dict(np.load(p))) for p in run.dir.path.glob("field_*.npz"))
+    if not snaps:
+        return {}
+    figures.plot_gradient_fields(run.dir / "gradient_fields.png", [(run.label, snaps)])
+    data = run.data
+    if getattr(data, "centers", None) is None:
+        return {}
+    rows = [{"step": s, **metrics.toy_metrics(f["fixed"], data.centers, data.std, data.weights)} for s, f in snaps]
+    figures.plot_over_time(run.dir / "modes_over_time.png", rows, ["modes", "high_quality"], run.label)
+    return {"over_time": rows}
+
+
+# ---------------------------------------------------------------------------
+# Fig. 1: D alone on two Gaussians
+# ---------------------------------------------------------------------------
+
+# The authors' OptimalDiscriminator.py: real ~ N(MEANS[0], COVS[0]), "generated" ~ N(MEANS[1], COVS[1]).
+MEANS = np.array([[0.4, 0.9], [1.3, 1.2]])
+COVS = np.array([[[1.0, 0.5], [0.5, 1.0]], [[1.0, 0.7], [0.7, 1.0]]])
+# Fig. 1's panels (a)-(e): (label, --penalty, samples of each Gaussian).
+SURFACE_PANELS = [("(a) no GP", "none", 100), ("(b) no GP, more samples", "none", 1000), ("(c) 1-GP", "1gp", 100),
+                  ("(d) 0-GP-sample", "0gp-sample", 100), ("(e) 0-GP", "0gp", 100)]
+
+
+def surface_d():
+    """Fig. 1's discriminator: 2 hidden layers of 64 tanh units, a logit output (sigmoid in the loss)."""
+    return nets.MLPDiscriminator((2,), 64, 2, "tanh")
+
+
+def fit_surface(penalty, n, steps=10000, lam=1.0, batch_size=20, lr=1e-3, seed=0, device="cpu"):
+    """Train Fig. 1's D alone on n samples of each Gaussian; returns (D, real, fake) (deviation 8)."""
+    common.seed_everything(seed)
+    rng = np.random.default_rng(seed)
+    real = torch.tensor(rng.multivariate_normal(MEANS[0], COVS[0], n), dtype=torch.float32, device=device)
+    fake = torch.tensor(rng.multivariate_normal(MEANS[1], COVS[1], n), dtype=torch.float32, device=device)
+    d = surface_d().to(device)
+    opt = torch.optim.Adam(d.parameters(), lr=lr)
+    for _ in range(steps):
+        i, j = torch.randperm(n)[:batch_size], torch.randperm(n)[:batch_size]
+        loss, _ = discriminator_loss(d, real[i], fake[j], penalty, lam)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    return d, real, fake
+
+
+def surface_grid(n=100, lo=-2.5, hi=4.5):
+    """The n x n grid of [lo, hi]^2 (the authors' plot), as (n*n, 2) points, x fastest."""
+    xs = np.linspace(lo, hi, n)
+    gx, gy = np.meshgrid(xs, xs, indexing="xy")
+    return np.stack([gx.ravel(), gy.ravel()], 1)
+
+
+def surface(out, seeds=(0,), steps=10000, lam=1.0, device="cpu"):
+    """Fig. 1 for each seed: every panel's D on the grid, its mean |D - D*|; surface.png, surface.json, surface.md."""
+    device = common.pick_device(device)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    pts = surface_grid()
+    d_star = optimal_d(pts, MEANS, COVS)
+    gaps = {label: [] for label, _, _ in SURFACE_PANELS}
+    panels = []
+    t0 = time.time()
+    for seed in seeds:
+        for k, (label, penalty, n) in enumerate(SURFACE_PANELS):
+            d, real, fake = fit_surface(penalty, n, steps, lam, seed=seed, device=device)
+            with torch.no_grad():
+                v = torch.sigmoid(d(torch.tensor(pts, dtype=torch.float32, device=device))).cpu().numpy()
+            gaps[label].append(float(np.abs(v - d_star).mean()))
+            if seed == seeds[0]:
+                panels.append((label, v, real.cpu().numpy(), fake.cpu().numpy(), gaps[label][-1]))
+            done = seeds.index(seed) * len(SURFACE_PANELS) + k + 1
+            eta = (time.time() - t0) / done * (len(seeds) * len(SURFACE_PANELS) - done)
+            print(f"[surface] seed {seed} {label}: mean |D - D*| = {gaps[label][-1]:.4f}  (ETA {eta:.0f} s)", flush=True)
+    panels.append(("(f) optimal D*, eq. 2", d_star, None, None, 0.0))
+    figures.plot_value_surfaces(out / "surface.png", panels, (-2.5, 4.5))
+    res = {"seeds": list(seeds), "steps": steps, "lam": lam, "device": str(device),
+           "seconds": round(time.time() - t0, 1), "gap": gaps}
+    common.write_json(out / "surface.json", res)
+    lines = [f"Fig. 1: mean |D - D*| on a 100 x 100 grid of [-2.5, 4.5]^2, {steps} Adam steps, lambda {lam}, "
+             f"seeds {', '.join(map(str, seeds))} (mean, std over seeds).", "",
+             "| panel | mean abs gap to D* | std |", "|---|---|---|"]
+    lines += [f"| {label} | {np.mean(v):.4f} | {np.std(v):.4f} |" for label, v in gaps.items()]
+    (out / "surface.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines) + f"\n\nfigure: {out / 'surface.png'}")
+    return res
+
+
+def surface_main(argv):
+    ap = argparse.ArgumentParser(prog="python -m methods.zero_gp surface",
+                                 description="Fig. 1: discriminators trained alone on two Gaussians with each penalty, "
+                                             "against the optimal D* of eq. (2).")
+    ap.add_argument("--out", default="runs/zero-gp-surface", help="folder for surface.png, surface.json, surface.md")
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0], help="seeds (samples and D's initialisation)")
+    ap.add_argument("--steps", type=int, default=10000, help="D's Adam steps (Fig. 1: 10,000)")
+    ap.add_argument("--lam", type=float, default=1.0, help="lambda of every penalty (Fig. 1: 1)")
+    ap.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
+    a = ap.parse_args(argv)
+    if a.steps < 1 or a.lam < 0:
+        raise common.UserError("--steps must be >= 1 and --lam >= 0")
+    return surface(a.out, a.seeds, a.steps, a.lam, a.device)
+
+
+# ---------------------------------------------------------------------------
+# The penalty's cost
+# ---------------------------------------------------------------------------
+
+
+def bench(dataset="ring8", penalty="0gp", batch_size=128, image_size=0, arch="mlp", iters=20, repeats=7,
+          device="cpu"):
+    """Seconds per D step without and with the penalty, on the same nets and batches, in one process.
+
+    The two settings alternate in blocks of `iters` steps, `repeats` times
+    (common.interleaved_timing); returns the medians and the ratios' spread.
+    """
+    device = common.pick_device(device)
+    common.seed_everything(0)
+    cfg = resolve(Config(dataset=dataset, batch_size=batch_size, image_size=image_size, arch=arch, penalty=penalty))
+    data = datasets.load(dataset, cfg.data_root, device, image_size or None, cfg.scale, stand_in=True)
+    g, d, _ = make_nets(cfg, data, cfg.z_dim, device)
+    opt = torch.optim.Adam(d.parameters(), lr=1e-6)
+
+    def d_step(pen):
+        real = data.sample(batch_size)
+        with torch.no_grad():
+            fake = g(torch.randn(batch_size, cfg.z_dim, device=device))
+        loss, _ = discriminator_loss(d, real, fake, pen, cfg.lam)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    times = common.interleaved_timing({"plain": lambda: d_step("none"), "penalized": lambda: d_step(penalty)},
+                                      iters, repeats, device)
+    ratios = np.array(times["penalized"]) / np.array(times["plain"])
+    return {"dataset": dataset, "penalty": penalty, "batch_size": batch_size, "arch": arch,
+            "shape": list(data.shape), "device": str(device), "threads": torch.get_num_threads(), "iters": iters,
+            "repeats": repeats, "plain_s": float(np.median(times["plain"])),
+            "penalized_s": float(np.median(times["penalized"])), "ratio_median": float(np.median(ratios)),
+            "ratio_min": float(ratios.min()), "ratio_max": float(ratios.max())}
+
+
+def bench_main(argv):
+    ap = argparse.ArgumentParser(prog="python -m methods.zero_gp bench",
+                                 description="The gradient penalty's cost: a penalized D step against a plain one.")
+    ap.add_argument("--dataset", default="ring8", help="data set (random stand-in images if missing)")
+    ap.add_argument("--penalty", default="0gp", help=" | ".join(p for p in PENALTIES if p != "none"))
+    ap.add_argument("--batch-size", type=int, default=128, help="batch size")
+    ap.add_argument("--image-size", type=int, default=0, help="image size in px (0: the data set's)")
+    ap.add_argument("--arch", default="mlp", help=" | ".join(ARCHS))
+    ap.add_argument("--iters", type=int, default=20, help="steps per timed block")
+    ap.add_argument("--repeats", type=int, default=7, help="timed blocks per setting")
+    ap.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
+    a = ap.parse_args(argv)
+    if a.penalty not in PENALTIES or a.penalty == "none" or a.arch not in ARCHS:
+        raise common.UserError(f"--penalty must be one of {', '.join(list(PENALTIES)[1:])}, --arch one of "
+                               f"{', '.join(ARCHS)}")
+    res = bench(a.dataset, a.penalty, a.batch_size, a.image_size, a.arch, a.iters, a.repeats, a.device)
+    print(json.dumps(res, indent=2))
+    return res
+
+
+def main():
+    if sys.argv[1:2] == ["surface"]:
+        return common.cli(surface_main, sys.argv[2:])
+    if sys.argv[1:2] == ["bench"]:
+        return common.cli(bench_main, sys.argv[2:])
+    common.cli(train, common.parse_config(Config, __doc__))
+
+
+if __name__ == "__main__":
+    main()
