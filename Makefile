@@ -50,6 +50,7 @@ ifeq ($(SMOKE),1)
   ZGP_DIGITS_STEPS = 4
   ZGP_MNIST_STEPS = 4
   ZGP_BIG_RUNS = none 0gp-b0.9
+  ZGP_TOY_RUNS = 0gp-ttur 0gp-lam100 1gp
   ZGP_SWISS = 1gp
   ZGP_GRID = 0gp
 else
@@ -277,7 +278,7 @@ toy-zero-gp-surface: $(DEPS)
 # Figs. 2 and 5: GANs on 8 Gaussians x10 (the authors' radius 7.07) with SGD, 1:1, lambda 10:
 # no GP and 0-GP, each with and without TTUR (lr G 1e-3, D 3e-3), 1-GP, 0-GP-sample, and
 # 0-GP with lambda 100 (Fig. 5). D's gradient field at the paper's steps, modes over time.
-ZGP_TOY_RUNS = none none-ttur 0gp 0gp-ttur 1gp 0gp-sample 0gp-lam100
+ZGP_TOY_RUNS ?= none none-ttur 0gp 0gp-ttur 1gp 0gp-sample 0gp-lam100  # SMOKE=1: three of them
 zgp_flags = $(if $(findstring ttur,$(1)),--lr-g 1e-3 --lr-d 3e-3) $(if $(findstring lam100,$(1)),--lam 100) \
 	--penalty $(firstword $(subst -ttur,,$(subst -lam100,,$(1))))
 toy-zero-gp: $(DEPS)

@@ -66,7 +66,10 @@ Deviations and decisions
      authors' 32 px scripts (gan_cifar.py, gan_mnist.py); the paper's
      Alg. 1 and their 64 px script use beta1 = 0: `--betas 0 0.9`.
 4. The gradient penalty draws one interpolation coefficient per sample and
-   flattens each sample's gradient before its norm.
+   flattens each sample's gradient before its norm. methods/zero_gp.py has the
+   general form (0- or 1-centred, on interpolates or samples, of the logit or the
+   probability); these four lines stay here so the file reads alone, and a test
+   holds them equal to zero_gp's 1-GP of the logit at the same seed.
 5. D is the DCGAN discriminator with BatchNorm on images, except WGAN-GP's
    critic, which has no normalization (Gulrajani et al. sec. 4, "no critic
    batch normalization", and their 32 px code gan_cifar.py): with BatchNorm a

@@ -82,6 +82,13 @@ Deviations and decisions
    10,000 steps (the caption's count; their script runs 10,000 epochs of 5 batches).
    D's value is compared with D* on a 100 x 100 grid of [-2.5, 4.5]^2 (their plot's),
    one number per panel: the mean |D - D*|.
+9. One gradient penalty per method file: WGAN-GP in methods/baselines.py keeps its own
+   four lines (Gulrajani et al.'s 1-GP of the critic value) so that each file reads
+   alone; a test holds the two to the same number at the same seed
+   (`gradient_penalty(center=1, output="logit")` equals `baselines.gradient_penalty`).
+10. Stacked MNIST (`stacked-mnist-zero-gp`): the 1,000 modes are counted as in
+   metrics.composed_modes (a number counts once generated; each digit read by our
+   per-digit classifier), not with the authors' "more than 10 of 100,000 samples".
 """
 
 import argparse

@@ -79,6 +79,22 @@ MUTANTS = [
     ("roth-crosstest-own-samples", "methods/roth_reg.py", "predict_real(d, samples[other], bs)", "predict_real(d, samples[k], bs)", "tests/test_roth_reg.py"),
     ("roth-toy-relu", "methods/roth_reg.py", "        g, d = build(act=\"tanh\")", "        g, d = build()", "tests/test_roth_reg.py"),
     ("label-kl-reversed", "metrics.py", "return float(_kl_rows(np.asarray(train_dist, np.float64), np.asarray(probs, np.float64).mean(0)))", "return float(_kl_rows(np.asarray(probs, np.float64).mean(0), np.asarray(train_dist, np.float64)))", "tests/test_metrics.py"),
+    ("zgp-a-per-pixel", "methods/zero_gp.py", 'a = torch.rand(len(x_real), *([1] * (x_real.dim() - 1)), device=x_real.device)', 'a = torch.rand_like(x_real)', "tests/test_zero_gp.py tests/test_run_contract.py"),
+    ("zgp-no-create-graph", "methods/zero_gp.py", '(g,) = torch.autograd.grad(out.sum(), x, create_graph=True)', '(g,) = torch.autograd.grad(out.sum(), x, create_graph=False)', "tests/test_zero_gp.py tests/test_run_contract.py"),
+    ("zgp-always-logit", "methods/zero_gp.py", 'out = torch.sigmoid(logit) if output == "prob" else logit', 'out = logit', "tests/test_zero_gp.py tests/test_run_contract.py"),
+    ("zgp-samples-real-only", "methods/zero_gp.py", 'x = torch.cat([x_real, x_fake])', 'x = x_real', "tests/test_zero_gp.py tests/test_run_contract.py"),
+    ("zgp-norm-not-squared", "methods/zero_gp.py", 'return g.pow(2).sum(1).mean()', 'return g.norm(dim=1).mean()', "tests/test_zero_gp.py tests/test_run_contract.py"),
+    ("zgp-centre-ignored", "methods/zero_gp.py", 'return ((g.norm(dim=1) - center) ** 2).mean()', 'return (g.norm(dim=1) ** 2).mean()', "tests/test_zero_gp.py tests/test_run_contract.py"),
+    ("zgp-no-flatten", "methods/zero_gp.py", '    return g.flatten(1)\n', '    return g\n', "tests/test_zero_gp.py tests/test_run_contract.py"),
+    ("zgp-lambda-ignored", "methods/zero_gp.py", 'return loss + lam * gp, gp', 'return loss + gp, gp', "tests/test_zero_gp.py tests/test_run_contract.py"),
+    ("zgp-d-steps-once", "methods/zero_gp.py", '        for _ in range(cfg.d_steps):', '        for _ in range(1):', "tests/test_zero_gp.py tests/test_run_contract.py"),
+    ("zgp-g-saturating", "methods/zero_gp.py", '    return F.softplus(-logit_fake).mean()\n\n\ndef discriminator_loss', '    return -F.softplus(logit_fake).mean()\n\n\ndef discriminator_loss', "tests/test_zero_gp.py tests/test_run_contract.py"),
+    ("zgp-ttur-swapped", "methods/zero_gp.py", 'make_optim(cfg, g.parameters(), cfg.lr_g), make_optim(cfg, d.parameters(), cfg.lr_d)', 'make_optim(cfg, g.parameters(), cfg.lr_d), make_optim(cfg, d.parameters(), cfg.lr_g)', "tests/test_zero_gp.py tests/test_run_contract.py"),
+    ("zgp-field-of-logit", "methods/zero_gp.py", 'F.logsigmoid(d(v).reshape(-1)).sum()', 'd(v).reshape(-1).sum()', "tests/test_zero_gp.py tests/test_run_contract.py"),
+    ("zgp-optimal-d-swapped", "methods/zero_gp.py", 'return pr / (pr + pg)', 'return pg / (pr + pg)', "tests/test_zero_gp.py tests/test_run_contract.py"),
+    ("zgp-surface-fake-cov", "methods/zero_gp.py", 'rng.multivariate_normal(MEANS[1], COVS[1], n)', 'rng.multivariate_normal(MEANS[1], COVS[0], n)', "tests/test_zero_gp.py tests/test_run_contract.py"),
+    ("zgp-no-zero-grad-D", "methods/zero_gp.py", '            opt_d.zero_grad(set_to_none=True)\n            loss_d.backward()', '            loss_d.backward()', "tests/test_zero_gp.py tests/test_run_contract.py"),
+    ("composed-third-swapped", "metrics.py", "torch.stack([band[..., i * h:(i + 1) * h] for i in range(3)], 1)", "torch.stack([band[..., (2 - i) * h:(3 - i) * h] for i in range(3)], 1)", "tests/test_metrics.py"),
 ]
 
 # Mutants that change no result, kept to remember why they survive.

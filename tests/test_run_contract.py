@@ -30,8 +30,6 @@ METHODS = {
     "roth": ("methods.roth_reg", dict(gamma=0.1, lr=1e-3, snapshot_every=20)),
     "roth-kl": ("methods.roth_reg", dict(divergence="kl", gamma=0.1, lr=1e-3, snapshot_every=0)),
     "zero-gp": ("methods.zero_gp", dict(penalty="0gp", width=64, field_steps=(0, 20))),
-    "zero-gp-1gp-adam": ("methods.zero_gp", dict(penalty="1gp", optimizer="adam", lr_g=1e-3, lr_d=3e-3, width=64,
-                                                 field_steps=())),
 }
 
 # id -> [(function in the module, the n-th call from which it returns NaN, the loss the guard must name)].
