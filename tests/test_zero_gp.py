@@ -328,3 +328,44 @@ def test_bench_reports_the_penalized_to_plain_ratio():
     res = Z.bench("ring8", "0gp", batch_size=16, iters=2, repeats=2)
     assert res["ratio_min"] <= res["ratio_median"] <= res["ratio_max"] and res["penalized_s"] > 0
     assert res["shape"] == [2]
+
+
+def test_ttur_gives_each_net_its_own_learning_rate(tmp_path, monkeypatch):
+    built = []
+    real_make_optim = Z.make_optim
+
+    def spy(cfg, params, lr):
+        params = list(params)
+        built.append((params[0].shape, lr))
+        return real_make_optim(cfg, params, lr)
+
+    monkeypatch.setattr(Z, "make_optim", spy)
+    Z.train(Z.Config(dataset="digits", steps=1, d_steps=1, width=16, batch_size=16, lr_g=1e-3, lr_d=3e-3,
+                     log_every=1, eval_samples=0, out=str(tmp_path / "r")))
+    assert sorted(built) == sorted([(torch.Size([16, 50]), 1e-3), (torch.Size([16, 64]), 3e-3)])  # G: z 50, D: 8x8
+
+
+def test_each_d_update_uses_the_gradient_of_its_own_loss_only(tmp_path, monkeypatch):
+    expected, used = [], []
+    real_loss, real_make_optim = Z.discriminator_loss, Z.make_optim
+
+    def spy_loss(d, *a, **k):
+        loss, gp = real_loss(d, *a, **k)
+        expected.append([g.clone() for g in torch.autograd.grad(loss, list(d.parameters()), retain_graph=True)])
+        return loss, gp
+
+    def spy_optim(cfg, params, lr):
+        params = list(params)
+        opt, step = real_make_optim(cfg, params, lr), None
+        if params[-1].shape == (1,):  # D's optimizer (its output bias)
+            step = opt.step
+            opt.step = lambda *a, **k: used.append([p.grad.clone() for p in params]) or step(*a, **k)
+        return opt
+
+    monkeypatch.setattr(Z, "discriminator_loss", spy_loss)
+    monkeypatch.setattr(Z, "make_optim", spy_optim)
+    Z.train(Z.Config(steps=3, d_steps=2, width=16, batch_size=16, field_steps=(), log_every=3, eval_samples=100,
+                     out=str(tmp_path / "r")))
+    assert len(used) == len(expected) == 6
+    for u, e in zip(used, expected):
+        assert all(torch.allclose(a, b, atol=1e-7) for a, b in zip(u, e))
