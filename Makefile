@@ -7,7 +7,8 @@
 #
 # A make target reruns its runs from scratch (--overwrite replaces what an earlier run left in OUT).
 # Variables: OUT (run folders, default runs), DATA (data root, default data),
-# DEVICE (auto|cpu|cuda), SEED, PY (python; default .venv/bin/python).
+# DEVICE (auto|cpu|cuda), SEED, PY (python; default .venv/bin/python), DOWNLOAD (1: MNIST and CIFAR-10
+# download themselves into DATA on first use, CelebA is tried; 0: never).
 
 PY ?= .venv/bin/python
 DEPS ?= .venv/.installed
@@ -16,20 +17,22 @@ DATA ?= data
 DEVICE ?= auto
 SEED ?= 0
 SMOKE ?= 0
+DOWNLOAD ?= 1
+DL = $(if $(filter 0,$(DOWNLOAD)),--no-download)
 
-RUN = $(PY) -m methods.baselines --device $(DEVICE) --seed $(SEED) --data-root $(DATA) --overwrite
-PRINCIPLED_RUN = $(PY) -m methods.principled --device $(DEVICE) --seed $(SEED) --data-root $(DATA) --overwrite
-VRAL = $(PY) -m methods.vral --device $(DEVICE) --seed $(SEED) --data-root $(DATA) --overwrite
-ROTH = $(PY) -m methods.roth_reg --device $(DEVICE) --seed $(SEED) --data-root $(DATA) --overwrite
-ZGP = $(PY) -m methods.zero_gp --device $(DEVICE) --data-root $(DATA) --overwrite
+RUN = $(PY) -m methods.baselines --device $(DEVICE) --seed $(SEED) --data-root $(DATA) --overwrite $(DL)
+PRINCIPLED_RUN = $(PY) -m methods.principled --device $(DEVICE) --seed $(SEED) --data-root $(DATA) --overwrite $(DL)
+VRAL = $(PY) -m methods.vral --device $(DEVICE) --seed $(SEED) --data-root $(DATA) --overwrite $(DL)
+ROTH = $(PY) -m methods.roth_reg --device $(DEVICE) --seed $(SEED) --data-root $(DATA) --overwrite $(DL)
+ZGP = $(PY) -m methods.zero_gp --device $(DEVICE) --data-root $(DATA) --overwrite $(DL)
 SEEDS ?= $(SEED)
 
 ifeq ($(SMOKE),1)
   TOY_STEPS = 30
   IMG_STEPS = 6
   LOG = --log-every 10 --sample-every 20 --ckpt-every 20 --eval-samples 500 --stand-in
-  PRINCIPLED = --epoch-steps 2 --d-iters 20 --measure-every 10 --grad-batches 2
-  RATIOS = 1 2
+  PRINCIPLED = --epoch-steps 2 --d-iters 20 --measure-every 10 --grad-batches 2 --batch-size 16 --image-size 16
+  RATIOS = 2
   DIAG = 2
   DIGITS_VRAL_STEPS = 4
   BIG_VRAL_STEPS = 3

@@ -79,7 +79,8 @@ class RunConfig:
     sample_every: int = 1000  # steps between sample figures
     ckpt_every: int = 1000  # steps between checkpoints
     eval_samples: int = 2500  # generated samples for the final metrics
-    stand_in: bool = False  # replace a missing image set by random images (SMOKE runs only)
+    stand_in: bool = False  # replace a missing image set by random images (SMOKE runs only; never downloads)
+    download: bool = True  # MNIST and CIFAR-10 (CelebA: tried) download themselves into --data-root on first use
 
 
 def parse_config(config_cls, doc, argv=None, hide=()):
@@ -175,7 +176,7 @@ def save_checkpoint(path, step, modules, extra=None):
 
 # Config fields a resumed run may change: how long it runs, where and how often it reports.
 RESUMABLE = {"steps", "resume", "overwrite", "out", "device", "data_root", "log_every", "sample_every", "ckpt_every",
-             "eval_samples", "diag_batches"}
+             "eval_samples", "diag_batches", "download"}
 
 
 def load_checkpoint(path, modules, device, cfg=None):
@@ -280,7 +281,7 @@ class Run:
         seed_everything(cfg.seed)
         self.device = pick_device(cfg.device)
         self.data = datasets.load(cfg.dataset, cfg.data_root, self.device, cfg.image_size or None, cfg.scale,
-                                  cfg.stand_in)
+                                  cfg.stand_in, download=cfg.download)
         self.z_dim = cfg.z_dim or (2 if self.data.kind == "toy" else 100)
         # What ran, for config.json; a method adds what its own defaults resolved to (run.resolved.update).
         self.resolved = {"device": str(self.device), "torch": torch.__version__, "threads": torch.get_num_threads(),

@@ -12,10 +12,23 @@ versions) live in one tensor on the device and batches are drawn by random
 index with torch's global generator (so a seed fixes them and a checkpoint
 can restore them).
 
-A missing data set raises `common.UserError` with the files expected, where,
-and how to get them; the scripts print it and exit 1. With
+MNIST (and so the stacked and compositional MNIST sets) and CIFAR-10 download
+themselves into the data root on first use, through torchvision's own download
+step (its mirrors and md5 checksums), with its progress bar; CelebA is tried the
+same way (torchvision's Google Drive download often fails on its quota). With
+`download=False` (`--no-download`, `DOWNLOAD=0`) nothing is fetched. A missing
+data set that is not downloaded, or whose download fails, raises
+`common.UserError` with the files expected, where, and how to get them (and why
+the download failed); the scripts print it and exit 1. A failed or interrupted
+download leaves nothing behind that a later run could take for data. With
 `stand_in=True` a missing image set is replaced by random images of the same
-shape (for SMOKE runs of the real-data make targets only), with a warning.
+shape (for SMOKE runs of the real-data make targets only, which never download),
+with a warning.
+
+We read the files with our own readers rather than torchvision's dataset
+classes: they take the .gz files as they come, need no checksummed metadata
+(so the tests can write small files in the real formats), and load straight
+into one tensor.
 
 Random draws (toy samples, batch indices) use torch's global generator on
 the CPU and are then moved to the device, so the same seed gives the same
@@ -253,30 +266,87 @@ def _find(folder, names):
 MNIST_HELP = """MNIST not found. Expected the idx files (optionally .gz)
   {root}/MNIST/raw/train-images-idx3-ubyte
   {root}/MNIST/raw/train-labels-idx1-ubyte
-To get them, on a machine with internet:
+With internet they download themselves here on first use (unless --no-download).
+Otherwise get them on a machine with internet:
   python -c "import torchvision; torchvision.datasets.MNIST('{root}', download=True)"
 and copy the {root}/MNIST folder here (or pass --data-root)."""
 
 CIFAR_HELP = """CIFAR-10 not found. Expected the python batches
   {root}/cifar-10-batches-py/data_batch_1 ... data_batch_5
-To get them, on a machine with internet:
+With internet they download themselves here on first use (unless --no-download).
+Otherwise get them on a machine with internet:
   python -c "import torchvision; torchvision.datasets.CIFAR10('{root}', download=True)"
 or unpack https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz into {root}/ (or pass --data-root)."""
 
 CELEBA_HELP = """CelebA not found. Expected the aligned images
   {root}/celeba/img_align_celeba/000001.jpg ...
-Download img_align_celeba.zip from the CelebA site (Google Drive; torchvision's
-download often fails) and unzip it into {root}/celeba/ (or pass --data-root)."""
+Download img_align_celeba.zip from the CelebA site (Google Drive: torchvision's
+download, tried first unless --no-download, often fails on its quota) and unzip it
+into {root}/celeba/ (or pass --data-root)."""
 
 FOLDER_HELP = """No images found under {root}. --dataset folder reads every .jpg/.jpeg/.png/.webp
 below --data-root (any nesting), e.g. LSUN bedrooms exported to images."""
 
 
-def load_mnist(root, split="train"):
+# --------------------------------------------------------------------------
+# Downloads: torchvision's own, into the data root
+# --------------------------------------------------------------------------
+
+# name -> (torchvision's class, what its download writes under the root, its size)
+DOWNLOADS = {"mnist": ("MNIST", ["MNIST"], "about 12 MB"),
+             "cifar10": ("CIFAR10", ["cifar-10-python.tar.gz", "cifar-10-batches-py"], "about 170 MB"),
+             "celeba": ("CelebA", ["celeba"], "about 1.4 GB")}
+
+
+def _paths_under(root, names):
+    found = set()
+    for n in names:
+        p = root / n
+        if p.exists():
+            found |= {p, *p.rglob("*")}
+    return found
+
+
+def fetch(name, root, help_text):
+    """Fetch data set `name` into `root` with torchvision's download step (its mirrors and md5 checksums).
+
+    Only the download runs, not the dataset class's loading (our readers read
+    the files). On any failure or interruption, every file and folder the
+    attempt created is removed; a failure becomes a UserError: `help_text`
+    and the reason.
+    """
+    import torchvision.datasets as tvd
+
+    cls_name, writes, size = DOWNLOADS[name]
+    root = Path(root)
+    root_existed, before = root.exists(), _paths_under(root, writes)
+    print(f"{cls_name} not found in {root}/: downloading it with torchvision ({size}; --no-download or "
+          "DOWNLOAD=0 turns this off)", file=sys.stderr, flush=True)
+    cls = getattr(tvd, cls_name)
+    ds = cls.__new__(cls)  # the download step alone: the constructor would also load the files
+    ds.root = str(root)
+    try:
+        ds.download()
+    except BaseException as e:
+        for p in sorted(_paths_under(root, writes) - before, key=lambda p: len(p.parts), reverse=True):
+            p.rmdir() if p.is_dir() else p.unlink()
+        if not root_existed and root.exists() and not any(root.iterdir()):
+            root.rmdir()
+        if not isinstance(e, Exception):
+            raise
+        reason = " ".join(str(e).split())[:300]
+        raise common.UserError(f"{help_text}\nThe download with torchvision failed ({type(e).__name__}: {reason}); "
+                               "nothing it wrote was kept.") from None
+
+
+def load_mnist(root, split="train", download=False):
     raw = Path(root) / "MNIST" / "raw"
     pre = "train" if split == "train" else "t10k"
     xi = _find(raw, [f"{pre}-images-idx3-ubyte", f"{pre}-images.idx3-ubyte"])
     yi = _find(raw, [f"{pre}-labels-idx1-ubyte", f"{pre}-labels.idx1-ubyte"])
+    if (xi is None or yi is None) and download:
+        fetch("mnist", root, MNIST_HELP.format(root=root))
+        return load_mnist(root, split)
     if xi is None or yi is None:
         raise common.UserError(MNIST_HELP.format(root=root))
     x = torch.from_numpy(read_idx(xi).copy()).unsqueeze(1)
@@ -284,9 +354,12 @@ def load_mnist(root, split="train"):
     return to_unit(x), y
 
 
-def load_cifar10(root, split="train"):
+def load_cifar10(root, split="train", download=False):
     folder = Path(root) / "cifar-10-batches-py"
     files = [folder / f"data_batch_{i}" for i in range(1, 6)] if split == "train" else [folder / "test_batch"]
+    if not all(f.exists() for f in files) and download:
+        fetch("cifar10", root, CIFAR_HELP.format(root=root))
+        return load_cifar10(root, split)
     if not all(f.exists() for f in files):
         raise common.UserError(CIFAR_HELP.format(root=root))
     xs, ys = [], []
@@ -366,9 +439,11 @@ def _stand_in(name, shape, device, message, n_classes=None):
     return StandIn(name + "(stand-in)", x, y, device, n_classes)
 
 
-def load(name, root="data", device="cpu", image_size=None, scale=None, stand_in=False, workers=2, split="train"):
+def load(name, root="data", device="cpu", image_size=None, scale=None, stand_in=False, workers=2, split="train",
+         download=False):
     """The sampler for data set `name` (see NAMES). `image_size` resizes image sets; `scale` scales toy sets.
 
+    `download=True`: a missing MNIST, CIFAR-10 or CelebA is fetched into `root` first (not with `stand_in`).
     `split="test"`: the test images of MNIST (t10k files) or CIFAR-10 (test_batch); other sets have none.
     """
     device = torch.device(device)
@@ -379,8 +454,11 @@ def load(name, root="data", device="cpu", image_size=None, scale=None, stand_in=
     if name not in IMAGES:
         raise common.UserError(f"unknown data set {name!r}; choose from {', '.join(NAMES)}")
     size = image_size or DEFAULT_SIZE[name]
+    download = download and not stand_in  # a SMOKE run never fetches a data set
     try:
         if name == "celeba":
+            if download and not (Path(root) / "celeba" / "img_align_celeba").is_dir():
+                fetch("celeba", root, CELEBA_HELP.replace("{root}", str(root)))
             return FolderImages(name, Path(root) / "celeba" / "img_align_celeba", size, device, crop=108,
                                 workers=workers, help_text=CELEBA_HELP.replace("{root}", str(root)))
         if name == "folder":
@@ -389,9 +467,9 @@ def load(name, root="data", device="cpu", image_size=None, scale=None, stand_in=
         if base_name == "digits":
             x, y = load_digits_tensor()
         elif base_name == "mnist":
-            x, y = load_mnist(root, split)
+            x, y = load_mnist(root, split, download)
         else:
-            x, y = load_cifar10(root, split)
+            x, y = load_cifar10(root, split, download)
     except common.UserError as e:
         if not stand_in:
             raise

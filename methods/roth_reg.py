@@ -404,7 +404,8 @@ def load_trained(path, device):
     saved = json.loads((path / "config.json").read_text())
     fields = {f.name for f in dataclasses.fields(Config)}
     cfg = Config(**{k: tuple(v) if isinstance(v, list) else v for k, v in saved.items() if k in fields})
-    data = datasets.load(cfg.dataset, cfg.data_root, device, cfg.image_size or None, cfg.scale, cfg.stand_in)
+    data = datasets.load(cfg.dataset, cfg.data_root, device, cfg.image_size or None, cfg.scale, cfg.stand_in,
+                         download=cfg.download)
     z_dim = saved.get("resolved", {}).get("z_dim") or cfg.z_dim or (2 if data.kind == "toy" else 100)
     g, d = nets_outside_a_run(cfg, data, z_dim, device)
     common.load_checkpoint(path / "checkpoint.pt", {"g": g, "d": d}, device)
@@ -433,7 +434,8 @@ def crosstest(run_a, run_b, n=10000, device="cpu", seed=0):
         raise common.UserError(f"the runs were trained on different data sets ({cfg.dataset}, {models['B'][0].dataset})")
     common.seed_everything(seed)  # after loading: a checkpoint restores its own RNG state
     try:
-        real = datasets.load(cfg.dataset, cfg.data_root, device, cfg.image_size or None, cfg.scale, split="test")
+        real = datasets.load(cfg.dataset, cfg.data_root, device, cfg.image_size or None, cfg.scale, split="test",
+                             download=cfg.download and not cfg.stand_in)
         split = "test"
     except common.UserError:
         real, split = models["A"][1], "train"

@@ -211,3 +211,134 @@ def test_cifar10_test_split_reads_test_batch_and_other_sets_have_none(tmp_path):
     assert torch.allclose(d.images[0, 0].flatten(), torch.tensor(x[0, :1024], dtype=torch.float32) / 127.5 - 1)
     with pytest.raises(UserError, match="digits has no test split"):
         data.load("digits", tmp_path, split="test")
+
+
+# ---------------------------------------------------------------------------
+# Downloads: torchvision's download step replaced by one that writes small files in the real formats
+# ---------------------------------------------------------------------------
+
+
+def fake_mnist_download(calls, fail=None):
+    def download(self):
+        calls.append(self.root)
+        raw = Path(self.root) / "MNIST" / "raw"
+        raw.mkdir(parents=True, exist_ok=True)
+        rng = np.random.default_rng(0)
+        if fail:  # a partial file first, as a broken transfer leaves
+            (raw / "train-images-idx3-ubyte.gz").write_bytes(b"\x1f\x8b partial")
+            raise fail
+        for pre, n in (("train", 40), ("t10k", 10)):
+            write_idx(raw / f"{pre}-images-idx3-ubyte.gz", rng.integers(0, 256, (n, 28, 28)), gz=True)
+            write_idx(raw / f"{pre}-labels-idx1-ubyte.gz", rng.integers(0, 10, n), gz=True)
+    return download
+
+
+def test_mnist_downloads_itself_once_and_a_run_trains_on_it(tmp_path, monkeypatch):
+    import torchvision.datasets as tvd
+    from methods import baselines
+
+    calls = []
+    monkeypatch.setattr(tvd.MNIST, "download", fake_mnist_download(calls))
+    cfg = baselines.Config(dataset="mnist", data_root=str(tmp_path / "data"), steps=2, batch_size=8, image_size=8,
+                           log_every=1, eval_samples=0, out=str(tmp_path / "run"), device="cpu")
+    s = baselines.train(cfg)
+    assert calls == [str(tmp_path / "data")] and s["steps"] == 2
+    assert len(data.load("mnist", tmp_path / "data", download=True)) == 40 and len(calls) == 1  # not fetched again
+    assert len(data.load("mnist", tmp_path / "data", split="test", download=True)) == 10
+    assert len(data.load("stacked_mnist", tmp_path / "data", download=True).base) == 40
+
+
+def test_no_download_and_stand_in_never_call_torchvision(tmp_path, monkeypatch):
+    import torchvision.datasets as tvd
+
+    calls = []
+    monkeypatch.setattr(tvd.MNIST, "download", fake_mnist_download(calls))
+    monkeypatch.setattr(tvd.CIFAR10, "download", lambda self: calls.append("cifar"))
+    with pytest.raises(UserError, match="MNIST not found"):
+        data.load("mnist", tmp_path)
+    with pytest.raises(UserError, match="CIFAR-10 not found"):
+        data.load("cifar10", tmp_path, download=False)
+    assert data.load("mnist", tmp_path, stand_in=True, download=True).name.endswith("(stand-in)")
+    assert calls == []
+    r = subprocess.run([sys.executable, "-m", "methods.baselines", "--dataset", "mnist", "--no-download",
+                        "--data-root", str(tmp_path / "none"), "--out", str(tmp_path / "run")],
+                       cwd=ROOT, capture_output=True, text=True)
+    assert r.returncode == 1 and r.stderr.startswith("error: MNIST not found") and "downloading" not in r.stderr
+
+
+@pytest.mark.parametrize("error", [RuntimeError("Error downloading train-images-idx3-ubyte.gz: Name or service not known"),
+                                   OSError("No space left on device")])
+def test_a_failed_download_leaves_a_clean_root_and_the_manual_steps(tmp_path, monkeypatch, error):
+    import torchvision.datasets as tvd
+
+    calls = []
+    monkeypatch.setattr(tvd.MNIST, "download", fake_mnist_download(calls, fail=error))
+    root = tmp_path / "fresh"
+    (tmp_path / "kept").mkdir()
+    (tmp_path / "kept" / "other.txt").write_text("x")
+    for r in (root, tmp_path / "kept"):
+        with pytest.raises(UserError) as e:
+            data.load("mnist", r, download=True)
+        msg = str(e.value)
+        assert msg.startswith("MNIST not found") and "train-images-idx3-ubyte" in msg
+        assert "download with torchvision failed" in msg and str(error).split(":")[0] in msg
+    assert not root.exists()  # the partial file, the folders it made, and the root it created are gone
+    assert sorted(p.name for p in (tmp_path / "kept").rglob("*")) == ["other.txt"]  # what was there stays
+
+
+def test_an_interrupted_download_is_removed_and_the_interrupt_goes_on(tmp_path, monkeypatch):
+    import torchvision.datasets as tvd
+
+    monkeypatch.setattr(tvd.MNIST, "download", fake_mnist_download([], fail=KeyboardInterrupt()))
+    with pytest.raises(KeyboardInterrupt):
+        data.load("mnist", tmp_path / "d", download=True)
+    assert not (tmp_path / "d").exists()
+
+
+def test_cifar10_downloads_through_torchvision_and_cleans_a_partial_archive(tmp_path, monkeypatch):
+    import torchvision.datasets as tvd
+
+    def ok(self):
+        write_cifar(self.root)
+
+    def broken(self):
+        (Path(self.root) / "cifar-10-python.tar.gz").write_bytes(b"partial")
+        raise RuntimeError("File not found or corrupted.")
+
+    monkeypatch.setattr(tvd.CIFAR10, "download", broken)
+    (tmp_path / "a").mkdir()
+    with pytest.raises(UserError, match="CIFAR-10 not found"):
+        data.load("cifar10", tmp_path / "a", download=True)
+    assert list((tmp_path / "a").iterdir()) == []
+    monkeypatch.setattr(tvd.CIFAR10, "download", ok)
+    assert len(data.load("cifar10", tmp_path / "a", download=True)) == 50
+
+
+def test_celeba_download_is_tried_and_a_quota_error_gives_the_manual_steps(tmp_path, monkeypatch):
+    import torchvision.datasets as tvd
+
+    def quota(self):
+        folder = Path(self.root) / "celeba"
+        folder.mkdir(parents=True)
+        (folder / "img_align_celeba.zip").write_bytes(b"<html>quota exceeded</html>")
+        raise RuntimeError("The daily quota of the file img_align_celeba.zip is exceeded")
+
+    def ok(self):
+        folder = Path(self.root) / "celeba" / "img_align_celeba"
+        folder.mkdir(parents=True)
+        for i in range(6):
+            Image.fromarray(np.full((218, 178, 3), 20 * i, np.uint8)).save(folder / f"{i:06d}.jpg")
+
+    monkeypatch.setattr(tvd.CelebA, "download", quota)
+    with pytest.raises(UserError) as e:
+        data.load("celeba", tmp_path, download=True, workers=0)
+    assert str(e.value).startswith("CelebA not found") and "quota" in str(e.value) and not (tmp_path / "celeba").exists()
+    monkeypatch.setattr(tvd.CelebA, "download", ok)
+    assert data.load("celeba", tmp_path, download=True, workers=0, image_size=16).sample(2).shape == (2, 3, 16, 16)
+
+
+def test_make_passes_no_download_only_when_asked():
+    for target in ("digits-baselines", "cifar-vral", "toy-zero-gp"):
+        off = subprocess.run(["make", "-n", target, "DOWNLOAD=0"], cwd=ROOT, capture_output=True, text=True).stdout
+        on = subprocess.run(["make", "-n", target], cwd=ROOT, capture_output=True, text=True).stdout
+        assert "--no-download" in off and "--no-download" not in on

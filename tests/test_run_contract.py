@@ -130,7 +130,7 @@ def test_nan_stops_the_run_naming_the_loss_and_keeps_the_last_good_checkpoint(tm
 @pytest.mark.parametrize("module", sorted({m for m, _ in METHODS.values()} | {"methods.principled"}))
 def test_missing_data_set_is_one_line_and_exit_1(tmp_path, module):
     r = subprocess.run([sys.executable, "-m", module, "--dataset", "cifar10", "--data-root", str(tmp_path / "none"),
-                        "--device", "cpu", "--out", str(tmp_path / "run")], cwd=ROOT, capture_output=True, text=True)
+                        "--no-download", "--device", "cpu", "--out", str(tmp_path / "run")], cwd=ROOT, capture_output=True, text=True)
     assert r.returncode == 1
     assert r.stderr.startswith("error: CIFAR-10 not found") and "Traceback" not in r.stderr
     assert "cifar-10-batches-py" in r.stderr  # says which files are expected where

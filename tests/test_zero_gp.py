@@ -32,7 +32,7 @@ def seeded(seed, fn, *args, **kw):
 
 
 def test_interpolates_draw_one_a_per_sample_not_per_pixel():
-    xr, xf = torch.randn(6, 3, 4, 4), torch.randn(6, 3, 4, 4)
+    xr, xf = 2 + 0.1 * torch.randn(6, 3, 4, 4), -2 + 0.1 * torch.randn(6, 3, 4, 4)  # x_r - x_f far from 0
     xt = seeded(0, Z.interpolates, xr, xf)
     a = (xt - xf) / (xr - xf)  # the coefficient of every pixel
     per_sample = a.flatten(1)
