@@ -157,7 +157,8 @@ cifar-principled: $(DEPS)
 	  $(PRINCIPLED) $(LOG) --out $(OUT)/cifar-principled
 
 # VRAL Figs. 2-4: standard GAN, -log D GAN, LSGAN, WGAN, VRAL and VRAL with mean
-# subtraction, each at every training ratio in RATIOS, all with VRAL's Adam(1e-4,
+# subtraction (and on digits VRAL with mu_f 0, the authors' pre-submission setting, as an
+# ablation), each at every training ratio in RATIOS, all with VRAL's Adam(1e-4,
 # betas (0.5, 0.999), eps 3e-6) (sec. 4.1: "all parameter updates using Adam"; the
 # WGAN keeps its weight clipping, without the 100-critic-step warm-up so the ratio
 # holds). Then one composite figure each for samples, D-output histograms and
@@ -173,22 +174,30 @@ define vral_grid
 	    $(VRAL) --variant $$v --dataset $(1) --steps $(2) --d-steps $$r --diag-batches $(DIAG) $(LOG) \
 	      --out $(3)/$$v-$$r || exit 1; \
 	  done; \
+	  $(if $(5),$(VRAL) --variant vral --mu-fake 0 --dataset $(1) --steps $(2) --d-steps $$r --diag-batches $(DIAG) \
+	    $(LOG) --out $(3)/vral-mu0-$$r || exit 1;) \
 	done
 	$(PY) -m figures vral-grid $(3)
 endef
 
 digits-vral: $(DEPS)
-	$(call vral_grid,digits,$(DIGITS_VRAL_STEPS),$(OUT)/digits-vral,vral vral-sub)
+	$(call vral_grid,digits,$(DIGITS_VRAL_STEPS),$(OUT)/digits-vral,vral vral-sub,mu0)
 
 cifar-vral: $(DEPS)
 	$(call vral_grid,cifar10,$(BIG_VRAL_STEPS),$(OUT)/cifar-vral,vral vral-sub)
 
-# VRAL Fig. 5: VRAL (both variants) on CelebA at every ratio, samples and histograms.
+# VRAL Fig. 5: VRAL (both variants) on CelebA at every ratio, samples and histograms, with the
+# authors' CelebA settings (mu_f -1, the default; Adam beta1 0.1; no BatchNorm; z 128; D's real batch
+# shared with R; Glorot-initialised F and R; leaky-ReLU slope 0.02), on our DCGAN widths.
+# Length: BIG_VRAL_STEPS = 27,000 generator steps, about 35 CIFAR-10 epochs (the authors' CIFAR-10
+# scripts) but only 8.5 CelebA epochs; their CelebA script runs 100 epochs at one generator step
+# per batch (about 316,000 steps at batch 64): BIG_VRAL_STEPS=316000 for that, GPU days at 50:1.
+VRAL_CELEBA = --betas 0.1 0.999 --no-batch-norm --z-dim 128 --share-real --meta-init glorot --lrelu-slope 0.02
 celeba-vral: $(DEPS)
 	for r in $(RATIOS); do \
 	  for v in vral vral-sub; do \
 	    $(VRAL) --variant $$v --dataset celeba --steps $(BIG_VRAL_STEPS) --d-steps $$r --diag-batches $(DIAG) \
-	      $(LOG) --out $(OUT)/celeba-vral/$$v-$$r || exit 1; \
+	      $(VRAL_CELEBA) $(LOG) --out $(OUT)/celeba-vral/$$v-$$r || exit 1; \
 	  done; \
 	done
 	$(PY) -m figures vral-grid $(OUT)/celeba-vral
@@ -196,7 +205,7 @@ celeba-vral: $(DEPS)
 # VRAL Fig. 6: CelebA with one meta-discriminator pushing D towards 1-Lipschitz (eq. 13, K = 1, sigma = 0.1).
 celeba-vral-lipschitz: $(DEPS)
 	$(VRAL) --variant lipschitz --dataset celeba --steps $(BIG_VRAL_STEPS) --diag-batches $(DIAG) \
-	  $(LOG) --out $(OUT)/celeba-vral-lipschitz
+	  $(VRAL_CELEBA) $(LOG) --out $(OUT)/celeba-vral-lipschitz
 
 # Roth et al. 2017 Figs. 1 and 6: the 7-mode mixture on a plane in 3-D, unregularized
 # (gamma 0) against regularized D, at 1:1 and 5:1 D steps per G step; the toy's

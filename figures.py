@@ -310,9 +310,9 @@ def principled_figures(run_dir, results, ks, sigmas):
 # VRAL Figs. 2-4: every method at every training ratio
 # --------------------------------------------------------------------------
 
-GRID_METHODS = ("minimax", "nonsaturating", "lsgan", "wgan", "vral", "vral-sub")
+GRID_METHODS = ("minimax", "nonsaturating", "lsgan", "wgan", "vral", "vral-sub", "vral-mu0")
 GRID_LABELS = {"minimax": "GAN", "nonsaturating": "-log D GAN", "lsgan": "LSGAN", "wgan": "WGAN",
-               "vral": "VRAL", "vral-sub": "VRAL (mean sub.)"}
+               "vral": "VRAL", "vral-sub": "VRAL (mean sub.)", "vral-mu0": "VRAL, mu_f 0"}
 
 
 def vral_grid(root):

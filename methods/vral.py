@@ -40,15 +40,18 @@ Deviations and decisions (each names the flag that restores the paper's or the a
    and a linear output (a logit; the sigmoid is inside the loss), as in the
    authors' code (Lasagne's DenseLayer default nonlinearity is the rectifier).
    They see the whole batch as one m-vector, in batch order, as the paper says
-   ("comparisons are performed batch-wise") and the authors' CelebA script does
-   (their June 2017 CIFAR-10 script looks at each output separately); a batch
-   of another size than m is an error. They use PyTorch's default
-   initialisation (Lasagne's default is Glorot uniform).
+   ("comparisons are performed batch-wise") and the authors' scripts do from
+   August 2017 on (only their June 2017 CIFAR-10 and LSUN scripts look at each
+   output separately); a batch of another size than m is an error. They use
+   PyTorch's default initialisation; `--meta-init glorot` gives the authors'
+   (Lasagne's default: Glorot-uniform weights, zero biases).
 2. D's loss, eq. (10), is the non-saturating form the paper writes (D minimises
    -log F - log R, rather than maximising log(1 - F) + log(1 - R)).
 3. The paper gives mu_r and mu_f only implicitly; the defaults mu_r = 1,
-   mu_f = 0 are the authors' pre-submission CIFAR-10 and MNIST scripts'. Their
-   CelebA script and final CIFAR-10 script use mu_f = -1: `--mu-fake -1`.
+   mu_f = -1 are the authors' CelebA script's and final (January 2018) CIFAR-10
+   script's. Their pre-submission CIFAR-10 and MNIST scripts use mu_f = 0
+   (`--mu-fake 0`, the `vral-mu0` column of `make digits-vral`): with it VRAL
+   collapses on digits at 10:1 (README).
    The least-squares generator loss is the paper's eq. (12), without the 1/2
    the authors' code puts in front (the same minimiser, twice the step size).
 4. Adam beta1 = 0.5 as in Algorithm 1; the authors' CelebA and January 2018
@@ -56,8 +59,11 @@ Deviations and decisions (each names the flag that restores the paper's or the a
 5. Mean subtraction (`--variant vral-sub`) centres the generated batch in both
    F's loss and D's loss, and F's reference draws come from N(0, 1) instead of
    N(mu_f, 1). The real batch is not centred (the paper centres only fakes).
-   The authors' mean-subtraction script departs further from the paper (squared
-   meta-discriminator outputs, an IPM term in D's loss); we follow the text.
+   The authors' mean-subtraction script (October 2017) departs from the paper,
+   and we follow the text: there F's fake term is f_fake - mean(f_fake), which is
+   identically 0 for an F with one output per batch, so F never affects D; R is
+   trained to misclassify; D's loss is r_fake^2 plus an unclipped critic term
+   E phi(G(z)) - E phi(x); and G uses the IPM loss.
    Two consequences of the text as written, which we keep but name: (a) after
    centring, eq. (10) does not change when a constant is added to phi on
    generated data, so nothing in D's loss pushes the generated mean away from
@@ -66,9 +72,13 @@ Deviations and decisions (each names the flag that restores the paper's or the a
    loss. (b) A centred batch sums to exactly 0, an N(0, 1) reference batch does
    not, so F can tell them apart whatever D does; we do not centre the
    reference batch (neither does the authors' code).
-6. Their CelebA runs use no BatchNorm and a 128-d latent; ours use the DCGAN
-   defaults (BatchNorm in G and D, z 100) for every data set: `--no-batch-norm`,
-   `--z-dim 128`.
+6. Networks: the DCGAN defaults (BatchNorm in G and D, z 100, D's leaky-ReLU
+   slope 0.2) for every data set. The authors' BatchNorm: in G only in their
+   pre-submission CIFAR-10 script (`--d-norm none`), in both in the January 2018
+   one, in neither for CelebA (`--no-batch-norm`, and z 128: `--z-dim 128`; the
+   celeba targets use their CelebA settings, with our DCGAN widths, which their
+   script does not match layer for layer). Their leaky-ReLU slope is 0.02:
+   `--lrelu-slope 0.02`.
 7. Lipschitz variant (`--variant lipschitz`): eq. (13) gives M's objective and
    says D tries to fool M, but a D whose only aim is to look K-Lipschitz gives G
    nothing to follow. We read sec. 2.4 as the WGAN critic with its Lipschitz
@@ -90,7 +100,7 @@ Deviations and decisions (each names the flag that restores the paper's or the a
    eq. (12), our default. D's outputs on real samples are computed without
    gradient in G's step (they do not depend on G).
 9. Each of F's, R's and D's steps draws its own batches (Alg. 1 lines 4-12);
-   the authors' code reuses R's real batch in D's step.
+   the authors' code reuses R's real batch in D's step: `--share-real`.
 10. Logged diagnostics are the baselines': D's raw-output mean and within-batch
    std on real and generated batches, and the mean per-sample ||grad_x phi(x)||
    on generated samples, averaged over `--diag-batches` (50, as Fig. 4) batches.
@@ -121,7 +131,10 @@ class Config(common.RunConfig):
     variant: str = "vral"  # vral (eqs. 8-10) | vral-sub (sec. 2.3 mean subtraction) | lipschitz (sec. 2.4, eq. 13)
     g_loss: str = "ls"  # ls: eq. 12, (phi(G(z)) - mu_r)^2 (the authors' choice) | ipm: eq. 11, E phi(x) - E phi(G(z)) (lipschitz: always ipm)
     mu_real: float = 1.0  # mu_r, mean of R's reference Gaussian N(mu_r, 1)
-    mu_fake: float = 0.0  # mu_f, mean of F's reference Gaussian N(mu_f, 1) (vral-sub uses N(0, 1))
+    mu_fake: float = -1.0  # mu_f, mean of F's reference Gaussian N(mu_f, 1) (the authors' final scripts; vral-sub uses N(0, 1))
+    meta_init: str = "pytorch"  # F, R, M initialisation: pytorch | glorot (Glorot-uniform weights, zero biases: Lasagne's, the authors')
+    share_real: bool = False  # D's step reuses R's real batch (the authors' scripts) instead of drawing its own (Alg. 1)
+    lrelu_slope: float = 0.2  # the DCGAN D's leaky-ReLU slope (Radford et al.: 0.2; the authors' scripts: 0.02)
     d_critic: bool = False  # vral, vral-sub: add the critic term E phi(G(z)) - E phi(x) to D's loss (eq. 10), as the authors' mean-subtraction script does
     lip_k: float = 1.0  # lipschitz: K, mean of M's reference Gaussian
     lip_sigma: float = 0.1  # lipschitz: sigma*, std of M's reference Gaussian
@@ -140,6 +153,23 @@ class Config(common.RunConfig):
 # ---------------------------------------------------------------------------
 # The method
 # ---------------------------------------------------------------------------
+
+
+def glorot(module):
+    """Lasagne's default initialisation (the authors'): Glorot-uniform weights, zero biases."""
+    for m in module.modules():
+        if isinstance(m, nn.Linear):
+            nn.init.xavier_uniform_(m.weight)
+            nn.init.zeros_(m.bias)
+    return module
+
+
+def set_lrelu_slope(module, slope):
+    """Every leaky ReLU of `module` gets negative slope `slope` (the authors' D: 0.02)."""
+    for m in module.modules():
+        if isinstance(m, nn.LeakyReLU):
+            m.negative_slope = slope
+    return module
 
 
 class MetaDiscriminator(nn.Module):
@@ -232,6 +262,10 @@ def check_config(cfg):
         raise common.UserError(f"unknown --variant {cfg.variant!r}; choose from {', '.join(VARIANTS)}")
     if cfg.g_loss not in ("ls", "ipm"):
         raise common.UserError("--g-loss must be ls or ipm")
+    if cfg.meta_init not in ("pytorch", "glorot"):
+        raise common.UserError("--meta-init must be pytorch or glorot")
+    if cfg.lrelu_slope < 0:
+        raise common.UserError("--lrelu-slope must be >= 0")
     if cfg.d_steps < 1 or cfg.lr <= 0 or cfg.lip_sigma <= 0 or cfg.meta_hidden < 1:
         raise common.UserError("--d-steps and --meta-hidden must be >= 1, --lr and --lip-sigma > 0")
     if len(cfg.betas) != 2:
@@ -253,8 +287,10 @@ def train(cfg):
     run = common.Run(cfg, f"{cfg.variant} {cfg.dataset} {cfg.d_steps}:1")
     m, device, data = cfg.batch_size, run.device, run.data
     g, d = run.make_nets()
+    set_lrelu_slope(d, cfg.lrelu_slope)
     metas = ["m"] if cfg.variant == "lipschitz" else ["f", "r"]
-    nets = {"g": g, "d": d, **{k: MetaDiscriminator(m, cfg.meta_hidden).to(device) for k in metas}}
+    init = glorot if cfg.meta_init == "glorot" else (lambda net: net)
+    nets = {"g": g, "d": d, **{k: init(MetaDiscriminator(m, cfg.meta_hidden)).to(device) for k in metas}}
     opts = {k: adam(cfg, v.parameters()) for k, v in nets.items()}
     start = run.begin(**nets, **{"opt_" + k: o for k, o in opts.items()})
     mu_f = 0.0 if cfg.variant == "vral-sub" else cfg.mu_fake
@@ -286,12 +322,13 @@ def train(cfg):
             losses["loss_f"] = meta_loss(nets["f"], reference_batch(m, mu_f, 1.0, device), out_f)
             step(opts["f"], losses["loss_f"])
             # Lines 7-9: R against N(mu_r, 1).
+            real_r = data.sample(m)
             with torch.no_grad():
-                out_r = d(data.sample(m))
+                out_r = d(real_r)
             losses["loss_r"] = meta_loss(nets["r"], reference_batch(m, cfg.mu_real, 1.0, device), out_r)
             step(opts["r"], losses["loss_r"])
             # Lines 10-12: D fools both (eq. 10). F and R get gradients here but only D steps.
-            fake_out, real_out = d(fake_batch()), d(data.sample(m))
+            fake_out, real_out = d(fake_batch()), d(real_r if cfg.share_real else data.sample(m))
             losses["loss_d"] = d_loss_vral(nets["f"], nets["r"], prep_fake(fake_out), real_out)
             if cfg.d_critic:  # optional: D also separates the means (the authors' mean-subtraction script)
                 losses["loss_d"] = losses["loss_d"] + critic_term(fake_out, real_out)

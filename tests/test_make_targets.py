@@ -44,9 +44,11 @@ EXPECTED = {
                             ("summary.json", "d_error.png", "d_accuracy.png", "grad_minimax.png", "grad_nonsaturating.png",
                              "noise_grad_minimax.png", "noise_d_error.png", "gan/samples_final.png")]
        for ds in ("digits", "mnist", "cifar")},
-    **{f"{ds}-vral": [f"{ds}-vral/{f}" for f in ("samples.png", "hist.png", "grad_norm.png", "table.md",
-                                                  "wgan-2/summary.json", "vral-sub-2/d_outputs.npz")]
-       for ds in ("digits", "cifar")},
+    "cifar-vral": [f"cifar-vral/{f}" for f in ("samples.png", "hist.png", "grad_norm.png", "table.md",
+                                               "wgan-2/summary.json", "vral-sub-2/d_outputs.npz")],
+    "digits-vral": [f"digits-vral/{f}" for f in ("samples.png", "hist.png", "grad_norm.png", "table.md",
+                                                 "wgan-2/summary.json", "vral-sub-2/d_outputs.npz",
+                                                 "vral-mu0-2/summary.json")],  # with the mu_f = 0 ablation
     "celeba-vral": ["celeba-vral/samples.png", "celeba-vral/hist.png", "celeba-vral/vral-sub-2/summary.json"],
     "celeba-vral-lipschitz": ["celeba-vral-lipschitz/samples_final.png", "celeba-vral-lipschitz/d_hist.png"],
     "toy-roth": ["toy-roth/1to1/comparison.md", "toy-roth/5to1/over_time.png", "toy-roth/5to1-gamma0.1/snapshots.png",

@@ -373,3 +373,56 @@ def test_grid_report(tmp_path):
     for f in ["samples.png", "hist.png", "grad_norm.png", "table.md"]:
         assert (tmp_path / "grid" / f).exists()
     assert "| VRAL | 10:1 |" in (tmp_path / "grid" / "table.md").read_text()
+
+
+def test_defaults_follow_the_authors_final_scripts():
+    cfg = V.Config()
+    assert cfg.mu_fake == -1.0 and cfg.mu_real == 1.0
+    assert (cfg.meta_init, cfg.share_real, cfg.lrelu_slope) == ("pytorch", False, 0.2)  # the authors': flags
+
+
+def test_glorot_initialises_meta_discriminators_as_lasagne():
+    torch.manual_seed(0)
+    f = V.glorot(V.MetaDiscriminator(64, 28))
+    w1, w2 = f.net[0].weight, f.net[2].weight
+    for w, (fan_in, fan_out) in ((w1, (64, 28)), (w2, (28, 1))):
+        bound = math.sqrt(6 / (fan_in + fan_out))
+        assert w.abs().max() <= bound and w.std().item() == pytest.approx(bound / math.sqrt(3), rel=0.25)
+    assert f.net[0].bias.abs().max() == 0 and f.net[2].bias.abs().max() == 0
+
+
+@pytest.mark.parametrize("share", [True, False])
+def test_share_real_gives_d_the_batch_r_just_saw(tmp_path, monkeypatch, share):
+    r_outs, d_reals = [], []
+    real_meta, real_d = V.meta_loss, V.d_loss_vral
+
+    def meta_loss(meta, reference, d_outputs):
+        r_outs.append(d_outputs.detach().clone())  # F's then R's, alternating
+        return real_meta(meta, reference, d_outputs)
+
+    def d_loss_vral(f_meta, r_meta, fake_out, real_out):
+        d_reals.append(real_out.detach().clone())
+        return real_d(f_meta, r_meta, fake_out, real_out)
+
+    monkeypatch.setattr(V, "meta_loss", meta_loss)
+    monkeypatch.setattr(V, "d_loss_vral", d_loss_vral)
+    V.train(small(tmp_path, share_real=share, steps=2, d_steps=2, batch_norm=False))
+    same = [torch.allclose(r, d, atol=1e-6) for r, d in zip(r_outs[1::2], d_reals)]
+    assert len(same) == 4 and all(same) == share and (any(same) == share)
+
+
+def test_lrelu_slope_reaches_d(tmp_path, on_nets):
+    seen = {}
+    on_nets(lambda g, d: seen.update(d=d))
+    V.train(small(tmp_path, dataset="digits", lrelu_slope=0.02, steps=1, eval_samples=0))
+    slopes = [m.negative_slope for m in seen["d"].modules() if isinstance(m, torch.nn.LeakyReLU)]
+    assert slopes and all(s == 0.02 for s in slopes)
+
+
+@pytest.mark.parametrize("init,calls", [("glorot", 2), ("pytorch", 0)])
+def test_meta_init_reaches_f_and_r(tmp_path, monkeypatch, init, calls):
+    seen = []
+    real_glorot = V.glorot
+    monkeypatch.setattr(V, "glorot", lambda m: seen.append(type(m).__name__) or real_glorot(m))
+    V.train(small(tmp_path, meta_init=init, steps=1, eval_samples=0))
+    assert seen == ["MetaDiscriminator"] * calls
