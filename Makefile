@@ -25,6 +25,7 @@ PRINCIPLED_RUN = $(PY) -m methods.principled --device $(DEVICE) --seed $(SEED) -
 VRAL = $(PY) -m methods.vral --device $(DEVICE) --seed $(SEED) --data-root $(DATA) --overwrite $(DL)
 ROTH = $(PY) -m methods.roth_reg --device $(DEVICE) --seed $(SEED) --data-root $(DATA) --overwrite $(DL)
 ZGP = $(PY) -m methods.zero_gp --device $(DEVICE) --data-root $(DATA) --overwrite $(DL)
+MREG = $(PY) -m methods.mode_reg --device $(DEVICE) --data-root $(DATA) --overwrite $(DL)
 SEEDS ?= $(SEED)
 
 ifeq ($(SMOKE),1)
@@ -56,6 +57,14 @@ ifeq ($(SMOKE),1)
   ZGP_TOY_RUNS = 0gp-ttur 0gp-lam100 1gp
   ZGP_SWISS = 1gp
   ZGP_GRID = 0gp
+  MREG_TOY = --steps 20 --heat-steps 0 10 20 --batch-size 32
+  MREG_GRID = --grid small --points 2 --steps 4 --batch-size 16
+  MREG_COMP = --steps 4 --batch-size 16 --image-size 16 --g-width 16 --d-width 16 --third-party-steps 5
+  MREG_COMP_SETS = set2
+  MREG_MNIST_COMP = --third-party-sigma 3.5
+  MREG_DIGITS_COMP = --third-party-sigma 0.5
+  MREG_DIGITS_GRID =
+  MREG_MNIST_GRID = --image-size 16
 else
   TOY_STEPS = 3000
   IMG_STEPS = 5000
@@ -82,13 +91,22 @@ else
   ZGP_BIG_RUNS = $(ZGP_IMG_RUNS)
   ZGP_SWISS = 0gp 1gp
   ZGP_GRID = none 0gp 1gp
+  MREG_TOY = --steps 25000 --heat-steps 0 1000 5000 10000 25000
+  MREG_GRID = --grid $(GRID)
+  MREG_COMP =
+  MREG_COMP_SETS = set1 set2 set3 set4
+  MREG_MNIST_COMP = --steps 20000 --image-size 64 --third-party-sigma 3.5 4.0
+  MREG_DIGITS_COMP = --steps 3000 --image-size 32 --g-width 32 --d-width 32 --third-party-sigma 0.5 1.0
+  MREG_DIGITS_GRID = --steps 2000
+  MREG_MNIST_GRID = --steps 5000 --image-size 28
 endif
 
 .PHONY: setup test test-all demo clean toy-baselines digits-baselines \
 	digits-principled mnist-principled cifar-principled \
 	digits-vral cifar-vral celeba-vral celeba-vral-lipschitz \
 	toy-roth digits-roth cifar-roth cifar-roth-crosstest celeba-roth lsun-roth \
-	toy-zero-gp-surface toy-zero-gp toy-zero-gp-swissroll digits-zero-gp mnist-zero-gp stacked-mnist-zero-gp
+	toy-zero-gp-surface toy-zero-gp toy-zero-gp-swissroll digits-zero-gp mnist-zero-gp stacked-mnist-zero-gp \
+	toy-mode-reg digits-mode-reg mnist-mode-reg-grid compositional-mnist-mode-reg
 
 setup: $(DEPS)
 
@@ -351,3 +369,49 @@ mnist-zero-gp: $(DEPS)
 # per-digit classifier as the authors' count (each channel classified).
 stacked-mnist-zero-gp: $(DEPS)
 	$(call zgp_images,stacked_mnist,$(ZGP_MNIST_STEPS),$(OUT)/stacked-mnist-zero-gp,--image-size 28,$(ZGP_BIG_RUNS))
+
+# Che et al. 2017 (Reg-GAN). Every target runs each seed in SEEDS (default: SEED) into <run>-s<seed>
+# folders: make toy-mode-reg SEEDS="0 1 2".
+#
+# App. C, Fig. 9: GAN and Reg-GAN (lambda1 = lambda2 = 0.005) on 6 Gaussians of std 0.1 on a circle
+# of radius 5; the samples' density at the kept steps (heatmaps.png), modes over time, a table over seeds.
+toy-mode-reg: $(DEPS)
+	for s in $(SEEDS); do for m in gan reg; do \
+	  $(MREG) --seed $$s --dataset ring6 --model $$m $(MREG_TOY) $(LOG) --out $(OUT)/toy-mode-reg/$$m-s$$s || exit 1; \
+	done; done
+	$(PY) -m figures heatmaps $(OUT)/toy-mode-reg/gan-s$(firstword $(SEEDS)) $(OUT)/toy-mode-reg/reg-s$(firstword $(SEEDS)) \
+	  --out $(OUT)/toy-mode-reg/heatmaps.png
+	$(PY) -m figures over-time $(OUT)/toy-mode-reg/*-s* --out $(OUT)/toy-mode-reg/modes_over_time.png
+	$(PY) -m figures seeds $(OUT)/toy-mode-reg/*-s* --out $(OUT)/toy-mode-reg --keys modes,high_quality,reverse_kl,seconds
+
+# Sec. 4.1.1, Table 1, Fig. 3: GAN and Reg-GAN (lambda1 0.2, lambda2 0.4) at every point of the
+# hyper-parameter grid (GRID=small: 24 points drawn by a fixed seed; GRID=full: all 2,592), MODE score
+# distributions. A stopped grid continues where it stopped; PRINT=1 prints one command per run.
+GRID ?= small
+mreg_grid = $(PY) -m methods.mode_reg grid --device $(DEVICE) --data-root $(DATA) $(DL) --seed $(SEED) $(MREG_GRID) \
+	$(if $(filter 1,$(PRINT)),--print) $(LOG)
+mnist-mode-reg-grid: $(DEPS)
+	$(mreg_grid) --dataset mnist $(MREG_MNIST_GRID) --out $(OUT)/mnist-mode-reg-grid
+
+# Sec. 4.1.2, Table 2: DCGAN and Reg-DCGAN on compositional MNIST (three digits in one 64 px image)
+# with four digit distributions (SETS in methods/mode_reg.py); missed numbers and KL over seeds,
+# with the same counts for as many real images, and the third-party D at sigma 3.5 and 4.0.
+MREG_SET_set1 = 1 1 1 1 1 1 1 1 1 1
+MREG_SET_set2 = 1 2 3 4 5 6 7 8 9 10
+MREG_SET_set3 = 1 0.7 0.49 0.343 0.2401 0.16807 0.117649 0.0823543 0.05764801 0.040353607
+MREG_SET_set4 = 0.1 0.1 1 1 1 1 1 1 1 1
+define mreg_comp
+	for s in $(SEEDS); do \
+	  $(foreach set,$(MREG_COMP_SETS),$(foreach m,gan reg,$(MREG) --seed $$s --dataset $(1) --model $(m) \
+	    --digit-weights $(MREG_SET_$(set)) $(MREG_COMP) $(2) $(LOG) --out $(3)/$(set)-$(m)-s$$s || exit 1;)) \
+	done
+	$(PY) -m methods.mode_reg table $(3)/*-s* --out $(3)
+endef
+compositional-mnist-mode-reg: $(DEPS)
+	$(call mreg_comp,compositional_mnist,$(MREG_MNIST_COMP),$(OUT)/compositional-mnist-mode-reg)
+
+# CPU-sized: the grid subset on the 8 x 8 digits (sizes x 0.25, 2,000 steps) and the four
+# compositional sets on compositional_digits at 32 px (DCGAN width 32, 3,000 steps).
+digits-mode-reg: $(DEPS)
+	$(mreg_grid) --dataset digits $(MREG_DIGITS_GRID) --size-scale 0.25 --out $(OUT)/digits-mode-reg/grid
+	$(call mreg_comp,compositional_digits,$(MREG_DIGITS_COMP),$(OUT)/digits-mode-reg/compositional)

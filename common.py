@@ -80,6 +80,7 @@ class RunConfig:
     ckpt_every: int = 1000  # steps between checkpoints
     eval_samples: int = 2500  # generated samples for the final metrics
     stand_in: bool = False  # replace a missing image set by random images (SMOKE runs only; never downloads)
+    digit_weights: tuple = ()  # stacked / compositional sets: the ten digit probabilities (empty: the set's default)
     download: bool = True  # MNIST and CIFAR-10 (CelebA: tried) download themselves into --data-root on first use
 
 
@@ -266,7 +267,7 @@ def prepare_out(cfg):
 class Run:
     """One training run: seeding, data, run folder, resume, logging, checkpoints and the final evaluation."""
 
-    def __init__(self, cfg, label):
+    def __init__(self, cfg, label, prior="normal"):
         small = [f"--{k.replace('_', '-')} {getattr(cfg, k)}" for k, least in [
             ("steps", 1), ("d_steps", 0), ("batch_size", 2), ("diag_batches", 1), ("log_every", 1),
             ("sample_every", 1), ("ckpt_every", 1), ("eval_samples", 0), ("width", 0), ("z_dim", 0),
@@ -277,11 +278,13 @@ class Run:
             raise UserError(f"{', '.join(small)}: too small (steps, diag-batches and the every-N flags must be "
                             ">= 1, batch-size >= 2, scale > 0, the others >= 0)")
         prepare_out(cfg)  # before the data and the nets are built
-        self.cfg, self.label = cfg, label
+        if prior not in PRIORS:
+            raise UserError(f"the latent prior must be one of {', '.join(PRIORS)}, got {prior!r}")
+        self.cfg, self.label, self.prior = cfg, label, prior
         seed_everything(cfg.seed)
         self.device = pick_device(cfg.device)
         self.data = datasets.load(cfg.dataset, cfg.data_root, self.device, cfg.image_size or None, cfg.scale,
-                                  cfg.stand_in, download=cfg.download)
+                                  cfg.stand_in, download=cfg.download, digit_weights=cfg.digit_weights)
         self.z_dim = cfg.z_dim or (2 if self.data.kind == "toy" else 100)
         # What ran, for config.json; a method adds what its own defaults resolved to (run.resolved.update).
         self.resolved = {"device": str(self.device), "torch": torch.__version__, "threads": torch.get_num_threads(),
@@ -290,11 +293,12 @@ class Run:
                          platform.processor() or platform.machine()}
         # Fixed noise for sample figures, from its own generator: it does not move the training RNG.
         n = max(64, cfg.eval_samples if self.data.kind == "toy" else 64)
-        self.z_fixed = torch.randn(n, self.z_dim, generator=torch.Generator().manual_seed(cfg.seed + 1)).to(self.device)
+        draw = torch.rand if prior == "uniform" else torch.randn
+        self.z_fixed = draw(n, self.z_dim, generator=torch.Generator().manual_seed(cfg.seed + 1)).to(self.device)
 
     def noise(self, n=None):
-        """A batch of latent codes z ~ N(0, I)."""
-        return torch.randn(n or self.cfg.batch_size, self.z_dim, device=self.device)
+        """A batch of latent codes: z ~ N(0, I), or U[0, 1]^z_dim with the uniform prior."""
+        return latent(n or self.cfg.batch_size, self.z_dim, self.device, self.prior)
 
     def make_nets(self, d_norm=None, **kw):
         """G and D for the data set, on the device (see `make_nets`); the resolved D normalization goes to config.json."""
@@ -381,7 +385,7 @@ class Run:
             with torch.no_grad():
                 xs = g(self.z_fixed[: cfg.eval_samples]).cpu().numpy() if data.kind == "toy" else None
             scored = data.kind == "image" and cfg.eval_samples > 0  # --eval-samples 0: no final metrics
-            imgs = generate(g, cfg.eval_samples, cfg.batch_size, self.z_dim, self.device) if scored else None
+            imgs = generate(g, cfg.eval_samples, cfg.batch_size, self.z_dim, self.device, self.prior) if scored else None
         np.savez(run / "d_outputs.npz", real=out_r, fake=out_f)
         figures.plot_hist_grid(run / "d_hist.png", [[(out_r, out_f)]], col_labels=[f"{self.label}: D raw output"])
         figures.plot_grad_norm_history(run / "grad_norm.png", run.metrics(), self.label)
@@ -426,10 +430,18 @@ def make_nets(cfg, data, z_dim, d_norm=None, arch="dcgan", act=None, g_batch_nor
     return g, d, d_norm
 
 
-def generate(g, n, batch_size, z_dim, device):
+PRIORS = ("normal", "uniform")
+
+
+def latent(n, z_dim, device, prior="normal"):
+    """n latent codes: z ~ N(0, I) ("normal"), or z ~ U[0, 1]^z_dim ("uniform", Che et al.'s toy)."""
+    return (torch.rand if prior == "uniform" else torch.randn)(n, z_dim, device=device)
+
+
+def generate(g, n, batch_size, z_dim, device, prior="normal"):
     """At least n generated samples, drawn in batches of `batch_size` (BatchNorm sees batches of the training size)."""
     with torch.no_grad():
-        return torch.cat([g(torch.randn(batch_size, z_dim, device=device)) for _ in range(math.ceil(n / batch_size))])
+        return torch.cat([g(latent(batch_size, z_dim, device, prior)) for _ in range(math.ceil(n / batch_size))])
 
 
 class RunDir:

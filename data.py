@@ -440,13 +440,22 @@ def _stand_in(name, shape, device, message, n_classes=None):
 
 
 def load(name, root="data", device="cpu", image_size=None, scale=None, stand_in=False, workers=2, split="train",
-         download=False):
+         download=False, digit_weights=None):
     """The sampler for data set `name` (see NAMES). `image_size` resizes image sets; `scale` scales toy sets.
 
     `download=True`: a missing MNIST, CIFAR-10 or CelebA is fetched into `root` first (not with `stand_in`).
     `split="test"`: the test images of MNIST (t10k files) or CIFAR-10 (test_batch); other sets have none.
+    `digit_weights`: the ten digit probabilities of a stacked or compositional set (None: its default).
     """
     device = torch.device(device)
+    if digit_weights is not None and len(digit_weights):
+        w = np.asarray(digit_weights, np.float64)
+        if not (name.startswith("stacked_") or name.startswith("compositional_")):
+            raise common.UserError(f"--digit-weights applies to stacked and compositional sets, not {name}")
+        if w.shape != (10,) or (w < 0).any() or w.sum() <= 0:
+            raise common.UserError("--digit-weights takes ten numbers >= 0, not all 0 (one per digit 0-9)")
+    else:
+        digit_weights = None
     if split != "train" and name not in ("mnist", "cifar10"):
         raise common.UserError(f"{name} has no {split} split (only mnist and cifar10 do)")
     if name in TOY:
@@ -480,5 +489,5 @@ def load(name, root="data", device="cpu", image_size=None, scale=None, stand_in=
         how = name.split("_")[0]
         # Che et al. sample the digits "with different probabilities"; we use p(d) proportional to d + 1.
         w = None if how == "stacked" else np.arange(1, 11, dtype=np.float64)
-        return Composed(name, base, how, size, device, w)
+        return Composed(name, base, how, size, device, w if digit_weights is None else digit_weights)
     return TensorImages(name, resize(x, size), y, device, 10)

@@ -3,6 +3,7 @@
     python -m figures compare RUN_DIR... --out DIR   table of the runs' summary.json + their samples side by side
     python -m figures vral-grid DIR                  VRAL Figs. 2-4 composites from DIR/<method>-<ratio>/ runs
     python -m figures over-time RUN_DIR... --out F   modes / high-quality fraction at each toy snapshot (Roth)
+    python -m figures heatmaps RUN_DIR... --out F    sample densities over training, one row per run (Che et al. Fig. 9)
 
 The method scripts call the plot functions at their sample and final steps;
 matplotlib draws off screen (Agg).
@@ -125,6 +126,63 @@ def plot_over_time(path, rows, keys, title=""):
         ax.tick_params(labelsize=7)
     fig.suptitle(title, fontsize=9)
     save(fig, path)
+
+
+def plot_heatmaps(path, rows, target, bins=80):
+    """Che et al. Fig. 9: one row per run, the density of its samples at each kept step as a 2-D histogram, the
+    target's density in the last column. rows: [(label, [(step, samples (N, 2))])]; target: samples (N, 2)."""
+    lim = 1.25 * float(np.abs(target).max())
+    edges = np.linspace(-lim, lim, bins + 1)
+    cols = max(len(s) for _, s in rows) + 1
+    fig, axes = plt().subplots(len(rows), cols, figsize=(2.0 * cols, 2.1 * len(rows)), squeeze=False)
+    for ax_row, (label, snaps) in zip(axes, rows):
+        panels = [(f"step {s}", x) for s, x in snaps] + [(None, None)] * (cols - 1 - len(snaps)) + [("target", target)]
+        for k, (ax, (title, x)) in enumerate(zip(ax_row, panels)):
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if x is None:
+                ax.axis("off")
+                continue
+            h, _, _ = np.histogram2d(x[:, 0], x[:, 1], bins=[edges, edges])
+            ax.imshow(np.log1p(h.T), origin="lower", extent=(-lim, lim, -lim, lim), cmap="magma")
+            ax.set_title(title, fontsize=7)
+            if k == 0:
+                ax.set_ylabel(label, fontsize=7)
+    save(fig, path)
+
+
+def plot_score_distributions(path, groups, xlabel, title=""):
+    """Che et al. Fig. 3: the distribution of a score over runs, one histogram per group ({label: values})."""
+    fig, ax = plt().subplots(figsize=(5, 3.2))
+    vals = [np.asarray(v, float) for v in groups.values() if len(v)]
+    if vals:
+        lo, hi = min(v.min() for v in vals), max(v.max() for v in vals)
+        edges = np.linspace(lo, hi if hi > lo else lo + 1, 21)
+        for label, v in groups.items():
+            if len(v):
+                ax.hist(v, bins=edges, alpha=0.55, label=f"{label} (n={len(v)}, median {np.median(v):.2f})")
+        ax.legend(fontsize=7)
+    ax.set_xlabel(xlabel, fontsize=8)
+    ax.set_ylabel("grid points", fontsize=8)
+    ax.set_title(title, fontsize=8)
+    save(fig, path)
+
+
+def heatmaps(run_dirs, out, steps=None):
+    """Che et al. Fig. 9 across runs: one row per run folder holding heat_<step>.npz (all steps, or `steps`)."""
+    rows = []
+    for r in run_dirs:
+        snaps = sorted((int(np.load(p)["step"]), np.load(p)["fixed"]) for p in Path(r).glob("heat_*.npz"))
+        snaps = [(s, x) for s, x in snaps if steps is None or s in steps]
+        if snaps:
+            rows.append((Path(r).name, snaps))
+    if not rows:
+        sys.exit("error: none of the given folders holds heat_<step>.npz files (2-D toy runs of methods.mode_reg)")
+    import data as datasets
+    cfg = json.loads((Path(run_dirs[0]) / "config.json").read_text())
+    target = datasets.toy(cfg["dataset"], "cpu", cfg.get("scale", 1.0)).sample(5000).numpy()
+    plot_heatmaps(out, rows, target)
+    print(f"figure: {out}")
 
 
 def plot_samples(path, fake, real=None, centers=None):
@@ -503,6 +561,10 @@ def main():
     f.add_argument("runs", nargs="+", help="run folders holding field_<step>.npz")
     f.add_argument("--out", required=True, help="the figure's file (.png)")
     f.add_argument("--steps", type=int, nargs="*", default=None, help="only these steps (default: all kept)")
+    h = sub.add_parser("heatmaps", help="Che et al. Fig. 9: sample densities over training, one row per run")
+    h.add_argument("runs", nargs="+", help="run folders holding heat_<step>.npz")
+    h.add_argument("--out", required=True, help="the figure's file (.png)")
+    h.add_argument("--steps", type=int, nargs="*", default=None, help="only these steps (default: all kept)")
     t = sub.add_parser("seeds", help="mean and std over seeds of runs named <setting>-s<seed>: seeds.md")
     t.add_argument("runs", nargs="+", help="run folders holding summary.json")
     t.add_argument("--out", required=True, help="folder for seeds.md")
@@ -513,6 +575,8 @@ def main():
         Path(args.out).mkdir(parents=True, exist_ok=True)
         (Path(args.out) / "seeds.md").write_text(table)
         print(table + f"\ntable: {Path(args.out) / 'seeds.md'}")
+    elif args.cmd == "heatmaps":
+        heatmaps(args.runs, args.out, set(args.steps) if args.steps else None)
     elif args.cmd == "fields":
         gradient_fields(args.runs, args.out, set(args.steps) if args.steps else None)
     elif args.cmd == "compare":

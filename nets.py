@@ -6,19 +6,22 @@ Every discriminator ends in a linear layer and returns one raw output per
 sample, shape (B,): a logit for the GAN losses, a critic value for WGAN.
 """
 
+import contextlib
 import math
 
+import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 ACTIVATIONS = {"relu": nn.ReLU, "lrelu": lambda: nn.LeakyReLU(0.2), "tanh": nn.Tanh}
 
 
-def mlp(in_dim, out_dim, hidden=128, layers=2, act="relu"):
-    """`layers` hidden layers of `hidden` units with activation `act`, linear output."""
+def mlp(in_dim, out_dim, hidden=128, layers=2, act="relu", dropout=0.0):
+    """`layers` hidden layers of `hidden` units with activation `act` (each followed by dropout if > 0), linear output."""
     dims = [in_dim] + [hidden] * layers
     mods = []
     for a, b in zip(dims[:-1], dims[1:]):
-        mods += [nn.Linear(a, b), ACTIVATIONS[act]()]
+        mods += [nn.Linear(a, b), ACTIVATIONS[act]()] + ([nn.Dropout(dropout)] if dropout > 0 else [])
     return nn.Sequential(*mods, nn.Linear(dims[-1], out_dim))
 
 
@@ -37,9 +40,9 @@ class MLPGenerator(nn.Module):
 class MLPDiscriminator(nn.Module):
     """x -> one raw output (a logit, or a critic value) per sample, shape (B,)."""
 
-    def __init__(self, shape, hidden=128, layers=2, act="relu"):
+    def __init__(self, shape, hidden=128, layers=2, act="relu", dropout=0.0):
         super().__init__()
-        self.net = mlp(math.prod(shape), 1, hidden, layers, act)
+        self.net = mlp(math.prod(shape), 1, hidden, layers, act, dropout)
 
     def forward(self, x):
         return self.net(x.flatten(1)).squeeze(1)
@@ -107,6 +110,99 @@ class DCGANDiscriminator(nn.Module):
 
     def forward(self, x):
         return self.net(x).flatten()
+
+
+class MLPEncoder(nn.Module):
+    """x -> z for vector data or flattened images: the MLP generator's mirror (Che et al. 2017, sec. 3.1)."""
+
+    def __init__(self, shape, z_dim, hidden=128, layers=2, act="relu"):
+        super().__init__()
+        self.net = mlp(math.prod(shape), z_dim, hidden, layers, act)
+
+    def forward(self, x):
+        return self.net(x.flatten(1))
+
+
+class DCGANEncoder(nn.Module):
+    """size x size -> ... -> 4x4 -> z, shape (B, z_dim): the DCGAN generator reversed (Che et al. 2017, app. B).
+
+    "The inverse of the generator, by reversing the order of layers and
+    replacing the de-convolutional layers with convolutional layers": the
+    same channel counts and 4x4 kernels, BatchNorm after every convolution
+    but the last (the generator has it after every deconvolution but its
+    last), ReLU (or `act`), a linear output (z ~ N(0, I) is unbounded).
+    """
+
+    def __init__(self, z_dim=100, size=32, channels=3, width=64, batch_norm=True, act="relu"):
+        super().__init__()
+        n = dcgan_doublings(size)
+        ch = width
+        mods = [nn.Conv2d(channels, ch, 4, 2, 1, bias=not batch_norm)]
+        mods += [nn.BatchNorm2d(ch)] if batch_norm else []
+        mods += [ACTIVATIONS[act]()]
+        for _ in range(n - 1):
+            mods += [nn.Conv2d(ch, ch * 2, 4, 2, 1, bias=not batch_norm)]
+            mods += [nn.BatchNorm2d(ch * 2)] if batch_norm else []
+            mods += [ACTIVATIONS[act]()]
+            ch *= 2
+        self.net = nn.Sequential(*mods, nn.Conv2d(ch, z_dim, 4, 1, 0))
+
+    def forward(self, x):
+        return self.net(x).flatten(1)
+
+
+class SplitBatchNorm2d(nn.Module):
+    """BatchNorm whose scale and offset are shared but whose running statistics are kept per stream.
+
+    Che et al. 2017, app. B: two kinds of batches go through the generator,
+    G(z) and G(E(x)); "we separate the batch statistics for these two classes
+    of data in the generator, while keeping the parameters of BN layer to be
+    shared". A batch is normalized by its own statistics in training mode
+    (as in BatchNorm); `stream` picks the running statistics it updates (and,
+    in eval mode, uses). Set it with `batch_norm_stream`.
+    """
+
+    def __init__(self, channels, streams=("noise", "encoder"), eps=1e-5, momentum=0.1):
+        super().__init__()
+        self.streams, self.stream, self.eps, self.momentum = tuple(streams), streams[0], eps, momentum
+        self.weight, self.bias = nn.Parameter(torch.ones(channels)), nn.Parameter(torch.zeros(channels))
+        for s in self.streams:
+            self.register_buffer(f"running_mean_{s}", torch.zeros(channels))
+            self.register_buffer(f"running_var_{s}", torch.ones(channels))
+
+    def forward(self, x):
+        return F.batch_norm(x, getattr(self, f"running_mean_{self.stream}"), getattr(self, f"running_var_{self.stream}"),
+                            self.weight, self.bias, self.training, self.momentum, self.eps)
+
+
+def split_batch_norm(module, streams=("noise", "encoder")):
+    """Replace every BatchNorm2d inside `module` by a SplitBatchNorm2d with the same scale and offset; returns it."""
+    for name, child in module.named_children():
+        if isinstance(child, nn.BatchNorm2d):
+            new = SplitBatchNorm2d(child.num_features, streams, child.eps, child.momentum).to(child.weight.device)
+            with torch.no_grad():
+                new.weight.copy_(child.weight)
+                new.bias.copy_(child.bias)
+            setattr(module, name, new)
+        else:
+            split_batch_norm(child, streams)
+    return module
+
+
+@contextlib.contextmanager
+def batch_norm_stream(module, stream):
+    """Inside the block, every SplitBatchNorm2d of `module` keeps its statistics under `stream`."""
+    layers = [m for m in module.modules() if isinstance(m, SplitBatchNorm2d)]
+    before = [m.stream for m in layers]
+    for m in layers:
+        if stream not in m.streams:
+            raise ValueError(f"unknown batch-norm stream {stream!r}; the layers have {m.streams}")
+        m.stream = stream
+    try:
+        yield module
+    finally:
+        for m, s in zip(layers, before):
+            m.stream = s
 
 
 def norm_layer(norm, channels):

@@ -66,6 +66,13 @@ EXPECTED = {
                               "toy-zero-gp-swissroll/swissroll10-1gp-s0/field_20.npz"],
     **{t: [f"{t}/comparison.md", f"{t}/seeds.md", f"{t}/0gp-b0.9-s0/samples_final.png"]
        for t in ("digits-zero-gp", "mnist-zero-gp", "stacked-mnist-zero-gp")},
+    "toy-mode-reg": ["toy-mode-reg/heatmaps.png", "toy-mode-reg/modes_over_time.png", "toy-mode-reg/seeds.md",
+                     "toy-mode-reg/reg-s0/heat_20.npz", "toy-mode-reg/gan-s0/heatmaps.png"],
+    "digits-mode-reg": ["digits-mode-reg/grid/fig3.png", "digits-mode-reg/grid/grid.md",
+                        "digits-mode-reg/compositional/table2.md", "digits-mode-reg/compositional/set2-reg-s0/summary.json"],
+    "mnist-mode-reg-grid": ["mnist-mode-reg-grid/fig3.png", "mnist-mode-reg-grid/grid.json"],
+    "compositional-mnist-mode-reg": ["compositional-mnist-mode-reg/table2.md",
+                                     "compositional-mnist-mode-reg/set2-gan-s0/summary.json"],
 }
 
 

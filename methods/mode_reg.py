@@ -1,0 +1,553 @@
+"""Che et al. 2017: mode-regularized GANs (Reg-GAN): an encoder, the metric regularizer and the mode regularizer.
+
+Paper
+  Che, Li, Jacob, Bengio & Li, "Mode Regularized Generative Adversarial Networks", ICLR 2017.
+  https://arxiv.org/abs/1612.02136 (https://openreview.net/forum?id=HJKkY35le)
+  The authors published no code. Manifold-diffusion training (sec. 3.3, MDGAN) is methods/mdgan.py.
+
+A GAN's generator learns only through D's gradient, which pushes every sample towards
+the nearest high-D region: small modes that G never visits attract nothing (sec. 3, Fig. 2).
+Reg-GAN trains an encoder E: X -> Z beside G and adds two terms on real data x: a
+geometric distance between x and its reconstruction G(E(x)) (every real x, so every
+mode, pulls on G) and D's verdict on G(E(x)) (reconstructions of missing modes must
+look real). D(x) = sigmoid(logit(x)) below:
+
+  eq. (1)   T_G = -E_z log D(G(z)) + E_x [lambda1 d(x, G(E(x))) + lambda2 log D(G(E(x)))]   generator_losses
+  eq. (2)   T_E =                    E_x [lambda1 d(x, G(E(x))) + lambda2 log D(G(E(x)))]   generator_losses
+            with the mode regularizer's sign as the paper means it (deviation 1)            regularizer
+  sec. 3.1  d: pixel-wise squared L2, or a distance between D's features                    distance
+  D: -E_x log D(x) - E_z log(1 - D(G(z))), the GAN's (unchanged by Reg-GAN)                  d_loss
+  sec. 3.4  MODE score (eq. 4), missed modes and KL of the 1,000-mode sets (Table 2), the
+            third-party noisy discriminator (Table 3): metrics.py                             (final evaluation)
+  app. B    G's BatchNorm keeps separate statistics for noise and encoder batches         nets.split_batch_norm
+
+Run
+    make toy-mode-reg              app. C, Fig. 9: 6 Gaussians, GAN vs Reg-GAN, density heatmaps over training
+    make digits-mode-reg           the sec. 4.1.1 grid subset and the sec. 4.1.2 compositional runs, CPU-sized
+    make mnist-mode-reg-grid       sec. 4.1.1, Table 1, Fig. 3: MODE scores over the hyper-parameter grid (GRID=small)
+    make compositional-mnist-mode-reg   sec. 4.1.2, Table 2: four digit distributions, DCGAN vs Reg-DCGAN
+    python -m methods.mode_reg --dataset ring6 --out runs/mode-reg            Reg-GAN on the toy ring
+    python -m methods.mode_reg --model gan --dataset ring6 --out runs/gan     the same nets and loop, no regularizer
+    python -m methods.mode_reg grid --dataset digits --grid small --out runs/grid    Fig. 3 (GAN and Reg-GAN per point)
+    python -m methods.mode_reg table runs/comp/* --out runs/comp              Table 2 from <set>-<model>-s<seed> runs
+    python -m methods.mode_reg --help
+
+Logged beside the harness's D diagnostics: the reconstruction distance and D's output
+on G(E(x)). On 2-D toy data the samples at every `--heat-steps` step are kept in
+heat_<step>.npz; heatmaps.png draws their densities beside the target (Fig. 9) and
+`over_time` in summary.json holds the modes captured at those steps. Image runs add,
+for each `--third-party-sigma`, the count of test images the third-party noisy D places
+on missing modes (`missing_sigma<s>`).
+
+Deviations and decisions
+1. The sign of the mode regularizer. Eqs. (1)-(2) print `+ lambda2 log D(G(E(x)))` in
+   losses G and E minimise, which would push reconstructions to look fake. The text
+   ("encourage G(E(x)) to move towards a nearby mode") and the MDGAN pseudo-code
+   (app. A: ascent on lambda log D1(G(E(x))) - ||x - G(E(x))||^2) say the opposite: we
+   minimise lambda2 * (-log D(G(E(x)))), the non-saturating form of the GAN loss G
+   already uses on G(z). Tested: a step on the regularizer raises D(G(E(x))).
+2. d(x, y) = ||x - y||^2, the squared L2 norm over all pixels (the norm the paper writes
+   in app. A), per sample, averaged over the batch. `--distance mean` divides it by the
+   number of pixels; `--distance feature` uses ||f(x) - f(y)||^2 with f D's last hidden
+   layer (the "distance of learned features by the discriminator" of sec. 3.1). The
+   paper's lambdas were chosen for its own, unstated, scale of d.
+3. One backward pass updates G and E: T_G and T_E share the regularizer and T_G's
+   first term does not depend on E, so d T_G / d theta_E = d T_E / d theta_E (tested).
+   D is the GAN's: it sees real data and G(z), never G(E(x)) (the paper trains no D on
+   reconstructions in Reg-GAN; MDGAN's D1 does).
+4. Toy set-up (app. C, "following Metz et al. 2016"): G with 2 hidden layers of 128
+   ReLU units from z ~ U[0, 1]^3; D with one hidden layer of ReLU units (128: the width
+   is not given); E the generator's mirror (2 x 128 ReLU, linear output); Adam(1e-4) for
+   all three with beta1 0.5 and batch 512 (Metz et al.'s; the paper gives neither);
+   lambda1 = lambda2 = 0.005; 25,000 generator steps (the paper plots "epochs" without
+   a count). The data are the paper's: 6 Gaussians of std 0.1 on a circle of radius 5.
+5. Images (sec. 4.1.2, 4.2, app. B): DCGAN G and D (BatchNorm in both, as DCGAN),
+   z ~ N(0, I_100), Adam(2e-4, beta1 0.5), batch 64; E the generator reversed
+   (nets.DCGANEncoder: convolutions for deconvolutions, BatchNorm where G has it,
+   ReLU, a linear output). lambda1 = 0.2, lambda2 = 0.4, the only values the paper
+   gives (sec. 4.1.1); Table 2's and Fig. 6's are not given.
+6. Separate batch statistics (app. B): every BatchNorm of G becomes a SplitBatchNorm2d
+   with shared scale and offset and two sets of running statistics, "noise" for G(z)
+   and "encoder" for G(E(x)); the two kinds of batches never share a forward pass, so
+   each is normalized by its own statistics (tested).
+7. The grid (sec. 4.1.1, Table 1): MLP G and D of nLayer hidden layers of size ReLU
+   units, G's output linear, dropoutD = dropout 0.5 on D's hidden layers, optimG/optimD
+   Adam (betas 0.5, 0.999) or plain SGD, one lr for both nets; the Table 1 values.
+   `--grid full` is every one of its 2,592 points, `--grid small` 24 points drawn from
+   them without replacement by a fixed seed (0), each run as GAN and as Reg-GAN at the
+   same seed. `--size-scale` multiplies sizeG and sizeD (0.25 for the 8 x 8 digits on a
+   CPU). The paper trains each point for an unstated time; we give `--steps`.
+8. Table 2 (sec. 4.1.2): the paper says only that the three digits are "sampled with
+   different probabilities" in four sets. Ours (`--digit-weights`, the ten digit
+   probabilities up to a constant): set 1 uniform; set 2 p(d) ~ d + 1; set 3
+   p(d) ~ 0.7^d; set 4 digits 0 and 1 ten times rarer than the others (SETS).
+   #Miss counts the numbers 0-999 never generated in `--eval-samples` samples, each
+   digit read by our per-digit classifier (metrics.composed_modes); the same count on
+   as many real samples is reported beside it (`real_missed_modes`), since a finite
+   sample of the data misses rare numbers too. KL: Table 2's caption compares the
+   generated with the training distribution; KL(train || generated) is infinite once
+   one number is missed, yet the table prints finite values, so we report
+   `kl_train_modes` (add-one smoothed, metrics.kl_train_smoothed) and `kl_modes`
+   (KL(generated || train)). The table's magnitudes (60-78) fit neither.
+9. The third-party discriminator (sec. 3.4, 4.2.1): metrics.missing_mode_estimate with a
+   fresh copy of the run's D architecture, Adam(2e-4), `--third-party-steps` steps,
+   input noise of std sigma (in our pixel units, [-1, 1]) while it trains, none when it
+   scores. The paper names no threshold for "close to 1": `--third-party-threshold`
+   (0.9). Test images: MNIST's and CIFAR-10's test splits; the other sets have no test
+   split, so fresh draws from the data sampler stand in (documented in the summary).
+"""
+
+import argparse
+import dataclasses
+import itertools
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+import common
+import data as datasets
+import figures
+import metrics
+import nets
+
+MODELS = ("reg", "gan")
+DISTANCES = ("pixel", "mean", "feature")
+ARCHS = ("auto", "dcgan", "mlp")
+OPTIMIZERS = ("adam", "sgd")
+# Table 2's four digit distributions (deviation 8): p(digit) up to a constant, for digits 0-9.
+SETS = {"set1": [1.0] * 10, "set2": [float(k + 1) for k in range(10)], "set3": [0.7**k for k in range(10)],
+        "set4": [0.1, 0.1] + [1.0] * 8}
+
+
+@dataclass
+class Config(common.RunConfig):
+    model: str = "reg"  # reg (Reg-GAN: eqs. 1-2, G and E regularized) | gan (the same nets and loop, E untrained, no regularizer)
+    lam1: float = -1.0  # lambda1, the metric regularizer's weight (-1: 0.005 on toy data, app. C; 0.2 on images, sec. 4.1.1)
+    lam2: float = -1.0  # lambda2, the mode regularizer's weight (-1: 0.005 on toy data; 0.4 on images)
+    distance: str = "pixel"  # d(x, G(E(x))): pixel (||x - y||^2) | mean (per pixel) | feature (D's last hidden layer)
+    prior: str = "auto"  # z's prior: auto (U[0, 1]^3 on toy data, app. C; N(0, I) on images) | normal | uniform
+    arch: str = "auto"  # auto (mlp on toy data, dcgan on images) | dcgan (app. B) | mlp (the sec. 4.1.1 grid's nets)
+    g_layers: int = 0  # MLP G (and E) hidden layers (0: 2 on toy data, app. C; 3 on images)
+    d_layers: int = 0  # MLP D hidden layers (0: 1 on toy data, app. C; 3 on images)
+    g_width: int = 0  # MLP G (and E) hidden units / DCGAN base channels (0: 128 toy; 800 MLP; 64 DCGAN)
+    d_width: int = 0  # MLP D hidden units / DCGAN base channels (0: 128 toy; 512 MLP; 64 DCGAN)
+    dropout: float = 0.0  # dropout on the MLP D's hidden layers (Table 1's dropoutD: 0.5)
+    opt_g: str = "adam"  # G's and E's optimizer: adam | sgd (Table 1's optimG)
+    opt_d: str = "adam"  # D's optimizer: adam | sgd (Table 1's optimD)
+    lr: float = 0.0  # learning rate of every net (0: 1e-4 on toy data, app. C; 2e-4 on images, DCGAN)
+    betas: tuple = (0.5, 0.999)  # Adam betas (DCGAN's and Metz et al.'s beta1 0.5)
+    heat_steps: tuple = (0, 1000, 5000, 10000, 25000)  # 2-D toy data: steps whose samples are kept (Fig. 9's heatmaps)
+    third_party_sigma: tuple = ()  # image data: input-noise stds of the third-party D counting missing modes (sec. 3.4)
+    third_party_steps: int = 2000  # training steps of each third-party D
+    third_party_threshold: float = 0.9  # a test image with third-party D(t) above this is on a missing mode
+    dataset: str = "ring6"  # data set (app. C's toy: ring6, 6 Gaussians of std 0.1 on a circle of radius 5)
+    batch_size: int = 0  # samples per batch (0: 512 on toy data, Metz et al.; 64 on images, DCGAN)
+    steps: int = 25000  # generator updates
+    out: str = "runs/mode-reg"  # run folder
+
+
+# ---------------------------------------------------------------------------
+# The regularizers: pure functions
+# ---------------------------------------------------------------------------
+
+
+def d_features(d, x):
+    """D's last hidden layer for x, flattened per sample (an MLP or DCGAN discriminator of nets.py)."""
+    body = d.net[:-1]
+    return body(x.flatten(1) if isinstance(d, nets.MLPDiscriminator) else x).flatten(1)
+
+
+def distance(x, y, kind="pixel", d=None):
+    """d(x, y) of sec. 3.1 per sample, shape (B,): ||x - y||^2 over all pixels ("pixel", deviation 2), its mean
+    per pixel ("mean"), or ||f(x) - f(y)||^2 with f D's last hidden layer ("feature")."""
+    if kind == "feature":
+        x, y = d_features(d, x), d_features(d, y)
+    sq = (x - y).flatten(1).pow(2)
+    return sq.mean(1) if kind == "mean" else sq.sum(1)
+
+
+def regularizer(x, rec, logit_rec, lam1, lam2, kind="pixel", d=None):
+    """E_x [lambda1 d(x, G(E(x))) - lambda2 log D(G(E(x)))]: the metric and the mode regularizer of eqs. (1)-(2).
+
+    The mode term's sign is the paper's intent, not its print (deviation 1):
+    -log D(G(E(x))) = softplus(-logit), lowered by making reconstructions look real.
+    Returns (the regularizer, mean d, mean -log D(G(E(x)))).
+    """
+    dist = distance(x, rec, kind, d).mean()
+    mode = F.softplus(-logit_rec).mean()
+    return lam1 * dist + lam2 * mode, dist, mode
+
+
+def d_loss(logit_real, logit_fake):
+    """The GAN discriminator's loss -E log D(x) - E log(1 - D(G(z))), D = sigmoid(logit)."""
+    return F.softplus(-logit_real).mean() + F.softplus(logit_fake).mean()
+
+
+def g_loss(logit_fake):
+    """-E_z log D(G(z)), T_G's first term (eq. 1)."""
+    return F.softplus(-logit_fake).mean()
+
+
+def generator_losses(logit_fake, x, rec, logit_rec, lam1, lam2, kind="pixel", d=None):
+    """(T_G, T_E, mean d, mean -log D(G(E(x)))) of eqs. (1)-(2): T_G = -E log D(G(z)) + R, T_E = R."""
+    reg, dist, mode = regularizer(x, rec, logit_rec, lam1, lam2, kind, d)
+    return g_loss(logit_fake) + reg, reg, dist, mode
+
+
+# ---------------------------------------------------------------------------
+# Networks and settings
+# ---------------------------------------------------------------------------
+
+
+def resolve(cfg):
+    """The auto settings (deviations 4, 5), before the harness checks them (the same on every resume)."""
+    toy = cfg.dataset in datasets.TOY
+    arch = "mlp" if toy else ("dcgan" if cfg.arch == "auto" else cfg.arch)
+    mlp_img = arch == "mlp" and not toy
+    return dataclasses.replace(
+        cfg, arch=arch, prior=cfg.prior if cfg.prior != "auto" else "uniform" if toy else "normal",
+        lam1=cfg.lam1 if cfg.lam1 >= 0 else 0.005 if toy else 0.2,
+        lam2=cfg.lam2 if cfg.lam2 >= 0 else 0.005 if toy else 0.4,
+        g_layers=cfg.g_layers or (2 if toy else 3), d_layers=cfg.d_layers or (1 if toy else 3),
+        g_width=cfg.g_width or (128 if toy else 800 if mlp_img else 64),
+        d_width=cfg.d_width or (128 if toy else 512 if mlp_img else 64),
+        lr=cfg.lr or (1e-4 if toy else 2e-4), batch_size=cfg.batch_size or (512 if toy else 64),
+        z_dim=cfg.z_dim or (3 if toy else 100))
+
+
+def make_nets(cfg, data, z_dim):
+    """(G, D, E, D's normalization) for the data set and `cfg.arch`, on the CPU (deviations 4-7)."""
+    if cfg.arch == "dcgan":
+        c, size, _ = data.shape
+        try:
+            g = nets.DCGANGenerator(z_dim, size, c, cfg.g_width, cfg.batch_norm)
+            norm = cfg.d_norm if cfg.d_norm != "auto" else ("batch" if cfg.batch_norm else "none")
+            d = nets.DCGANDiscriminator(size, c, cfg.d_width, norm)
+            e = nets.DCGANEncoder(z_dim, size, c, cfg.g_width, cfg.batch_norm)
+        except ValueError as err:
+            raise common.UserError(f"--image-size: {err}") from None
+        for m in (g, d, e):
+            nets.dcgan_init(m)
+        return nets.split_batch_norm(g), d, e, norm  # deviation 6
+    g = nets.MLPGenerator(z_dim, data.shape, cfg.g_width, cfg.g_layers, "relu")
+    d = nets.MLPDiscriminator(data.shape, cfg.d_width, cfg.d_layers, "relu", cfg.dropout)
+    e = nets.MLPEncoder(data.shape, z_dim, cfg.g_width, cfg.g_layers, "relu")
+    return g, d, e, "none (MLP)"
+
+
+def make_optim(name, params, cfg):
+    if name == "sgd":
+        return torch.optim.SGD(params, lr=cfg.lr)
+    return torch.optim.Adam(params, lr=cfg.lr, betas=tuple(cfg.betas))
+
+
+def check_config(cfg):
+    for flag, value, allowed in (("--model", cfg.model, MODELS), ("--distance", cfg.distance, DISTANCES),
+                                 ("--arch", cfg.arch, ARCHS), ("--opt-g", cfg.opt_g, OPTIMIZERS),
+                                 ("--opt-d", cfg.opt_d, OPTIMIZERS), ("--prior", cfg.prior, ("auto",) + common.PRIORS)):
+        if value not in allowed:
+            raise common.UserError(f"unknown {flag} {value!r}; choose from {', '.join(allowed)}")
+    if cfg.lr < 0 or not 0 <= cfg.dropout < 1 or cfg.third_party_steps < 1:
+        raise common.UserError("--lr must be >= 0, --dropout in [0, 1), --third-party-steps >= 1")
+    if any(s < 0 for s in cfg.third_party_sigma) or not 0 < cfg.third_party_threshold < 1:
+        raise common.UserError("--third-party-sigma takes stds >= 0, --third-party-threshold a number in (0, 1)")
+    if len(cfg.betas) != 2:
+        raise common.UserError("--betas takes two numbers")
+    if any(s < 0 or s != int(s) for s in cfg.heat_steps):
+        raise common.UserError("--heat-steps takes whole step numbers >= 0")
+
+
+# ---------------------------------------------------------------------------
+# Training
+# ---------------------------------------------------------------------------
+
+
+def train(cfg):
+    cfg = resolve(cfg)
+    check_config(cfg)
+    reg = cfg.model == "reg"
+    run = common.Run(cfg, f"{'Reg-GAN' if reg else 'GAN'} {cfg.dataset}", prior=cfg.prior)
+    g, d, e, run.resolved["d_norm"] = make_nets(cfg, run.data, run.z_dim)
+    g, d, e = g.to(run.device), d.to(run.device), e.to(run.device)
+    opt_g, opt_d = make_optim(cfg.opt_g, g.parameters(), cfg), make_optim(cfg.opt_d, d.parameters(), cfg)
+    opt_e = make_optim(cfg.opt_g, e.parameters(), cfg)
+    run.resolved.update({k: getattr(cfg, k) for k in ("arch", "prior", "lam1", "lam2", "g_layers", "d_layers",
+                                                      "g_width", "d_width", "lr", "batch_size")})
+    start = run.begin(g=g, d=d, e=e, opt_g=opt_g, opt_d=opt_d, opt_e=opt_e)
+    heat = run.data.kind == "toy" and run.data.shape == (2,)
+    heat_steps = {int(s) for s in cfg.heat_steps}
+    if heat and start == 0 and 0 in heat_steps:
+        save_heat(run, 0)
+    dist = mode = torch.zeros(())
+
+    for step in range(start, cfg.steps):
+        # D: the GAN's update on real data against G(z) (deviation 3), d_steps times on fresh batches.
+        d.requires_grad_(True)
+        for _ in range(cfg.d_steps):
+            real = run.data.sample(cfg.batch_size)
+            with torch.no_grad(), nets.batch_norm_stream(g, "noise"):
+                fake = g(run.noise())
+            loss_d = d_loss(d(real), d(fake))
+            opt_d.zero_grad(set_to_none=True)
+            loss_d.backward()
+            opt_d.step()
+        # G (and E): one descent on T_G (eq. 1) and, for E, on T_E (eq. 2).
+        d.requires_grad_(False)
+        with nets.batch_norm_stream(g, "noise"):
+            logit_fake = d(g(run.noise()))
+        if reg:
+            x = run.data.sample(cfg.batch_size)
+            with nets.batch_norm_stream(g, "encoder"):  # app. B: the encoder batches' own BN statistics
+                rec = g(e(x))
+            loss_g, loss_e, dist, mode = generator_losses(logit_fake, x, rec, d(rec), cfg.lam1, cfg.lam2,
+                                                          cfg.distance, d)
+        else:
+            loss_g, loss_e = g_loss(logit_fake), torch.zeros(())
+        opt_g.zero_grad(set_to_none=True)
+        opt_e.zero_grad(set_to_none=True)
+        loss_g.backward()  # deviation 3: E's gradient of T_G is its gradient of T_E
+        opt_g.step()
+        if reg:
+            opt_e.step()
+        if heat and step + 1 in heat_steps:
+            save_heat(run, step + 1)
+        run.end_step(step + 1, {"loss_d": loss_d, "loss_g": loss_g, "loss_e": loss_e},
+                     rec_distance=float(dist.detach()), rec_neg_log_d=float(mode.detach()))
+
+    extra = {}
+    if heat:
+        extra.update(heat_over_time(run))
+    if run.data.kind == "image" and cfg.eval_samples > 0:
+        with common.diagnostic_mode(*run.nets()):
+            extra.update(image_extras(cfg, run, g, e if reg else None))
+    return run.finish(model=cfg.model, lam1=cfg.lam1 if reg else 0.0, lam2=cfg.lam2 if reg else 0.0,
+                      distance=cfg.distance, arch=cfg.arch, prior=cfg.prior,
+                      digit_weights=list(getattr(run.data, "digit_weights", [])), **extra)
+
+
+def image_extras(cfg, run, g, e):
+    """Composed sets: the 1,000-mode scores of as many real samples (`real_*`); the reconstruction error on
+    real data (Reg-GAN); the third-party counts for every `--third-party-sigma` (deviations 8, 9)."""
+    out, data = {}, run.data
+    if isinstance(data, datasets.Composed):
+        real = torch.cat([data.sample(cfg.batch_size) for _ in range(-(-cfg.eval_samples // cfg.batch_size))])
+        scores = metrics.composed_modes(data, real[:cfg.eval_samples], cfg.data_root)
+        out.update({f"real_{k}": v for k, v in scores.items() if k != "digit_accuracy"})
+    if e is not None:
+        x = data.sample(cfg.batch_size)
+        with torch.no_grad(), nets.batch_norm_stream(g, "encoder"):
+            out["rec_distance_final"] = float(distance(x, g(e(x)), cfg.distance, run.d).mean())
+    if cfg.third_party_sigma:
+        n = max(cfg.eval_samples, cfg.batch_size)
+        train = torch.cat([data.sample(cfg.batch_size) for _ in range(-(-n // cfg.batch_size))])[:n]
+        fake = common.generate(g, n, cfg.batch_size, run.z_dim, run.device, run.prior)[:n]
+        try:
+            test, out["third_party_test"] = datasets.load(cfg.dataset, cfg.data_root, run.device, cfg.image_size
+                                                          or None, split="test").images[:n], "test split"
+        except (common.UserError, AttributeError):
+            test = torch.cat([data.sample(cfg.batch_size) for _ in range(-(-n // cfg.batch_size))])[:n]
+            out["third_party_test"] = "fresh samples (no test split)"
+        for sigma in cfg.third_party_sigma:
+            third = make_nets(cfg, data, run.z_dim)[1].to(run.device)  # deviation 9: the run's D architecture
+            est = metrics.missing_mode_estimate(third, train, fake, test, sigma, cfg.third_party_steps,
+                                                cfg.batch_size, 2e-4, cfg.third_party_threshold, cfg.seed)
+            out[f"missing_sigma{sigma:g}"] = est["missing"]
+        out["third_party_images"] = n
+    return out
+
+
+# ---------------------------------------------------------------------------
+# Fig. 9: the generator's density over training on the 2-D ring
+# ---------------------------------------------------------------------------
+
+
+def save_heat(run, step):
+    """The `eval_samples` fixed-noise samples at `step`, in heat_<step>.npz."""
+    with common.diagnostic_mode(run.g), torch.no_grad():
+        fixed = run.g(run.z_fixed[: max(run.cfg.eval_samples, 1)]).cpu().numpy()
+    np.savez(run.dir / f"heat_{step}.npz", fixed=fixed, step=step)
+
+
+def heat_over_time(run):
+    """heatmaps.png (Fig. 9's row for this run, the target last) and the modes captured at every kept step."""
+    snaps = sorted((int(np.load(p)["step"]), np.load(p)["fixed"]) for p in run.dir.path.glob("heat_*.npz"))
+    if not snaps:
+        return {}
+    target = run.data.sample(max(run.cfg.eval_samples, 1)).cpu().numpy()
+    figures.plot_heatmaps(run.dir / "heatmaps.png", [(run.label, snaps)], target)
+    data = run.data
+    rows = [{"step": s, **metrics.toy_metrics(x, data.centers, data.std, data.weights)} for s, x in snaps]
+    return {"over_time": rows}
+
+
+# ---------------------------------------------------------------------------
+# Sec. 4.1.1: the hyper-parameter grid (Table 1, Fig. 3)
+# ---------------------------------------------------------------------------
+
+# Table 1, in its order.
+GRID = {"g_layers": [2, 3, 4], "d_layers": [2, 3, 4], "g_width": [400, 800, 1600, 3200], "d_width": [256, 512, 1024],
+        "dropout": [True, False], "opt_g": ["sgd", "adam"], "opt_d": ["sgd", "adam"], "lr": [1e-2, 1e-3, 1e-4]}
+
+
+def grid_points(kind="small", n=24, seed=0):
+    """Table 1's grid: every point ("full", 2,592) or `n` of them drawn without replacement by `seed` ("small")."""
+    points = [dict(zip(GRID, values)) for values in itertools.product(*GRID.values())]
+    if kind == "full":
+        return points
+    pick = np.random.default_rng(seed).choice(len(points), size=min(n, len(points)), replace=False)
+    return [points[i] for i in sorted(pick)]
+
+
+def point_config(point, model, size_scale, base):
+    """The Config of one grid point (deviation 7) for `model`, on top of `base` (data set, steps, seed, ...)."""
+    return dataclasses.replace(
+        base, model=model, arch="mlp", g_layers=point["g_layers"], d_layers=point["d_layers"],
+        g_width=max(1, round(point["g_width"] * size_scale)), d_width=max(1, round(point["d_width"] * size_scale)),
+        dropout=0.5 if point["dropout"] else 0.0, opt_g=point["opt_g"], opt_d=point["opt_d"], lr=point["lr"])
+
+
+def point_name(i, point):
+    return (f"p{i:04d}-G{point['g_layers']}x{point['g_width']}-D{point['d_layers']}x{point['d_width']}"
+            f"{'-drop' if point['dropout'] else ''}-{point['opt_g']}-{point['opt_d']}-lr{point['lr']:g}")
+
+
+def grid(out, base, kind="small", n=24, size_scale=1.0, print_only=False):
+    """Run GAN and Reg-GAN at every grid point into out/<point>-<model>; grid.json, grid.md and fig3.png.
+
+    A point whose summary.json exists is skipped, one with a checkpoint resumed:
+    a stopped grid continues where it stopped. `print_only` prints one command
+    per run instead (for xargs -P or a cluster's array job).
+    """
+    out = Path(out)
+    points = grid_points(kind, n)
+    scores = {m: [] for m in MODELS}
+    for i, p in enumerate(points):
+        for model in ("gan", "reg"):
+            folder = out / f"{point_name(i, p)}-{model}"
+            cfg = dataclasses.replace(point_config(p, model, size_scale, base), out=str(folder))
+            if print_only:
+                print(command(cfg))
+                continue
+            if not (folder / "summary.json").exists():
+                print(f"[grid] point {i + 1}/{len(points)} {model}: {folder}", flush=True)
+                train(dataclasses.replace(cfg, resume=(folder / "checkpoint.pt").exists(), overwrite=True))
+            s = json.loads((folder / "summary.json").read_text())
+            scores[model].append({"point": point_name(i, p), **{k: s.get(k) for k in ("mode_score", "label_kl")}})
+    if print_only:
+        return None
+    res = {"grid": kind, "points": len(points), "size_scale": size_scale, "steps": base.steps, "seed": base.seed,
+           "dataset": base.dataset, "runs": scores}
+    common.write_json(out / "grid.json", res)
+    ms = {m: np.array([r["mode_score"] for r in scores[m] if r["mode_score"] is not None], float) for m in ("gan", "reg")}
+    lines = [f"Sec. 4.1.1 grid ({kind}: {len(points)} points of Table 1, sizes x {size_scale:g}), {base.dataset}, "
+             f"{base.steps} steps, seed {base.seed}: MODE score over the points.", "",
+             "| model | points | mean | median | 25% | 75% | max | points with MODE score > 5 |", "|---|---|---|---|---|---|---|---|"]
+    for m, label in (("gan", "GAN"), ("reg", "Reg-GAN")):
+        v = ms[m]
+        if len(v):
+            lines.append(f"| {label} | {len(v)} | {v.mean():.2f} | {np.median(v):.2f} | {np.quantile(v, .25):.2f} | "
+                         f"{np.quantile(v, .75):.2f} | {v.max():.2f} | {int((v > 5).sum())} |")
+    if len(ms["gan"]) == len(ms["reg"]) and len(ms["gan"]):
+        lines += ["", f"Reg-GAN above GAN at {int((ms['reg'] > ms['gan']).sum())} of {len(ms['gan'])} points "
+                      f"(same point, same seed)."]
+    (out / "grid.md").write_text("\n".join(lines) + "\n")
+    figures.plot_score_distributions(out / "fig3.png", {"GAN": ms["gan"], "Reg-GAN": ms["reg"]}, "MODE score",
+                                     f"{base.dataset}: MODE score over {len(points)} grid points")
+    print("\n".join(lines) + f"\n\nfigure: {out / 'fig3.png'}")
+    return res
+
+
+def command(cfg):
+    """The command line that runs `cfg`."""
+    default = Config()
+    flags = []
+    for f in dataclasses.fields(cfg):
+        v = getattr(cfg, f.name)
+        if v != getattr(default, f.name):
+            flag = "--" + f.name.replace("_", "-")
+            if isinstance(v, bool):
+                flags.append(flag if v else f"--no-{flag[2:]}")
+            elif isinstance(v, tuple):
+                flags.append(f"{flag} {' '.join(str(x) for x in v)}")
+            else:
+                flags.append(f"{flag} {v}")
+    return "python -m methods.mode_reg " + " ".join(flags)
+
+
+def grid_main(argv):
+    ap = argparse.ArgumentParser(prog="python -m methods.mode_reg grid",
+                                 description="Sec. 4.1.1: GAN and Reg-GAN over Table 1's hyper-parameter grid (Fig. 3).")
+    ap.add_argument("--grid", default="small", help="small (24 points drawn by seed 0) | full (all 2,592)")
+    ap.add_argument("--points", type=int, default=24, help="points of the small grid")
+    ap.add_argument("--size-scale", type=float, default=1.0, help="multiply sizeG and sizeD (0.25 for digits)")
+    ap.add_argument("--print", action="store_true", help="print one command per run instead of running")
+    a, rest = ap.parse_known_args(argv)
+    if a.grid not in ("small", "full") or a.points < 1 or a.size_scale <= 0:
+        raise common.UserError("--grid must be small or full, --points >= 1, --size-scale > 0")
+    base = common.parse_config(Config, __doc__, rest, hide=("width",))
+    return grid(base.out, base, a.grid, a.points, a.size_scale, a.print)
+
+
+# ---------------------------------------------------------------------------
+# Table 2: the compositional runs over sets and seeds
+# ---------------------------------------------------------------------------
+
+
+def table(run_dirs, out):
+    """Table 2 from run folders named <set>-<model>-s<seed>: #Miss and the KLs, mean ± std over seeds, with the
+    same numbers for as many real samples; table2.md."""
+    import re
+
+    rows = {}
+    for r in map(Path, run_dirs):
+        m = re.fullmatch(r"(.+)-(gan|reg)-s\d+", r.name)
+        if m and (r / "summary.json").exists():
+            rows.setdefault((m[1], m[2]), []).append(json.loads((r / "summary.json").read_text()))
+    if not rows:
+        raise common.UserError("no <set>-<model>-s<seed> folder with a summary.json among the given runs")
+    sets = sorted({s for s, _ in rows})
+    fmt = lambda v: f"{np.mean(v):.1f} ± {np.std(v):.1f}" if len(v) else ""
+    lines = ["Table 2 (sec. 4.1.2): missed numbers (#Miss, of 1,000) and KL (smoothed KL(train || generated); "
+             "KL(generated || train) in brackets), mean ± std over seeds.", "",
+             "| model | " + " | ".join(f"{s} #Miss | {s} KL" for s in sets) + " |", "|---" * (2 * len(sets) + 1) + "|"]
+    for model, label, pre in (("gan", "DCGAN", ""), ("reg", "Reg-DCGAN", ""), ("gan", "real data", "real_")):
+        cells = []
+        for s in sets:
+            runs = rows.get((s, model), [])
+            miss = [r[pre + "missed_modes"] for r in runs if pre + "missed_modes" in r]
+            kl = [r[pre + "kl_train_modes"] for r in runs if pre + "kl_train_modes" in r]
+            klg = [r[pre + "kl_modes"] for r in runs if pre + "kl_modes" in r]
+            cells += [fmt(miss), f"{fmt(kl)} ({np.mean(klg):.2f})" if kl else ""]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    n = {k: len(v) for k, v in rows.items()}
+    lines += ["", "Runs per cell: " + ", ".join(f"{s} {m}: {c}" for (s, m), c in sorted(n.items()))]
+    Path(out).mkdir(parents=True, exist_ok=True)
+    (Path(out) / "table2.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    return rows
+
+
+def table_main(argv):
+    ap = argparse.ArgumentParser(prog="python -m methods.mode_reg table",
+                                 description="Table 2 from compositional runs named <set>-<model>-s<seed>.")
+    ap.add_argument("runs", nargs="+", help="run folders holding summary.json")
+    ap.add_argument("--out", required=True, help="folder for table2.md")
+    a = ap.parse_args(argv)
+    return table(a.runs, a.out)
+
+
+def main():
+    if sys.argv[1:2] == ["grid"]:
+        return common.cli(grid_main, sys.argv[2:])
+    if sys.argv[1:2] == ["table"]:
+        return common.cli(table_main, sys.argv[2:])
+    common.cli(train, common.parse_config(Config, __doc__, hide=("width",)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,431 @@
+"""methods/mode_reg.py: the regularizers of eqs. (1)-(2) against hand computations, the mode regularizer's sign,
+the encoder's gradient, the separate batch statistics of app. B, the loop's wiring, the grid and Table 2; the
+missing-mode metrics (metrics.py) on sets with known answers."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+import torch.nn as nn
+
+import common
+import data as datasets
+import metrics
+import nets
+from methods import mode_reg as M
+
+
+def fixed_tensors():
+    x = torch.tensor([[1.0, -2.0], [0.5, 0.0], [-1.0, 3.0]])
+    rec = torch.tensor([[0.0, -1.0], [0.5, 2.0], [1.0, 1.0]])
+    logit_rec = torch.tensor([0.3, -1.2, 2.0])
+    logit_fake = torch.tensor([-0.5, 0.7, 0.1])
+    return x, rec, logit_rec, logit_fake
+
+
+# ---------------------------------------------------------------------------
+# Eqs. (1)-(2)
+# ---------------------------------------------------------------------------
+
+
+def test_regularizer_matches_a_hand_computation():
+    x, rec, logit_rec, _ = fixed_tensors()
+    # ||x - rec||^2 per sample: 1 + 1, 0 + 4, 4 + 4 -> mean 14 / 3
+    dist = (2.0 + 4.0 + 8.0) / 3
+    neg_log_d = np.mean([-math.log(1 / (1 + math.exp(-l))) for l in (0.3, -1.2, 2.0)])
+    reg, d_mean, mode = M.regularizer(x, rec, logit_rec, lam1=0.2, lam2=0.4)
+    assert float(d_mean) == pytest.approx(dist)
+    assert float(mode) == pytest.approx(neg_log_d)
+    assert float(reg) == pytest.approx(0.2 * dist + 0.4 * neg_log_d)
+
+
+def test_t_g_adds_the_generators_gan_loss_and_t_e_is_the_regularizer_alone():
+    x, rec, logit_rec, logit_fake = fixed_tensors()
+    t_g, t_e, _, _ = M.generator_losses(logit_fake, x, rec, logit_rec, 0.2, 0.4)
+    gan = np.mean([-math.log(1 / (1 + math.exp(-l))) for l in (-0.5, 0.7, 0.1)])
+    reg = float(M.regularizer(x, rec, logit_rec, 0.2, 0.4)[0])
+    assert float(t_e) == pytest.approx(reg)
+    assert float(t_g) == pytest.approx(gan + reg)
+
+
+def test_distances_pixel_mean_and_features():
+    torch.manual_seed(0)
+    x, y = torch.randn(4, 1, 8, 8), torch.randn(4, 1, 8, 8)
+    loop = torch.tensor([float(((x[i] - y[i]) ** 2).sum()) for i in range(4)])
+    assert torch.allclose(M.distance(x, y, "pixel"), loop)
+    assert torch.allclose(M.distance(x, y, "mean"), loop / 64)
+    d = nets.MLPDiscriminator((1, 8, 8), 16, 2)
+    f = lambda v: torch.relu(d.net[2](torch.relu(d.net[0](v.flatten(1)))))  # the last hidden layer, by hand
+    assert torch.allclose(M.distance(x, y, "feature", d), ((f(x) - f(y)) ** 2).sum(1), atol=1e-6)
+    dc = nets.DCGANDiscriminator(8, 1, 8, "none")
+    x16 = torch.randn(3, 1, 8, 8)
+    assert M.d_features(dc, x16).shape == (3, 8 * 4 * 4)  # one stride-2 conv of 8 channels at 8 px
+
+
+def test_a_step_on_the_mode_regularizer_raises_d_on_the_reconstructions():
+    """Deviation 1: the sign the paper means. Descending lambda2 * (-log D(G(E(x)))) makes G(E(x)) look more real."""
+    torch.manual_seed(0)
+    g, e = nets.MLPGenerator(3, (2,), 16), nets.MLPEncoder((2,), 3, 16)
+    d = nets.MLPDiscriminator((2,), 16, 1)
+    x = torch.randn(64, 2)
+    before = torch.sigmoid(d(g(e(x)))).mean().item()
+    opt = torch.optim.SGD(list(g.parameters()) + list(e.parameters()), lr=0.5)
+    rec = g(e(x))
+    reg, _, _ = M.regularizer(x, rec, d(rec), lam1=0.0, lam2=1.0)
+    opt.zero_grad()
+    reg.backward()
+    opt.step()
+    assert torch.sigmoid(d(g(e(x)))).mean().item() > before + 1e-3
+
+
+def test_a_step_on_the_metric_regularizer_lowers_the_reconstruction_error():
+    torch.manual_seed(0)
+    g, e, d = nets.MLPGenerator(3, (2,), 16), nets.MLPEncoder((2,), 3, 16), nets.MLPDiscriminator((2,), 16, 1)
+    x = torch.randn(64, 2)
+    err = lambda: float(M.distance(x, g(e(x))).mean().detach())
+    before = err()
+    opt = torch.optim.SGD(list(g.parameters()) + list(e.parameters()), lr=0.01)
+    rec = g(e(x))
+    reg, _, _ = M.regularizer(x, rec, d(rec), lam1=1.0, lam2=0.0)
+    opt.zero_grad()
+    reg.backward()
+    opt.step()
+    assert err() < before
+
+
+def test_one_backward_of_t_g_gives_e_the_gradient_of_t_e_and_g_the_gradient_of_t_g():
+    """Deviation 3: T_G's GAN term does not depend on E."""
+    torch.manual_seed(1)
+    g, e, d = nets.MLPGenerator(3, (2,), 16), nets.MLPEncoder((2,), 3, 16), nets.MLPDiscriminator((2,), 16, 1)
+    x, z = torch.randn(32, 2), torch.rand(32, 3)
+
+    def losses():
+        rec = g(e(x))
+        return M.generator_losses(d(g(z)), x, rec, d(rec), 0.3, 0.7)[:2]
+
+    t_g, t_e = losses()
+    ge = torch.autograd.grad(t_e, list(e.parameters()))
+    t_g, _ = losses()
+    gg_e = torch.autograd.grad(t_g, list(e.parameters()))
+    assert all(torch.allclose(a, b, atol=1e-7) for a, b in zip(ge, gg_e))
+    # G's gradient of T_G is that of the GAN term plus that of the regularizer
+    t_g, t_e = losses()
+    total = torch.autograd.grad(t_g, list(g.parameters()))
+    gan = torch.autograd.grad(M.g_loss(d(g(z))), list(g.parameters()))
+    rec = g(e(x))
+    regg = torch.autograd.grad(M.regularizer(x, rec, d(rec), 0.3, 0.7)[0], list(g.parameters()))
+    assert all(torch.allclose(a, b + c, atol=1e-6) for a, b, c in zip(total, gan, regg))
+
+
+# ---------------------------------------------------------------------------
+# App. B: separate batch statistics, the encoder
+# ---------------------------------------------------------------------------
+
+
+def test_split_batch_norm_keeps_each_streams_running_statistics_apart():
+    torch.manual_seed(0)
+    g = nets.split_batch_norm(nets.DCGANGenerator(8, 16, 1, 8))
+    layers = [m for m in g.modules() if isinstance(m, nets.SplitBatchNorm2d)]
+    assert len(layers) == 2 and not any(isinstance(m, nn.BatchNorm2d) for m in g.modules())
+    snap = lambda s: [getattr(m, f"running_mean_{s}").clone() for m in layers]
+    enc0, noise0 = snap("encoder"), snap("noise")
+    with nets.batch_norm_stream(g, "noise"):
+        g(torch.randn(16, 8) * 3 + 1)
+    assert all(torch.equal(a, b) for a, b in zip(enc0, snap("encoder")))  # a noise batch leaves the encoder's alone
+    assert not all(torch.equal(a, b) for a, b in zip(noise0, snap("noise")))
+    noise1 = snap("noise")
+    with nets.batch_norm_stream(g, "encoder"):
+        g(torch.randn(16, 8))
+    assert all(torch.equal(a, b) for a, b in zip(noise1, snap("noise")))  # and the other way round
+    assert not all(torch.equal(a, b) for a, b in zip(enc0, snap("encoder")))
+    assert all(m.stream == "noise" for m in layers)  # the block restores the stream
+
+
+def test_split_batch_norm_in_training_mode_is_batch_norm_with_shared_parameters():
+    torch.manual_seed(0)
+    bn = nn.BatchNorm2d(4)
+    nn.init.normal_(bn.weight, 1.0, 0.3)
+    nn.init.normal_(bn.bias, 0.0, 0.3)
+    holder = nets.split_batch_norm(nn.Sequential(bn))
+    split = holder[0]
+    x = torch.randn(8, 4, 3, 3)
+    ref = nn.BatchNorm2d(4)
+    ref.load_state_dict(bn.state_dict())
+    with nets.batch_norm_stream(holder, "encoder"):
+        out = split(x)
+    assert torch.allclose(out, ref(x), atol=1e-6)
+    assert torch.allclose(split.running_mean_encoder, ref.running_mean) and split.weight is not bn.weight
+    assert torch.equal(split.weight, bn.weight)
+    # eval mode: each stream normalizes with its own running statistics
+    split.eval()
+    with nets.batch_norm_stream(holder, "noise"):
+        out_noise = split(x)
+    with nets.batch_norm_stream(holder, "encoder"):
+        out_enc = split(x)
+    ref.eval()
+    assert torch.allclose(out_enc, ref(x), atol=1e-6) and not torch.allclose(out_noise, out_enc)
+
+
+def test_dcgan_encoder_mirrors_the_generator():
+    for size in (8, 16, 32):
+        g, e = nets.DCGANGenerator(20, size, 3, 8), nets.DCGANEncoder(20, size, 3, 8)
+        assert e(torch.randn(5, 3, size, size)).shape == (5, 20)
+        bn = lambda m: sum(isinstance(k, nn.BatchNorm2d) for k in m.modules())
+        convs = lambda m, t: sum(isinstance(k, t) for k in m.modules())
+        assert bn(e) == bn(g) and convs(e, nn.Conv2d) == convs(g, nn.ConvTranspose2d)
+
+
+def test_generator_batches_use_their_own_streams_in_the_loop(tmp_path, monkeypatch):
+    seen = []
+    real_forward = nets.SplitBatchNorm2d.forward
+
+    def spy(self, x):
+        seen.append((self.stream, len(x)))
+        return real_forward(self, x)
+
+    monkeypatch.setattr(nets.SplitBatchNorm2d, "forward", spy)
+    M.train(M.Config(dataset="digits", steps=1, batch_size=8, g_width=8, d_width=8, log_every=1, eval_samples=0,
+                     out=str(tmp_path / "r")))
+    # step 1: D's fake batch (noise), G's noise batch, G(E(x)) (encoder); one BN layer in G at 8 px
+    assert [s for s, _ in seen[:3]] == ["noise", "noise", "encoder"]
+
+
+# ---------------------------------------------------------------------------
+# The loop
+# ---------------------------------------------------------------------------
+
+
+def toy_config(tmp_path, **kw):
+    base = dict(steps=6, batch_size=32, g_width=16, d_width=16, heat_steps=(0, 3, 6), log_every=3,
+                eval_samples=200, out=str(tmp_path / "r"))
+    return M.Config(**{**base, **kw})
+
+
+def test_resolve_gives_the_papers_toy_and_image_settings():
+    t = M.resolve(M.Config())
+    assert (t.arch, t.prior, t.lam1, t.lam2, t.g_layers, t.d_layers, t.g_width, t.d_width, t.lr, t.batch_size,
+            t.z_dim) == ("mlp", "uniform", 0.005, 0.005, 2, 1, 128, 128, 1e-4, 512, 3)
+    i = M.resolve(M.Config(dataset="mnist"))
+    assert (i.arch, i.prior, i.lam1, i.lam2, i.lr, i.batch_size, i.z_dim) == ("dcgan", "normal", 0.2, 0.4, 2e-4, 64,
+                                                                               100)
+    m = M.resolve(M.Config(dataset="mnist", arch="mlp"))
+    assert (m.g_layers, m.d_layers, m.g_width, m.d_width) == (3, 3, 800, 512)
+    assert M.resolve(M.Config(lam1=0.0, lam2=0.0)).lam1 == 0.0  # 0 is a weight, -1 the default
+
+
+def test_a_short_toy_run_keeps_heatmaps_and_modes_over_time(tmp_path):
+    s = M.train(toy_config(tmp_path))
+    assert [r["step"] for r in s["over_time"]] == [0, 3, 6]
+    for step in (0, 3, 6):
+        assert np.load(tmp_path / "r" / f"heat_{step}.npz")["fixed"].shape == (200, 2)
+    assert (tmp_path / "r" / "heatmaps.png").exists()
+    assert s["model"] == "reg" and s["lam1"] == 0.005 and s["prior"] == "uniform"
+    logged = [json.loads(l) for l in (tmp_path / "r" / "metrics.jsonl").read_text().splitlines()]
+    assert all(r["rec_distance"] > 0 and r["rec_neg_log_d"] > 0 and r["loss_e"] > 0 for r in logged)
+    fixed = np.load(tmp_path / "r" / "heat_0.npz")["fixed"]
+    assert s["over_time"][0] == {"step": 0, **metrics.toy_metrics(fixed, datasets.toy("ring6", "cpu").centers, 0.1)}
+
+
+def test_the_uniform_prior_reaches_the_generator(tmp_path, monkeypatch):
+    zs = []
+    real_forward = nets.MLPGenerator.forward
+    monkeypatch.setattr(nets.MLPGenerator, "forward", lambda self, z: zs.append(z) or real_forward(self, z))
+    M.train(toy_config(tmp_path, steps=2, heat_steps=()))
+    noise = [z for z in zs if z.grad_fn is None]  # not E's outputs
+    assert len(noise) >= 4
+    assert noise and all(float(z.min()) >= 0 and float(z.max()) <= 1 for z in noise)
+
+
+def test_each_network_is_updated_by_its_own_loss(tmp_path, monkeypatch):
+    """D by the GAN loss on real and G(z) only; G by T_G; E by T_E (and not at all in the GAN)."""
+    record = []
+    real_make_optim = M.make_optim
+
+    def spy(name, params, cfg):
+        params = list(params)
+        opt = real_make_optim(name, params, cfg)
+        step = opt.step
+        opt.step = lambda *a, **k: record.append((params[0].shape, [p.grad.clone() for p in params])) or step(*a, **k)
+        return opt
+
+    calls = {"d": [], "g": []}
+    real_d_loss, real_gl = M.d_loss, M.generator_losses
+    monkeypatch.setattr(M, "make_optim", spy)
+    monkeypatch.setattr(M, "d_loss", lambda r, f: calls["d"].append((r.shape, f.shape)) or real_d_loss(r, f))
+    monkeypatch.setattr(M, "generator_losses", lambda *a, **k: calls["g"].append((a[4], a[5])) or real_gl(*a, **k))
+    M.train(toy_config(tmp_path, steps=2, d_steps=3, heat_steps=(), lam1=0.25, lam2=0.5))
+    assert calls["d"] == [(torch.Size([32]), torch.Size([32]))] * 6 and calls["g"] == [(0.25, 0.5)] * 2
+    shapes = [s for s, _ in record]
+    d_in, g_in, e_in = torch.Size([16, 2]), torch.Size([16, 3]), torch.Size([16, 2])
+    # per step: 3 D steps, then G and E (E's first layer is 2 -> 16, as D's: told apart by order)
+    assert shapes == [d_in] * 3 + [g_in, e_in] + [d_in] * 3 + [g_in, e_in]
+    record.clear()
+    M.train(toy_config(tmp_path, steps=2, heat_steps=(), model="gan", overwrite=True))
+    assert [s for s, _ in record] == [d_in, g_in, d_in, g_in]  # the GAN never steps E
+
+
+def test_g_and_e_steps_use_the_gradients_of_t_g_and_t_e(tmp_path, monkeypatch):
+    expected, used = {}, []
+    real_gl, real_make_optim = M.generator_losses, M.make_optim
+    nets_seen = {}
+
+    def spy_gl(logit_fake, x, rec, logit_rec, lam1, lam2, kind="pixel", d=None):
+        t_g, t_e, dist, mode = real_gl(logit_fake, x, rec, logit_rec, lam1, lam2, kind, d)
+        expected["e"] = [g.clone() for g in torch.autograd.grad(t_e, nets_seen["e"], retain_graph=True)]
+        expected["g"] = [g.clone() for g in torch.autograd.grad(t_g, nets_seen["g"], retain_graph=True)]
+        return t_g, t_e, dist, mode
+
+    def spy_optim(name, params, cfg):
+        params = list(params)
+        key = {torch.Size([16, 3]): "g"}.get(params[0].shape, "e" if "e" not in nets_seen and "g" in nets_seen
+                                             and "d" in nets_seen else "d" if "d" not in nets_seen else "e")
+        nets_seen[key] = params
+        opt = real_make_optim(name, params, cfg)
+        step = opt.step
+        opt.step = lambda *a, **k: used.append((key, [p.grad.clone() for p in params])) or step(*a, **k)
+        return opt
+
+    monkeypatch.setattr(M, "generator_losses", spy_gl)
+    monkeypatch.setattr(M, "make_optim", spy_optim)
+    M.train(toy_config(tmp_path, steps=1, heat_steps=()))
+    by = dict((k, v) for k, v in used if k in ("g", "e"))
+    for k in ("g", "e"):
+        assert all(torch.allclose(a, b, atol=1e-7) for a, b in zip(by[k], expected[k]))
+
+
+def test_an_image_run_scores_compositional_digits_with_the_real_reference(tmp_path):
+    s = M.train(M.Config(dataset="compositional_digits", image_size=16, steps=2, batch_size=16, g_width=8,
+                         d_width=8, log_every=2, eval_samples=300, third_party_sigma=(0.5,), third_party_steps=3,
+                         digit_weights=tuple(M.SETS["set4"]), out=str(tmp_path / "r")))
+    for k in ("missed_modes", "kl_modes", "kl_train_modes", "real_missed_modes", "real_kl_train_modes",
+              "rec_distance_final", "missing_sigma0.5"):
+        assert k in s, k
+    assert s["real_missed_modes"] < s["missed_modes"] and s["third_party_images"] == 300
+    assert s["digit_weights"] == pytest.approx(np.array(M.SETS["set4"]) / sum(M.SETS["set4"]))
+    assert s["third_party_test"].startswith("fresh samples")
+
+
+def test_bad_settings_are_refused(tmp_path):
+    for bad in (dict(model="wgan"), dict(distance="l1"), dict(opt_g="rmsprop"), dict(dropout=1.0),
+                dict(prior="cauchy"), dict(third_party_threshold=1.0)):
+        with pytest.raises(common.UserError):
+            M.train(toy_config(tmp_path, **bad))
+    with pytest.raises(common.UserError, match="digit-weights"):
+        M.train(toy_config(tmp_path, digit_weights=(1.0,) * 10))
+
+
+# ---------------------------------------------------------------------------
+# Sec. 4.1.1 grid and Table 2
+# ---------------------------------------------------------------------------
+
+
+def test_grid_points_cover_table_1():
+    full = M.grid_points("full")
+    assert len(full) == 3 * 3 * 4 * 3 * 2 * 2 * 2 * 3 == 2592
+    assert len({json.dumps(p, sort_keys=True) for p in full}) == 2592
+    small = M.grid_points("small", 24)
+    assert len(small) == 24 and all(p in full for p in small) and small == M.grid_points("small", 24)
+    cfg = M.point_config(small[0], "reg", 0.25, M.Config(dataset="digits"))
+    assert cfg.arch == "mlp" and cfg.g_width == round(small[0]["g_width"] / 4) and cfg.lr == small[0]["lr"]
+    assert cfg.dropout == (0.5 if small[0]["dropout"] else 0.0)
+
+
+def test_grid_runs_both_models_per_point_skips_finished_runs_and_prints_commands(tmp_path, capsys):
+    base = M.Config(dataset="digits", steps=2, batch_size=16, log_every=2, eval_samples=100, device="cpu",
+                    out=str(tmp_path / "grid"))
+    res = M.grid(tmp_path / "grid", base, "small", 2, 0.05)
+    assert len(res["runs"]["gan"]) == len(res["runs"]["reg"]) == 2
+    assert (tmp_path / "grid" / "fig3.png").exists() and "Reg-GAN" in (tmp_path / "grid" / "grid.md").read_text()
+    before = {p: p.stat().st_mtime_ns for p in (tmp_path / "grid").glob("*/summary.json")}
+    M.grid(tmp_path / "grid", base, "small", 2, 0.05)
+    assert {p: p.stat().st_mtime_ns for p in (tmp_path / "grid").glob("*/summary.json")} == before
+    capsys.readouterr()
+    M.grid(tmp_path / "grid", base, "small", 2, 0.05, print_only=True)
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 4 and all(l.startswith("python -m methods.mode_reg ") for l in lines)
+    # a printed command rebuilds the same config
+    args = lines[1].split()[3:]
+    cfg = common.parse_config(M.Config, M.__doc__, args)
+    expected = M.point_config(M.grid_points("small", 2)[0], "reg", 0.05, base)
+    assert cfg == M.dataclasses.replace(expected, out=cfg.out) and cfg.out.endswith("-reg")
+
+
+def test_table_averages_over_seeds_per_set_and_model(tmp_path):
+    for name, miss, kl in (("set1-gan-s0", 100, 2.0), ("set1-gan-s1", 200, 4.0), ("set1-reg-s0", 50, 1.0)):
+        (tmp_path / name).mkdir()
+        common.write_json(tmp_path / name / "summary.json", {"missed_modes": miss, "kl_train_modes": kl,
+                                                              "kl_modes": kl / 2, "real_missed_modes": 10,
+                                                              "real_kl_train_modes": 0.1, "real_kl_modes": 0.05})
+    M.table([tmp_path / n for n in ("set1-gan-s0", "set1-gan-s1", "set1-reg-s0")], tmp_path / "out")
+    text = (tmp_path / "out" / "table2.md").read_text()
+    assert "| DCGAN | 150.0 ± 50.0 | 3.0 ± 1.0 (1.50) |" in text
+    assert "| Reg-DCGAN | 50.0 ± 0.0 | 1.0 ± 0.0 (0.50) |" in text
+    assert "| real data | 10.0 ± 0.0 | 0.1 ± 0.0 (0.05) |" in text
+
+
+# ---------------------------------------------------------------------------
+# The missing-mode metrics (metrics.py)
+# ---------------------------------------------------------------------------
+
+
+def test_kl_train_smoothed_matches_a_hand_computation():
+    counts, p = np.array([3, 0, 1]), np.array([0.5, 0.25, 0.25])
+    q = np.array([4, 1, 2]) / 7
+    assert metrics.kl_train_smoothed(counts, p) == pytest.approx(float(np.sum(p * np.log(p / q))))
+    assert metrics.kl_train_smoothed(np.array([0, 50, 50]), p) > metrics.kl_train_smoothed(np.array([50, 25, 25]), p)
+
+
+def test_composed_modes_on_sets_with_known_numbers(monkeypatch):
+    """The counting behind #Miss and the KLs, with the classifier replaced by one that reads known digits."""
+    ds = datasets.load("compositional_digits", image_size=32, digit_weights=[1.0] * 10)
+    numbers = np.array([7] * 50 + [123] * 30 + [999] * 20)
+    digits = np.stack([numbers // 100, numbers // 10 % 10, numbers % 10], 1).reshape(-1)
+    monkeypatch.setattr(metrics, "predict_probs", lambda clf, x: np.eye(10)[digits])
+    s = metrics.composed_modes(ds, torch.zeros(100, 1, 32, 32), "data")
+    q = np.array([0.5, 0.3, 0.2])
+    assert s["modes"] == 3 and s["missed_modes"] == 997
+    assert s["kl_modes"] == pytest.approx(float(np.sum(q * np.log(q / 1e-3))))
+    counts = np.zeros(1000)
+    counts[[7, 123, 999]] = [50, 30, 20]
+    assert s["kl_train_modes"] == pytest.approx(metrics.kl_train_smoothed(counts, np.full(1000, 1e-3)))
+
+
+def digit_split(seed=0):
+    x, y = datasets.load_digits_tensor()
+    perm = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))
+    return x[perm[:1400]], y[perm[:1400]], x[perm[1400:]], y[perm[1400:]]
+
+
+def third_party(train, fake, test, seed=0):
+    d = nets.MLPDiscriminator((1, 8, 8), 64, 2)
+    return metrics.missing_mode_estimate(d, train, fake, test, sigma=0.3, steps=600, batch_size=64, lr=1e-3,
+                                         seed=seed)
+
+
+def test_third_party_d_places_about_nothing_on_missing_modes_of_an_identical_set():
+    x, _, test, _ = digit_split()
+    fake = x[torch.randperm(len(x), generator=torch.Generator().manual_seed(1))]  # the same images, another order
+    est = third_party(x, fake, test)
+    assert est["fraction"] < 0.03 and len(est["scores"]) == len(test)
+
+
+def test_third_party_d_finds_a_removed_class():
+    x, y, test, ty = digit_split()
+    fake = x[y != 3]
+    est = third_party(x, fake, test)
+    flagged = est["scores"] > 0.9
+    assert flagged[(ty == 3).numpy()].mean() > 0.5  # most test threes are on a missing mode
+    assert flagged[(ty != 3).numpy()].mean() < 0.05  # few others
+    assert est["missing"] == int(flagged.sum())
+
+
+def test_third_party_d_leaves_the_callers_rng_alone():
+    x, _, test, _ = digit_split()
+    d = nets.MLPDiscriminator((1, 8, 8), 8, 1)
+    torch.manual_seed(5)
+    a = torch.rand(3)
+    torch.manual_seed(5)
+    metrics.missing_mode_estimate(d, x, x, test, 0.1, steps=3)
+    assert torch.equal(torch.rand(3), a)
