@@ -96,7 +96,7 @@ else
   MREG_COMP =
   MREG_COMP_SETS = set1 set2 set3 set4
   MREG_MNIST_COMP = --steps 20000 --image-size 64 --third-party-sigma 3.5 4.0
-  MREG_DIGITS_COMP = --steps 3000 --image-size 32 --g-width 32 --d-width 32 --third-party-sigma 0.5 1.0
+  MREG_DIGITS_COMP = --steps 2000 --image-size 32 --g-width 16 --d-width 16 --third-party-sigma 0.5 1.0
   MREG_DIGITS_GRID = --steps 2000
   MREG_MNIST_GRID = --steps 5000 --image-size 28
 endif
@@ -411,7 +411,7 @@ compositional-mnist-mode-reg: $(DEPS)
 	$(call mreg_comp,compositional_mnist,$(MREG_MNIST_COMP),$(OUT)/compositional-mnist-mode-reg)
 
 # CPU-sized: the grid subset on the 8 x 8 digits (sizes x 0.25, 2,000 steps) and the four
-# compositional sets on compositional_digits at 32 px (DCGAN width 32, 3,000 steps).
+# compositional sets on compositional_digits at 32 px (DCGAN width 16, 2,000 steps).
 digits-mode-reg: $(DEPS)
 	$(mreg_grid) --dataset digits $(MREG_DIGITS_GRID) --size-scale 0.25 --out $(OUT)/digits-mode-reg/grid
 	$(call mreg_comp,compositional_digits,$(MREG_DIGITS_COMP),$(OUT)/digits-mode-reg/compositional)

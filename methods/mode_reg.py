@@ -57,7 +57,7 @@ Deviations and decisions
    reconstructions in Reg-GAN; MDGAN's D1 does).
 4. Toy set-up (app. C, "following Metz et al. 2016"): G with 2 hidden layers of 128
    ReLU units from z ~ U[0, 1]^3; D with one hidden layer of ReLU units (128: the width
-   is not given); E the generator's mirror (2 x 128 ReLU, linear output); Adam(1e-4) for
+   is not given); E the generator's mirror (2 x 128 ReLU; output: deviation 10); Adam(1e-4) for
    all three with beta1 0.5 and batch 512 (Metz et al.'s; the paper gives neither);
    lambda1 = lambda2 = 0.005; 25,000 generator steps (the paper plots "epochs" without
    a count). The data are the paper's: 6 Gaussians of std 0.1 on a circle of radius 5.
@@ -95,6 +95,10 @@ Deviations and decisions
    scores. The paper names no threshold for "close to 1": `--third-party-threshold`
    (0.9). Test images: MNIST's and CIFAR-10's test splits; the other sets have no test
    split, so fresh draws from the data sampler stand in (documented in the summary).
+10. E's output (not given in the paper): under the uniform prior of app. C a sigmoid
+   keeps E(x) in U[0, 1]^3's support, so that G must reconstruct every mode from codes
+   it also draws as G(z); a linear E could reconstruct from codes the prior never
+   draws and leave G(z) collapsed. Linear under N(0, I) (`--encoder-out` overrides).
 """
 
 import argparse
@@ -131,6 +135,7 @@ class Config(common.RunConfig):
     lam2: float = -1.0  # lambda2, the mode regularizer's weight (-1: 0.005 on toy data; 0.4 on images)
     distance: str = "pixel"  # d(x, G(E(x))): pixel (||x - y||^2) | mean (per pixel) | feature (D's last hidden layer)
     prior: str = "auto"  # z's prior: auto (U[0, 1]^3 on toy data, app. C; N(0, I) on images) | normal | uniform
+    encoder_out: str = "auto"  # E's output: auto (sigmoid under the uniform prior, linear under N(0, I)) | linear | sigmoid
     arch: str = "auto"  # auto (mlp on toy data, dcgan on images) | dcgan (app. B) | mlp (the sec. 4.1.1 grid's nets)
     g_layers: int = 0  # MLP G (and E) hidden layers (0: 2 on toy data, app. C; 3 on images)
     d_layers: int = 0  # MLP D hidden layers (0: 1 on toy data, app. C; 3 on images)
@@ -209,8 +214,10 @@ def resolve(cfg):
     toy = cfg.dataset in datasets.TOY
     arch = "mlp" if toy else ("dcgan" if cfg.arch == "auto" else cfg.arch)
     mlp_img = arch == "mlp" and not toy
+    prior = cfg.prior if cfg.prior != "auto" else "uniform" if toy else "normal"
     return dataclasses.replace(
-        cfg, arch=arch, prior=cfg.prior if cfg.prior != "auto" else "uniform" if toy else "normal",
+        cfg, arch=arch, prior=prior,
+        encoder_out=cfg.encoder_out if cfg.encoder_out != "auto" else "sigmoid" if prior == "uniform" else "linear",
         lam1=cfg.lam1 if cfg.lam1 >= 0 else 0.005 if toy else 0.2,
         lam2=cfg.lam2 if cfg.lam2 >= 0 else 0.005 if toy else 0.4,
         g_layers=cfg.g_layers or (2 if toy else 3), d_layers=cfg.d_layers or (1 if toy else 3),
@@ -233,11 +240,14 @@ def make_nets(cfg, data, z_dim):
             raise common.UserError(f"--image-size: {err}") from None
         for m in (g, d, e):
             nets.dcgan_init(m)
-        return nets.split_batch_norm(g), d, e, norm  # deviation 6
-    g = nets.MLPGenerator(z_dim, data.shape, cfg.g_width, cfg.g_layers, "relu")
-    d = nets.MLPDiscriminator(data.shape, cfg.d_width, cfg.d_layers, "relu", cfg.dropout)
-    e = nets.MLPEncoder(data.shape, z_dim, cfg.g_width, cfg.g_layers, "relu")
-    return g, d, e, "none (MLP)"
+        g = nets.split_batch_norm(g)  # deviation 6
+    else:
+        g = nets.MLPGenerator(z_dim, data.shape, cfg.g_width, cfg.g_layers, "relu")
+        d = nets.MLPDiscriminator(data.shape, cfg.d_width, cfg.d_layers, "relu", cfg.dropout)
+        e, norm = nets.MLPEncoder(data.shape, z_dim, cfg.g_width, cfg.g_layers, "relu"), "none (MLP)"
+    if cfg.encoder_out == "sigmoid":  # deviation 10: E(x) inside the uniform prior's support
+        e = torch.nn.Sequential(e, torch.nn.Sigmoid())
+    return g, d, e, norm
 
 
 def make_optim(name, params, cfg):
@@ -248,6 +258,7 @@ def make_optim(name, params, cfg):
 
 def check_config(cfg):
     for flag, value, allowed in (("--model", cfg.model, MODELS), ("--distance", cfg.distance, DISTANCES),
+                                 ("--encoder-out", cfg.encoder_out, ("auto", "linear", "sigmoid")),
                                  ("--arch", cfg.arch, ARCHS), ("--opt-g", cfg.opt_g, OPTIMIZERS),
                                  ("--opt-d", cfg.opt_d, OPTIMIZERS), ("--prior", cfg.prior, ("auto",) + common.PRIORS)):
         if value not in allowed:
@@ -276,7 +287,7 @@ def train(cfg):
     g, d, e = g.to(run.device), d.to(run.device), e.to(run.device)
     opt_g, opt_d = make_optim(cfg.opt_g, g.parameters(), cfg), make_optim(cfg.opt_d, d.parameters(), cfg)
     opt_e = make_optim(cfg.opt_g, e.parameters(), cfg)
-    run.resolved.update({k: getattr(cfg, k) for k in ("arch", "prior", "lam1", "lam2", "g_layers", "d_layers",
+    run.resolved.update({k: getattr(cfg, k) for k in ("arch", "prior", "encoder_out", "lam1", "lam2", "g_layers", "d_layers",
                                                       "g_width", "d_width", "lr", "batch_size")})
     start = run.begin(g=g, d=d, e=e, opt_g=opt_g, opt_d=opt_d, opt_e=opt_e)
     heat = run.data.kind == "toy" and run.data.shape == (2,)
@@ -326,7 +337,7 @@ def train(cfg):
         with common.diagnostic_mode(*run.nets()):
             extra.update(image_extras(cfg, run, g, e if reg else None))
     return run.finish(model=cfg.model, lam1=cfg.lam1 if reg else 0.0, lam2=cfg.lam2 if reg else 0.0,
-                      distance=cfg.distance, arch=cfg.arch, prior=cfg.prior,
+                      distance=cfg.distance, arch=cfg.arch, prior=cfg.prior, encoder_out=cfg.encoder_out,
                       digit_weights=list(getattr(run.data, "digit_weights", [])), **extra)
 
 

@@ -98,6 +98,26 @@ MUTANTS = [
     ("zgp-surface-fake-cov", "methods/zero_gp.py", 'rng.multivariate_normal(MEANS[1], COVS[1], n)', 'rng.multivariate_normal(MEANS[1], COVS[0], n)', "tests/test_zero_gp.py tests/test_run_contract.py"),
     ("zgp-no-zero-grad-D", "methods/zero_gp.py", '            opt_d.zero_grad(set_to_none=True)\n            loss_d.backward()', '            loss_d.backward()', "tests/test_zero_gp.py tests/test_run_contract.py"),
     ("composed-third-swapped", "metrics.py", "torch.stack([band[..., i * h:(i + 1) * h] for i in range(3)], 1)", "torch.stack([band[..., (2 - i) * h:(3 - i) * h] for i in range(3)], 1)", "tests/test_metrics.py"),
+    # mode_reg (Che et al. 2017)
+    ("mreg-mode-sign-as-printed", "methods/mode_reg.py", "mode = F.softplus(-logit_rec).mean()", "mode = F.softplus(logit_rec).mean()", "tests/test_mode_reg.py"),
+    ("mreg-no-metric-term", "methods/mode_reg.py", "return lam1 * dist + lam2 * mode, dist, mode", "return lam2 * mode, dist, mode", "tests/test_mode_reg.py"),
+    ("mreg-lam1-lam2-swapped", "methods/mode_reg.py", "return lam1 * dist + lam2 * mode, dist, mode", "return lam2 * dist + lam1 * mode, dist, mode", "tests/test_mode_reg.py"),
+    ("mreg-pixel-is-mean", "methods/mode_reg.py", "return sq.mean(1) if kind == \"mean\" else sq.sum(1)", "return sq.mean(1)", "tests/test_mode_reg.py"),
+    ("mreg-E-never-steps", "methods/mode_reg.py", "        if reg:\n            opt_e.step()", "        if False:\n            opt_e.step()", "tests/test_mode_reg.py"),
+    ("mreg-rec-detached", "methods/mode_reg.py", "                rec = g(e(x))", "                rec = g(e(x)).detach()", "tests/test_mode_reg.py"),
+    ("mreg-E-no-zero-grad", "methods/mode_reg.py", "        opt_e.zero_grad(set_to_none=True)\n", "", "tests/test_mode_reg.py"),
+    ("mreg-rec-on-noise-stream", "methods/mode_reg.py", 'with nets.batch_norm_stream(g, "encoder"):  # app. B', 'with nets.batch_norm_stream(g, "noise"):  # app. B', "tests/test_mode_reg.py"),
+    ("mreg-gan-loss-on-rec", "methods/mode_reg.py", "return g_loss(logit_fake) + reg, reg, dist, mode", "return g_loss(logit_rec) + reg, reg, dist, mode", "tests/test_mode_reg.py"),
+    ("mreg-d-steps-once", "methods/mode_reg.py", "        for _ in range(cfg.d_steps):\n            real = run.data.sample(cfg.batch_size)\n            with torch.no_grad(), nets.batch_norm_stream", "        for _ in range(1):\n            real = run.data.sample(cfg.batch_size)\n            with torch.no_grad(), nets.batch_norm_stream", "tests/test_mode_reg.py"),
+    ("mreg-prior-ignored", "common.py", '    return (torch.rand if prior == "uniform" else torch.randn)(n, z_dim, device=device)', "    return torch.randn(n, z_dim, device=device)", "tests/test_mode_reg.py"),
+    ("split-bn-weights-not-copied", "nets.py", "                new.weight.copy_(child.weight)\n", "", "tests/test_mode_reg.py"),
+    ("split-bn-shared-stats", "nets.py", 'getattr(self, f"running_mean_{self.stream}"), getattr(self, f"running_var_{self.stream}")', 'getattr(self, f"running_mean_{self.streams[0]}"), getattr(self, f"running_var_{self.streams[0]}")', "tests/test_mode_reg.py"),
+    ("encoder-no-first-bn", "nets.py", "        mods += [nn.BatchNorm2d(ch)] if batch_norm else []\n        mods += [ACTIVATIONS[act]()]\n        for", "        mods += [ACTIVATIONS[act]()]\n        for", "tests/test_mode_reg.py"),
+    ("third-party-labels-swapped", "metrics.py", "loss = F.softplus(-d(r)).mean() + F.softplus(d(f)).mean()", "loss = F.softplus(d(r)).mean() + F.softplus(-d(f)).mean()", "tests/test_mode_reg.py"),
+    ("third-party-no-noise", "metrics.py", "r, f = r + sigma * torch.randn_like(r), f + sigma * torch.randn_like(f)", "pass", "tests/test_mode_reg.py"),
+    ("kl-smoothing-unnormalized", "metrics.py", "q = (counts + 1) / (counts.sum() + len(counts))", "q = (counts + 1) / counts.sum()", "tests/test_mode_reg.py"),
+    ("composed-kl-train-uses-gen", "metrics.py", '"kl_train_modes": kl_train_smoothed(counts, p)', '"kl_train_modes": kl_train_smoothed(counts, q)', "tests/test_mode_reg.py"),
+    ("mreg-digit-weights-ignored", "data.py", "return Composed(name, base, how, size, device, w if digit_weights is None else digit_weights)", "return Composed(name, base, how, size, device, w)", "tests/test_mode_reg.py"),
 ]
 
 # Mutants that change no result, kept to remember why they survive.

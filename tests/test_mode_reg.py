@@ -238,6 +238,16 @@ def test_the_uniform_prior_reaches_the_generator(tmp_path, monkeypatch):
     assert noise and all(float(z.min()) >= 0 and float(z.max()) <= 1 for z in noise)
 
 
+def test_the_encoder_stays_in_the_uniform_priors_support(tmp_path):
+    cfg = M.resolve(M.Config(g_width=16, d_width=16))
+    assert cfg.encoder_out == "sigmoid" and M.resolve(M.Config(dataset="digits")).encoder_out == "linear"
+    _, _, e, _ = M.make_nets(cfg, datasets.toy("ring6", "cpu"), cfg.z_dim)
+    codes = e(torch.randn(500, 2) * 10)
+    assert codes.shape == (500, 3) and float(codes.min()) >= 0 and float(codes.max()) <= 1
+    _, _, e, _ = M.make_nets(M.resolve(M.Config(g_width=16, encoder_out="linear")), datasets.toy("ring6", "cpu"), 3)
+    assert float(e(torch.randn(500, 2) * 10).abs().max()) > 1
+
+
 def test_each_network_is_updated_by_its_own_loss(tmp_path, monkeypatch):
     """D by the GAN loss on real and G(z) only; G by T_G; E by T_E (and not at all in the GAN)."""
     record = []
@@ -267,21 +277,19 @@ def test_each_network_is_updated_by_its_own_loss(tmp_path, monkeypatch):
 
 
 def test_g_and_e_steps_use_the_gradients_of_t_g_and_t_e(tmp_path, monkeypatch):
-    expected, used = {}, []
+    expected, used, params_of = [], [], {}
     real_gl, real_make_optim = M.generator_losses, M.make_optim
-    nets_seen = {}
 
-    def spy_gl(logit_fake, x, rec, logit_rec, lam1, lam2, kind="pixel", d=None):
-        t_g, t_e, dist, mode = real_gl(logit_fake, x, rec, logit_rec, lam1, lam2, kind, d)
-        expected["e"] = [g.clone() for g in torch.autograd.grad(t_e, nets_seen["e"], retain_graph=True)]
-        expected["g"] = [g.clone() for g in torch.autograd.grad(t_g, nets_seen["g"], retain_graph=True)]
+    def spy_gl(*a, **k):
+        t_g, t_e, dist, mode = real_gl(*a, **k)
+        expected.append({"g": [x.clone() for x in torch.autograd.grad(t_g, params_of["g"], retain_graph=True)],
+                         "e": [x.clone() for x in torch.autograd.grad(t_e, params_of["e"], retain_graph=True)]})
         return t_g, t_e, dist, mode
 
     def spy_optim(name, params, cfg):
         params = list(params)
-        key = {torch.Size([16, 3]): "g"}.get(params[0].shape, "e" if "e" not in nets_seen and "g" in nets_seen
-                                             and "d" in nets_seen else "d" if "d" not in nets_seen else "e")
-        nets_seen[key] = params
+        key = ["g", "d", "e"][len(params_of)]  # train() builds G's, D's, then E's optimizer
+        params_of[key] = params
         opt = real_make_optim(name, params, cfg)
         step = opt.step
         opt.step = lambda *a, **k: used.append((key, [p.grad.clone() for p in params])) or step(*a, **k)
@@ -289,10 +297,12 @@ def test_g_and_e_steps_use_the_gradients_of_t_g_and_t_e(tmp_path, monkeypatch):
 
     monkeypatch.setattr(M, "generator_losses", spy_gl)
     monkeypatch.setattr(M, "make_optim", spy_optim)
-    M.train(toy_config(tmp_path, steps=1, heat_steps=()))
-    by = dict((k, v) for k, v in used if k in ("g", "e"))
-    for k in ("g", "e"):
-        assert all(torch.allclose(a, b, atol=1e-7) for a, b in zip(by[k], expected[k]))
+    M.train(toy_config(tmp_path, steps=3, heat_steps=()))
+    steps = [dict(used[i:i + 3][1:]) for i in range(0, len(used), 3)]  # per step: D, then G and E
+    assert [k for k, _ in used] == ["d", "g", "e"] * 3 and len(expected) == 3
+    for got, want in zip(steps, expected):
+        for k in ("g", "e"):
+            assert all(torch.allclose(a, b, atol=1e-7) for a, b in zip(got[k], want[k]))
 
 
 def test_an_image_run_scores_compositional_digits_with_the_real_reference(tmp_path):
