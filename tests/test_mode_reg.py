@@ -439,3 +439,23 @@ def test_third_party_d_leaves_the_callers_rng_alone():
     torch.manual_seed(5)
     metrics.missing_mode_estimate(d, x, x, test, 0.1, steps=3)
     assert torch.equal(torch.rand(3), a)
+
+
+def test_third_party_d_trains_on_inputs_with_noise_of_std_sigma_and_scores_clean_ones():
+    seen = []
+
+    class Recorder(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = nn.Linear(4, 1)
+
+        def forward(self, x):
+            seen.append((self.training, x.detach().clone()))
+            return self.lin(x).squeeze(1)
+
+    zeros = torch.zeros(256, 4)
+    metrics.missing_mode_estimate(Recorder(), zeros, zeros, zeros[:10], sigma=2.5, steps=3, batch_size=128)
+    train_inputs = torch.cat([x for training, x in seen if training])
+    assert len(train_inputs) == 3 * 2 * 128 and float(train_inputs.std()) == pytest.approx(2.5, rel=0.05)
+    scored = [x for training, x in seen if not training]
+    assert len(scored) == 1 and torch.equal(scored[0], zeros[:10])
