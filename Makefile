@@ -96,7 +96,7 @@ else
   MREG_COMP =
   MREG_COMP_SETS = set1 set2 set3 set4
   MREG_MNIST_COMP = --steps 20000 --image-size 64 --third-party-sigma 3.5 4.0
-  MREG_DIGITS_COMP = --steps 2000 --image-size 32 --g-width 16 --d-width 16 --third-party-sigma 0.5 1.0
+  MREG_DIGITS_COMP = --steps 2000 --image-size 32 --g-width 16 --d-width 16 --third-party-sigma 0.5 1.0 --eval-samples 10000
   MREG_DIGITS_GRID = --steps 2000
   MREG_MNIST_GRID = --steps 5000 --image-size 28
 endif

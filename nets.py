@@ -1,6 +1,6 @@
 """The networks every method script uses: MLPs for vector data, the DCGAN generator and
 discriminator (Radford, Metz & Chintala 2016, https://arxiv.org/abs/1511.06434) for
-8-64 px images. This file imports only torch: copy it as it is.
+8-64 px images. This file imports only torch (and the standard library): copy it as it is.
 
 Every discriminator ends in a linear layer and returns one raw output per
 sample, shape (B,): a logit for the GAN losses, a critic value for WGAN.
