@@ -3,7 +3,7 @@
 Paper
   Che, Li, Jacob, Bengio & Li, "Mode Regularized Generative Adversarial Networks", ICLR 2017.
   https://arxiv.org/abs/1612.02136 (https://openreview.net/forum?id=HJKkY35le)
-  The authors published no code. Manifold-diffusion training (sec. 3.3, MDGAN) is methods/mdgan.py.
+  The authors published no code. Manifold-diffusion training (sec. 3.3, MDGAN) is planned as methods/mdgan.py.
 
 A GAN's generator learns only through D's gradient, which pushes every sample towards
 the nearest high-D region: small modes that G never visits attract nothing (sec. 3, Fig. 2).
@@ -12,9 +12,11 @@ geometric distance between x and its reconstruction G(E(x)) (every real x, so ev
 mode, pulls on G) and D's verdict on G(E(x)) (reconstructions of missing modes must
 look real). D(x) = sigmoid(logit(x)) below:
 
-  eq. (1)   T_G = -E_z log D(G(z)) + E_x [lambda1 d(x, G(E(x))) + lambda2 log D(G(E(x)))]   generator_losses
-  eq. (2)   T_E =                    E_x [lambda1 d(x, G(E(x))) + lambda2 log D(G(E(x)))]   generator_losses
-            with the mode regularizer's sign as the paper means it (deviation 1)            regularizer
+  eq. (1)   T_G = -E_z log D(G(z)) + E_x [lambda1 d(x, G(E(x))) + lambda2 log D(G(E(x)))]   (as printed)
+  eq. (2)   T_E =                    E_x [lambda1 d(x, G(E(x))) + lambda2 log D(G(E(x)))]   (as printed)
+  implemented, with the mode term's sign as the paper means it (deviation 1):
+            R   = E_x [lambda1 d(x, G(E(x))) - lambda2 log D(G(E(x)))]                     regularizer
+            T_G = -E_z log D(G(z)) + R,  T_E = R                                           generator_losses
   sec. 3.1  d: pixel-wise squared L2, or a distance between D's features                    distance
   D: -E_x log D(x) - E_z log(1 - D(G(z))), the GAN's (unchanged by Reg-GAN)                  d_loss
   sec. 3.4  MODE score (eq. 4), missed modes and KL of the 1,000-mode sets (Table 2), the
@@ -50,7 +52,12 @@ Deviations and decisions
    in app. A), per sample, averaged over the batch. `--distance mean` divides it by the
    number of pixels; `--distance feature` uses ||f(x) - f(y)||^2 with f D's last hidden
    layer (the "distance of learned features by the discriminator" of sec. 3.1). The
-   paper's lambdas were chosen for its own, unstated, scale of d.
+   paper's lambdas were chosen for its own, unstated, scale of d. Magnitudes: on the
+   ring d starts near 25 (lambda1 d = 0.13 beside a GAN loss near 1); on 32 px images
+   d starts in the hundreds, so lambda1 d = 0.2 d outweighs the GAN term 10-100 times
+   and Reg-DCGAN begins as an autoencoder (`rec_distance` is logged; `--distance mean`
+   divides d by the pixel count, 1,024 at 32 px). With `--distance feature` and
+   `--dropout`, x and G(E(x)) pass through different dropout masks.
 3. One backward pass updates G and E: T_G and T_E share the regularizer and T_G's
    first term does not depend on E, so d T_G / d theta_E = d T_E / d theta_E (tested).
    D is the GAN's: it sees real data and G(z), never G(E(x)) (the paper trains no D on
@@ -62,17 +69,22 @@ Deviations and decisions
    lambda1 = lambda2 = 0.005; 25,000 generator steps (the paper plots "epochs" without
    a count). The data are the paper's: 6 Gaussians of std 0.1 on a circle of radius 5.
 5. Images (sec. 4.1.2, 4.2, app. B): DCGAN G and D (BatchNorm in both, as DCGAN),
-   z ~ N(0, I_100), Adam(2e-4, beta1 0.5), batch 64; E the generator reversed
+   z ~ N(0, I_100) (our choice: the paper names no prior, DCGAN drew U[-1, 1]),
+   Adam(2e-4, beta1 0.5), batch 64; E the generator reversed
    (nets.DCGANEncoder: convolutions for deconvolutions, BatchNorm where G has it,
    ReLU, a linear output). lambda1 = 0.2, lambda2 = 0.4, the only values the paper
    gives (sec. 4.1.1); Table 2's and Fig. 6's are not given.
 6. Separate batch statistics (app. B): every BatchNorm of G becomes a SplitBatchNorm2d
    with shared scale and offset and two sets of running statistics, "noise" for G(z)
    and "encoder" for G(E(x)); the two kinds of batches never share a forward pass, so
-   each is normalized by its own statistics (tested).
+   each is normalized by its own batch statistics (tested). Our runs draw samples with G
+   in training mode (batch statistics, as DCGAN's code), so the running statistics the
+   split keeps apart matter to a user who samples G in eval mode, not to our numbers.
 7. The grid (sec. 4.1.1, Table 1): MLP G and D of nLayer hidden layers of size ReLU
    units, G's output linear, dropoutD = dropout 0.5 on D's hidden layers, optimG/optimD
-   Adam (betas 0.5, 0.999) or plain SGD, one lr for both nets; the Table 1 values.
+   Adam (betas 0.5, 0.999) or plain SGD, one lr for both nets, z ~ N(0, I_100) (our
+   choice); the Table 1 values. Run folders are named by Table 1's sizes (before
+   `--size-scale`); config.json holds the sizes run.
    `--grid full` is every one of its 2,592 points, `--grid small` 24 points drawn from
    them without replacement by a fixed seed (0), each run as GAN and as Reg-GAN at the
    same seed. `--size-scale` multiplies sizeG and sizeD (0.25 for the 8 x 8 digits on a
@@ -88,13 +100,23 @@ Deviations and decisions
    generated with the training distribution; KL(train || generated) is infinite once
    one number is missed, yet the table prints finite values, so we report
    `kl_train_modes` (add-one smoothed, metrics.kl_train_smoothed) and `kl_modes`
-   (KL(generated || train)). The table's magnitudes (60-78) fit neither.
+   (KL(generated || train)). The table's magnitudes (60-78) fit neither. Both, and
+   #Miss, depend on the number of samples (add-one smoothing over 1,000 modes puts
+   29% of the smoothed mass on pseudo-counts at 2,500 samples): compare at equal N.
 9. The third-party discriminator (sec. 3.4, 4.2.1): metrics.missing_mode_estimate with a
-   fresh copy of the run's D architecture, Adam(2e-4), `--third-party-steps` steps,
-   input noise of std sigma (in our pixel units, [-1, 1]) while it trains, none when it
-   scores. The paper names no threshold for "close to 1": `--third-party-threshold`
-   (0.9). Test images: MNIST's and CIFAR-10's test splits; the other sets have no test
-   split, so fresh draws from the data sampler stand in (documented in the summary).
+   fresh copy of the run's D architecture without normalization (a BatchNorm D trained
+   on noisy inputs would score clean ones with the noisy inputs' running statistics),
+   Adam(2e-4), `--third-party-steps` steps, input noise of std sigma while it trains,
+   none when it scores. Eq. (5) writes D* ~ p_g / (p_g + p_d) yet reads D(t) near 1 as
+   a missing mode: we label the training images 1, so D(t) ~ p_d / (p_d + p_g) is near
+   1 where the generator puts no mass. The paper names no threshold for "close to 1":
+   `--third-party-threshold` (0.9). Sigma is in our pixel units ([-1, 1]); the paper's
+   3.5 and 4.0 (CelebA, pixel range unstated) are kept for the 64 px targets, smaller
+   values for the small digits. Test images: MNIST's and CIFAR-10's test splits; every
+   other set (the stacked and compositional ones included) has none, so fresh draws
+   from the data sampler stand in, composed from the training digits (the summary
+   says which: `third_party_test`). The paper uses it on CelebA only (Table 3); we
+   also report it on the 1,000-mode sets.
 10. E's output (not given in the paper): under the uniform prior of app. C a sigmoid
    keeps E(x) in U[0, 1]^3's support, so that G must reconstruct every mode from codes
    it also draws as G(z); a linear E could reconstruct from codes the prior never
@@ -105,6 +127,7 @@ import argparse
 import dataclasses
 import itertools
 import json
+import shlex
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -146,7 +169,7 @@ class Config(common.RunConfig):
     opt_d: str = "adam"  # D's optimizer: adam | sgd (Table 1's optimD)
     lr: float = 0.0  # learning rate of every net (0: 1e-4 on toy data, app. C; 2e-4 on images, DCGAN)
     betas: tuple = (0.5, 0.999)  # Adam betas (DCGAN's and Metz et al.'s beta1 0.5)
-    heat_steps: tuple = (0, 1000, 5000, 10000, 25000)  # 2-D toy data: steps whose samples are kept (Fig. 9's heatmaps)
+    heat_steps: tuple = (0, 1000, 5000, 10000, 25000)  # 2-D toy data: steps whose samples are kept (Fig. 9's heatmaps; those past --steps are not reached)
     third_party_sigma: tuple = ()  # image data: input-noise stds of the third-party D counting missing modes (sec. 3.4)
     third_party_steps: int = 2000  # training steps of each third-party D
     third_party_threshold: float = 0.9  # a test image with third-party D(t) above this is on a missing mode
@@ -200,8 +223,8 @@ def g_loss(logit_fake):
 
 def generator_losses(logit_fake, x, rec, logit_rec, lam1, lam2, kind="pixel", d=None):
     """(T_G, T_E, mean d, mean -log D(G(E(x)))) of eqs. (1)-(2): T_G = -E log D(G(z)) + R, T_E = R."""
-    reg, dist, mode = regularizer(x, rec, logit_rec, lam1, lam2, kind, d)
-    return g_loss(logit_fake) + reg, reg, dist, mode
+    r, dist, mode = regularizer(x, rec, logit_rec, lam1, lam2, kind, d)
+    return g_loss(logit_fake) + r, r, dist, mode
 
 
 # ---------------------------------------------------------------------------
@@ -212,14 +235,16 @@ def generator_losses(logit_fake, x, rec, logit_rec, lam1, lam2, kind="pixel", d=
 def resolve(cfg):
     """The auto settings (deviations 4, 5), before the harness checks them (the same on every resume)."""
     toy = cfg.dataset in datasets.TOY
+    if toy and cfg.arch == "dcgan":
+        raise common.UserError("--arch dcgan is for image sets; toy data uses MLPs")
     arch = "mlp" if toy else ("dcgan" if cfg.arch == "auto" else cfg.arch)
     mlp_img = arch == "mlp" and not toy
     prior = cfg.prior if cfg.prior != "auto" else "uniform" if toy else "normal"
     return dataclasses.replace(
         cfg, arch=arch, prior=prior,
         encoder_out=cfg.encoder_out if cfg.encoder_out != "auto" else "sigmoid" if prior == "uniform" else "linear",
-        lam1=cfg.lam1 if cfg.lam1 >= 0 else 0.005 if toy else 0.2,
-        lam2=cfg.lam2 if cfg.lam2 >= 0 else 0.005 if toy else 0.4,
+        lam1=cfg.lam1 if cfg.lam1 != -1 else 0.005 if toy else 0.2,
+        lam2=cfg.lam2 if cfg.lam2 != -1 else 0.005 if toy else 0.4,
         g_layers=cfg.g_layers or (2 if toy else 3), d_layers=cfg.d_layers or (1 if toy else 3),
         g_width=cfg.g_width or (128 if toy else 800 if mlp_img else 64),
         d_width=cfg.d_width or (128 if toy else 512 if mlp_img else 64),
@@ -263,8 +288,10 @@ def check_config(cfg):
                                  ("--opt-d", cfg.opt_d, OPTIMIZERS), ("--prior", cfg.prior, ("auto",) + common.PRIORS)):
         if value not in allowed:
             raise common.UserError(f"unknown {flag} {value!r}; choose from {', '.join(allowed)}")
-    if cfg.lr < 0 or not 0 <= cfg.dropout < 1 or cfg.third_party_steps < 1:
-        raise common.UserError("--lr must be >= 0, --dropout in [0, 1), --third-party-steps >= 1")
+    if cfg.lr < 0 or not 0 <= cfg.dropout < 1 or cfg.third_party_steps < 1 or cfg.d_steps < 1:
+        raise common.UserError("--lr must be >= 0, --dropout in [0, 1), --third-party-steps and --d-steps >= 1")
+    if cfg.lam1 < 0 or cfg.lam2 < 0:
+        raise common.UserError("--lam1 and --lam2 must be >= 0 (-1: the paper's value)")
     if any(s < 0 for s in cfg.third_party_sigma) or not 0 < cfg.third_party_threshold < 1:
         raise common.UserError("--third-party-sigma takes stds >= 0, --third-party-threshold a number in (0, 1)")
     if len(cfg.betas) != 2:
@@ -281,8 +308,8 @@ def check_config(cfg):
 def train(cfg):
     cfg = resolve(cfg)
     check_config(cfg)
-    reg = cfg.model == "reg"
-    run = common.Run(cfg, f"{'Reg-GAN' if reg else 'GAN'} {cfg.dataset}", prior=cfg.prior)
+    regularized = cfg.model == "reg"
+    run = common.Run(cfg, f"{'Reg-GAN' if regularized else 'GAN'} {cfg.dataset}", prior=cfg.prior)
     g, d, e, run.resolved["d_norm"] = make_nets(cfg, run.data, run.z_dim)
     g, d, e = g.to(run.device), d.to(run.device), e.to(run.device)
     opt_g, opt_d = make_optim(cfg.opt_g, g.parameters(), cfg), make_optim(cfg.opt_d, d.parameters(), cfg)
@@ -311,7 +338,7 @@ def train(cfg):
         d.requires_grad_(False)
         with nets.batch_norm_stream(g, "noise"):
             logit_fake = d(g(run.noise()))
-        if reg:
+        if regularized:
             x = run.data.sample(cfg.batch_size)
             with nets.batch_norm_stream(g, "encoder"):  # app. B: the encoder batches' own BN statistics
                 rec = g(e(x))
@@ -323,7 +350,7 @@ def train(cfg):
         opt_e.zero_grad(set_to_none=True)
         loss_g.backward()  # deviation 3: E's gradient of T_G is its gradient of T_E
         opt_g.step()
-        if reg:
+        if regularized:
             opt_e.step()
         if heat and step + 1 in heat_steps:
             save_heat(run, step + 1)
@@ -335,8 +362,8 @@ def train(cfg):
         extra.update(heat_over_time(run))
     if run.data.kind == "image" and cfg.eval_samples > 0:
         with common.diagnostic_mode(*run.nets()):
-            extra.update(image_extras(cfg, run, g, e if reg else None))
-    return run.finish(model=cfg.model, lam1=cfg.lam1 if reg else 0.0, lam2=cfg.lam2 if reg else 0.0,
+            extra.update(image_extras(cfg, run, g, e if regularized else None))
+    return run.finish(model=cfg.model, lam1=cfg.lam1 if regularized else 0.0, lam2=cfg.lam2 if regularized else 0.0,
                       distance=cfg.distance, arch=cfg.arch, prior=cfg.prior, encoder_out=cfg.encoder_out,
                       digit_weights=list(getattr(run.data, "digit_weights", [])), **extra)
 
@@ -346,8 +373,9 @@ def image_extras(cfg, run, g, e):
     real data (Reg-GAN); the third-party counts for every `--third-party-sigma` (deviations 8, 9)."""
     out, data = {}, run.data
     if isinstance(data, datasets.Composed):
+        # as many as the harness scores: common.generate draws whole batches
         real = torch.cat([data.sample(cfg.batch_size) for _ in range(-(-cfg.eval_samples // cfg.batch_size))])
-        scores = metrics.composed_modes(data, real[:cfg.eval_samples], cfg.data_root)
+        scores = metrics.composed_modes(data, real, cfg.data_root)
         out.update({f"real_{k}": v for k, v in scores.items() if k != "digit_accuracy"})
     if e is not None:
         x = data.sample(cfg.batch_size)
@@ -360,11 +388,12 @@ def image_extras(cfg, run, g, e):
         try:
             test, out["third_party_test"] = datasets.load(cfg.dataset, cfg.data_root, run.device, cfg.image_size
                                                           or None, split="test").images[:n], "test split"
-        except (common.UserError, AttributeError):
+        except common.UserError:
             test = torch.cat([data.sample(cfg.batch_size) for _ in range(-(-n // cfg.batch_size))])[:n]
             out["third_party_test"] = "fresh samples (no test split)"
         for sigma in cfg.third_party_sigma:
-            third = make_nets(cfg, data, run.z_dim)[1].to(run.device)  # deviation 9: the run's D architecture
+            # deviation 9: the run's D architecture, without normalization
+            third = make_nets(dataclasses.replace(cfg, d_norm="none"), data, run.z_dim)[1].to(run.device)
             est = metrics.missing_mode_estimate(third, train, fake, test, sigma, cfg.third_party_steps,
                                                 cfg.batch_size, 2e-4, cfg.third_party_threshold, cfg.seed)
             out[f"missing_sigma{sigma:g}"] = est["missing"]
@@ -474,9 +503,9 @@ def grid(out, base, kind="small", n=24, size_scale=1.0, print_only=False):
 
 
 def command(cfg):
-    """The command line that runs `cfg`."""
+    """The command line that runs `cfg`, with --resume: a rerun continues a stopped run."""
     default = Config()
-    flags = []
+    flags = [] if cfg.resume else ["--resume"]
     for f in dataclasses.fields(cfg):
         v = getattr(cfg, f.name)
         if v != getattr(default, f.name):
@@ -484,9 +513,9 @@ def command(cfg):
             if isinstance(v, bool):
                 flags.append(flag if v else f"--no-{flag[2:]}")
             elif isinstance(v, tuple):
-                flags.append(f"{flag} {' '.join(str(x) for x in v)}")
+                flags.append(f"{flag} {' '.join(shlex.quote(str(x)) for x in v)}")
             else:
-                flags.append(f"{flag} {v}")
+                flags.append(f"{flag} {shlex.quote(str(v))}")
     return "python -m methods.mode_reg " + " ".join(flags)
 
 
@@ -526,6 +555,7 @@ def table(run_dirs, out):
     lines = ["Table 2 (sec. 4.1.2): missed numbers (#Miss, of 1,000) and KL (smoothed KL(train || generated); "
              "KL(generated || train) in brackets), mean ± std over seeds.", "",
              "| model | " + " | ".join(f"{s} #Miss | {s} KL" for s in sets) + " |", "|---" * (2 * len(sets) + 1) + "|"]
+    # the real-data row reads the real_* numbers the GAN runs carry (the Reg-GAN runs carry the same)
     for model, label, pre in (("gan", "DCGAN", ""), ("reg", "Reg-DCGAN", ""), ("gan", "real data", "real_")):
         cells = []
         for s in sets:

@@ -117,6 +117,9 @@ MUTANTS = [
     ("third-party-no-noise", "metrics.py", "r, f = r + sigma * torch.randn_like(r), f + sigma * torch.randn_like(f)", "pass", "tests/test_mode_reg.py"),
     ("kl-smoothing-unnormalized", "metrics.py", "q = (counts + 1) / (counts.sum() + len(counts))", "q = (counts + 1) / counts.sum()", "tests/test_mode_reg.py"),
     ("composed-kl-train-uses-gen", "metrics.py", '"kl_train_modes": kl_train_smoothed(counts, p)', '"kl_train_modes": kl_train_smoothed(counts, q)', "tests/test_mode_reg.py"),
+    ("mreg-third-party-bn", "methods/mode_reg.py", 'make_nets(dataclasses.replace(cfg, d_norm="none"), data, run.z_dim)[1]', "make_nets(cfg, data, run.z_dim)[1]", "tests/test_mode_reg.py"),
+    ("mreg-logit-rec-is-fake", "methods/mode_reg.py", "generator_losses(logit_fake, x, rec, d(rec), cfg.lam1", "generator_losses(logit_fake, x, rec, logit_fake, cfg.lam1", "tests/test_mode_reg.py"),
+    ("mreg-distance-kind-ignored", "methods/mode_reg.py", "                                                          cfg.distance, d)", "                                                          \"pixel\", d)", "tests/test_mode_reg.py"),
     ("mreg-digit-weights-ignored", "data.py", "return Composed(name, base, how, size, device, w if digit_weights is None else digit_weights)", "return Composed(name, base, how, size, device, w)", "tests/test_mode_reg.py"),
 ]
 

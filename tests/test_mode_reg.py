@@ -44,10 +44,10 @@ def test_regularizer_matches_a_hand_computation():
 def test_t_g_adds_the_generators_gan_loss_and_t_e_is_the_regularizer_alone():
     x, rec, logit_rec, logit_fake = fixed_tensors()
     t_g, t_e, _, _ = M.generator_losses(logit_fake, x, rec, logit_rec, 0.2, 0.4)
-    gan = np.mean([-math.log(1 / (1 + math.exp(-l))) for l in (-0.5, 0.7, 0.1)])
-    reg = float(M.regularizer(x, rec, logit_rec, 0.2, 0.4)[0])
-    assert float(t_e) == pytest.approx(reg)
-    assert float(t_g) == pytest.approx(gan + reg)
+    gan = np.mean([math.log(1 + math.exp(-l)) for l in (-0.5, 0.7, 0.1)])  # -log sigmoid(l)
+    r = 0.2 * 14 / 3 + 0.4 * np.mean([math.log(1 + math.exp(-l)) for l in (0.3, -1.2, 2.0)])
+    assert float(t_e) == pytest.approx(r)
+    assert float(t_g) == pytest.approx(gan + r)
 
 
 def test_distances_pixel_mean_and_features():
@@ -189,7 +189,7 @@ def test_generator_batches_use_their_own_streams_in_the_loop(tmp_path, monkeypat
     M.train(M.Config(dataset="digits", steps=1, batch_size=8, g_width=8, d_width=8, log_every=1, eval_samples=0,
                      out=str(tmp_path / "r")))
     # step 1: D's fake batch (noise), G's noise batch, G(E(x)) (encoder); one BN layer in G at 8 px
-    assert [s for s, _ in seen[:3]] == ["noise", "noise", "encoder"]
+    assert seen[:3] == [("noise", 8), ("noise", 8), ("encoder", 8)]  # never a mixed batch
 
 
 # ---------------------------------------------------------------------------
@@ -242,7 +242,7 @@ def test_the_encoder_stays_in_the_uniform_priors_support(tmp_path):
     cfg = M.resolve(M.Config(g_width=16, d_width=16))
     assert cfg.encoder_out == "sigmoid" and M.resolve(M.Config(dataset="digits")).encoder_out == "linear"
     _, _, e, _ = M.make_nets(cfg, datasets.toy("ring6", "cpu"), cfg.z_dim)
-    codes = e(torch.randn(500, 2) * 10)
+    codes = e(torch.randn(500, 2) * 10).detach()
     assert codes.shape == (500, 3) and float(codes.min()) >= 0 and float(codes.max()) <= 1
     _, _, e, _ = M.make_nets(M.resolve(M.Config(g_width=16, encoder_out="linear")), datasets.toy("ring6", "cpu"), 3)
     assert float(e(torch.randn(500, 2) * 10).abs().max()) > 1
@@ -305,6 +305,44 @@ def test_g_and_e_steps_use_the_gradients_of_t_g_and_t_e(tmp_path, monkeypatch):
             assert all(torch.allclose(a, b, atol=1e-7) for a, b in zip(got[k], want[k]))
 
 
+def test_the_loop_passes_real_data_its_reconstruction_and_d_on_it(tmp_path, monkeypatch):
+    """generator_losses gets (D(G(z)), x, G(E(x)), D(G(E(x))), lambda1, lambda2, --distance, D) from the loop."""
+    built, checked = {}, []
+    real_make_nets, real_gl = M.make_nets, M.generator_losses
+
+    def spy_nets(*a):
+        built["g"], built["d"], built["e"], norm = real_make_nets(*a)
+        return built["g"], built["d"], built["e"], norm
+
+    def spy_gl(logit_fake, x, rec, logit_rec, lam1, lam2, kind, d):
+        g, e = built["g"], built["e"]
+        with torch.no_grad():
+            assert torch.allclose(rec, g(e(x)), atol=1e-6) and torch.allclose(logit_rec, d(rec), atol=1e-6)
+            assert d is built["d"] and logit_fake.shape == (32,) and not torch.allclose(logit_fake, logit_rec)
+        ring = datasets.toy("ring6", "cpu")
+        assert metrics.nearest_mode(x.numpy(), ring.centers)[1].max() < 1.0  # x is real data
+        checked.append(kind)
+        return real_gl(logit_fake, x, rec, logit_rec, lam1, lam2, kind, d)
+
+    monkeypatch.setattr(M, "make_nets", spy_nets)
+    monkeypatch.setattr(M, "generator_losses", spy_gl)
+    M.train(toy_config(tmp_path, steps=2, heat_steps=(), distance="feature"))
+    assert checked == ["feature", "feature"]
+
+
+def test_the_third_party_d_has_the_runs_architecture_without_normalization(tmp_path, monkeypatch):
+    seen = []
+    real = metrics.missing_mode_estimate
+    monkeypatch.setattr(metrics, "missing_mode_estimate", lambda d, *a: seen.append((d, a[3])) or real(d, *a))
+    M.train(M.Config(dataset="digits", image_size=16, steps=1, batch_size=16, g_width=8, d_width=8, log_every=1,
+                     eval_samples=64, third_party_sigma=(0.5, 1.0), third_party_steps=2, out=str(tmp_path / "r")))
+    assert [sigma for _, sigma in seen] == [0.5, 1.0]
+    for d, _ in seen:
+        assert isinstance(d, nets.DCGANDiscriminator)
+        assert not any(isinstance(m, (nn.BatchNorm2d, nn.GroupNorm)) for m in d.modules())
+        assert sum(isinstance(m, nn.Conv2d) for m in d.modules()) == 3  # 16 px: the run's D has 3 convolutions
+
+
 def test_an_image_run_scores_compositional_digits_with_the_real_reference(tmp_path):
     s = M.train(M.Config(dataset="compositional_digits", image_size=16, steps=2, batch_size=16, g_width=8,
                          d_width=8, log_every=2, eval_samples=300, third_party_sigma=(0.5,), third_party_steps=3,
@@ -319,7 +357,8 @@ def test_an_image_run_scores_compositional_digits_with_the_real_reference(tmp_pa
 
 def test_bad_settings_are_refused(tmp_path):
     for bad in (dict(model="wgan"), dict(distance="l1"), dict(opt_g="rmsprop"), dict(dropout=1.0),
-                dict(prior="cauchy"), dict(third_party_threshold=1.0)):
+                dict(prior="cauchy"), dict(third_party_threshold=1.0), dict(d_steps=0), dict(lam1=-0.5),
+                dict(arch="dcgan")):
         with pytest.raises(common.UserError):
             M.train(toy_config(tmp_path, **bad))
     with pytest.raises(common.UserError, match="digit-weights"):
@@ -359,7 +398,7 @@ def test_grid_runs_both_models_per_point_skips_finished_runs_and_prints_commands
     args = lines[1].split()[3:]
     cfg = common.parse_config(M.Config, M.__doc__, args)
     expected = M.point_config(M.grid_points("small", 2)[0], "reg", 0.05, base)
-    assert cfg == M.dataclasses.replace(expected, out=cfg.out) and cfg.out.endswith("-reg")
+    assert cfg == M.dataclasses.replace(expected, out=cfg.out, resume=True) and cfg.out.endswith("-reg")
 
 
 def test_table_averages_over_seeds_per_set_and_model(tmp_path):
