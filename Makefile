@@ -370,8 +370,8 @@ mnist-zero-gp: $(DEPS)
 stacked-mnist-zero-gp: $(DEPS)
 	$(call zgp_images,stacked_mnist,$(ZGP_MNIST_STEPS),$(OUT)/stacked-mnist-zero-gp,--image-size 28,$(ZGP_BIG_RUNS))
 
-# Che et al. 2017 (Reg-GAN). Every target runs each seed in SEEDS (default: SEED) into <run>-s<seed>
-# folders: make toy-mode-reg SEEDS="0 1 2".
+# Che et al. 2017 (Reg-GAN). The toy and compositional targets run each seed in SEEDS (default: SEED)
+# into <run>-s<seed> folders (make toy-mode-reg SEEDS="0 1 2"); the grids run at SEED, one run per point and model.
 #
 # App. C, Fig. 9: GAN and Reg-GAN (lambda1 = lambda2 = 0.005) on 6 Gaussians of std 0.1 on a circle
 # of radius 5; the samples' density at the kept steps (heatmaps.png), modes over time, a table over seeds.
