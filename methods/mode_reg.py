@@ -551,7 +551,7 @@ def table(run_dirs, out):
     if not rows:
         raise common.UserError("no <set>-<model>-s<seed> folder with a summary.json among the given runs")
     sets = sorted({s for s, _ in rows})
-    fmt = lambda v: f"{np.mean(v):.1f} ± {np.std(v):.1f}" if len(v) else ""
+    fmt = lambda v, d=1: f"{np.mean(v):.{d}f} ± {np.std(v):.{d}f}" if len(v) else ""
     lines = ["Table 2 (sec. 4.1.2): missed numbers (#Miss, of 1,000) and KL (smoothed KL(train || generated); "
              "KL(generated || train) in brackets), mean ± std over seeds.", "",
              "| model | " + " | ".join(f"{s} #Miss | {s} KL" for s in sets) + " |", "|---" * (2 * len(sets) + 1) + "|"]
@@ -563,7 +563,7 @@ def table(run_dirs, out):
             miss = [r[pre + "missed_modes"] for r in runs if pre + "missed_modes" in r]
             kl = [r[pre + "kl_train_modes"] for r in runs if pre + "kl_train_modes" in r]
             klg = [r[pre + "kl_modes"] for r in runs if pre + "kl_modes" in r]
-            cells += [fmt(miss), f"{fmt(kl)} ({np.mean(klg):.2f})" if kl else ""]
+            cells += [fmt(miss), f"{fmt(kl, 3)} ({np.mean(klg):.3f})" if kl else ""]
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     n = {k: len(v) for k, v in rows.items()}
     lines += ["", "Runs per cell: " + ", ".join(f"{s} {m}: {c}" for (s, m), c in sorted(n.items()))]

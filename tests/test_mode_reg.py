@@ -409,9 +409,9 @@ def test_table_averages_over_seeds_per_set_and_model(tmp_path):
                                                               "real_kl_train_modes": 0.1, "real_kl_modes": 0.05})
     M.table([tmp_path / n for n in ("set1-gan-s0", "set1-gan-s1", "set1-reg-s0")], tmp_path / "out")
     text = (tmp_path / "out" / "table2.md").read_text()
-    assert "| DCGAN | 150.0 ± 50.0 | 3.0 ± 1.0 (1.50) |" in text
-    assert "| Reg-DCGAN | 50.0 ± 0.0 | 1.0 ± 0.0 (0.50) |" in text
-    assert "| real data | 10.0 ± 0.0 | 0.1 ± 0.0 (0.05) |" in text
+    assert "| DCGAN | 150.0 ± 50.0 | 3.000 ± 1.000 (1.500) |" in text
+    assert "| Reg-DCGAN | 50.0 ± 0.0 | 1.000 ± 0.000 (0.500) |" in text
+    assert "| real data | 10.0 ± 0.0 | 0.100 ± 0.000 (0.050) |" in text
 
 
 # ---------------------------------------------------------------------------
