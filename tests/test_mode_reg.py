@@ -64,6 +64,16 @@ def test_distances_pixel_mean_and_features():
     assert M.d_features(dc, x16).shape == (3, 8 * 4 * 4)  # one stride-2 conv of 8 channels at 8 px
 
 
+def step_on_regularizer(g, e, d, x, lam1, lam2, lr):
+    """One SGD step of G and E on the regularizer alone."""
+    opt = torch.optim.SGD(list(g.parameters()) + list(e.parameters()), lr=lr)
+    rec = g(e(x))
+    reg, _, _ = M.regularizer(x, rec, d(rec), lam1=lam1, lam2=lam2)
+    opt.zero_grad()
+    reg.backward()
+    opt.step()
+
+
 def test_a_step_on_the_mode_regularizer_raises_d_on_the_reconstructions():
     """Deviation 1: the sign the paper means. Descending lambda2 * (-log D(G(E(x)))) makes G(E(x)) look more real."""
     torch.manual_seed(0)
@@ -71,12 +81,7 @@ def test_a_step_on_the_mode_regularizer_raises_d_on_the_reconstructions():
     d = nets.MLPDiscriminator((2,), 16, 1)
     x = torch.randn(64, 2)
     before = torch.sigmoid(d(g(e(x)))).mean().item()
-    opt = torch.optim.SGD(list(g.parameters()) + list(e.parameters()), lr=0.5)
-    rec = g(e(x))
-    reg, _, _ = M.regularizer(x, rec, d(rec), lam1=0.0, lam2=1.0)
-    opt.zero_grad()
-    reg.backward()
-    opt.step()
+    step_on_regularizer(g, e, d, x, lam1=0.0, lam2=1.0, lr=0.5)
     assert torch.sigmoid(d(g(e(x)))).mean().item() > before + 1e-3
 
 
@@ -86,12 +91,7 @@ def test_a_step_on_the_metric_regularizer_lowers_the_reconstruction_error():
     x = torch.randn(64, 2)
     err = lambda: float(M.distance(x, g(e(x))).mean().detach())
     before = err()
-    opt = torch.optim.SGD(list(g.parameters()) + list(e.parameters()), lr=0.01)
-    rec = g(e(x))
-    reg, _, _ = M.regularizer(x, rec, d(rec), lam1=1.0, lam2=0.0)
-    opt.zero_grad()
-    reg.backward()
-    opt.step()
+    step_on_regularizer(g, e, d, x, lam1=1.0, lam2=0.0, lr=0.01)
     assert err() < before
 
 
