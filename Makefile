@@ -26,9 +26,17 @@ VRAL = $(PY) -m methods.vral --device $(DEVICE) --seed $(SEED) --data-root $(DAT
 ROTH = $(PY) -m methods.roth_reg --device $(DEVICE) --seed $(SEED) --data-root $(DATA) --overwrite $(DL)
 ZGP = $(PY) -m methods.zero_gp --device $(DEVICE) --data-root $(DATA) --overwrite $(DL)
 MREG = $(PY) -m methods.mode_reg --device $(DEVICE) --data-root $(DATA) --overwrite $(DL)
+MDG = $(PY) -m methods.mdgan --device $(DEVICE) --data-root $(DATA) --overwrite $(DL)
 SEEDS ?= $(SEED)
 
 ifeq ($(SMOKE),1)
+  # fewer runs per target: the pipeline (recipes, tables, figures) is what a smoke run checks; every
+  # loss and variant has its own tests
+  TOY_LOSSES = minimax wgan
+  NOISE_LOSSES = minimax
+  VRAL_BASE_LOSSES = wgan
+  VRAL_BIG_SIZE = --image-size 16
+  LSUN_ROTH_GAMMAS = 2
   TOY_STEPS = 30
   IMG_STEPS = 6
   LOG = --log-every 10 --sample-every 20 --ckpt-every 20 --eval-samples 500 --stand-in
@@ -45,7 +53,7 @@ ifeq ($(SMOKE),1)
   CROSSTEST_N = 64
   ROTH_BATCH = 16
   ROTH_BIG_SIZE = 16
-  ROTH_TOY_GAMMAS = 0 0.1
+  ROTH_TOY_GAMMAS = 0.1
   ROTH_CELEBA_GAMMAS = 0 2
   ZGP_TOY = --steps 20 --field-steps 0 10 20 --width 32 --batch-size 32
   ZGP_FIG_STEPS = 10 20
@@ -65,6 +73,9 @@ ifeq ($(SMOKE),1)
   MREG_DIGITS_COMP = --third-party-sigma 0.5
   MREG_DIGITS_GRID =
   MREG_MNIST_GRID = --image-size 16
+  MDG_Z = 100
+  MDG_DIGITS = --steps 4 --batch-size 16 --image-size 16 --g-width 16 --d-width 16 --third-party-steps 5 --third-party-sigma 0.5
+  MDG_CELEBA = --steps 3 --batch-size 16 --image-size 16 --g-width 16 --d-width 16 --third-party-steps 5 --third-party-sigma 3.5
 else
   TOY_STEPS = 3000
   IMG_STEPS = 5000
@@ -99,6 +110,9 @@ else
   MREG_DIGITS_COMP = --steps 2000 --image-size 32 --g-width 16 --d-width 16 --third-party-sigma 0.5 1.0 --eval-samples 10000
   MREG_DIGITS_GRID = --steps 2000
   MREG_MNIST_GRID = --steps 5000 --image-size 28
+  MDG_Z = 100 200
+  MDG_DIGITS = --steps 2000 --image-size 32 --g-width 16 --d-width 16 --third-party-sigma 0.5 1.0 --eval-samples 10000
+  MDG_CELEBA = --steps 20000 --third-party-sigma 3.5 4.0
 endif
 
 .PHONY: setup test test-all demo clean toy-baselines digits-baselines \
@@ -106,7 +120,7 @@ endif
 	digits-vral cifar-vral celeba-vral celeba-vral-lipschitz \
 	toy-roth digits-roth cifar-roth cifar-roth-crosstest celeba-roth lsun-roth \
 	toy-zero-gp-surface toy-zero-gp toy-zero-gp-swissroll digits-zero-gp mnist-zero-gp stacked-mnist-zero-gp \
-	toy-mode-reg digits-mode-reg mnist-mode-reg-grid compositional-mnist-mode-reg
+	toy-mode-reg digits-mode-reg mnist-mode-reg-grid compositional-mnist-mode-reg digits-mdgan celeba-mdgan
 
 setup: $(DEPS)
 
@@ -135,14 +149,15 @@ demo: $(DEPS)
 
 # Every loss on ring8 and grid25; the GAN losses also with instance noise
 # (sigma 0.1, annealed linearly to 0). Toy settings as in the demo.
-TOY_LOSSES = minimax nonsaturating lsgan wgan wgan-gp
+TOY_LOSSES ?= minimax nonsaturating lsgan wgan wgan-gp
+NOISE_LOSSES ?= minimax nonsaturating
 toy-baselines: $(DEPS)
 	for ds in ring8 grid25; do \
 	  for loss in $(TOY_LOSSES); do \
 	    $(RUN) --loss $$loss --dataset $$ds --steps $(TOY_STEPS) --lr $$( [ $$loss = wgan ] && echo 5e-4 || echo 1e-3 ) \
 	      --batch-size 256 $(LOG) --out $(OUT)/toy-baselines/$$ds-$$loss || exit 1; \
 	  done; \
-	  for loss in minimax nonsaturating; do \
+	  for loss in $(NOISE_LOSSES); do \
 	    $(RUN) --loss $$loss --dataset $$ds --steps $(TOY_STEPS) --lr 1e-3 --batch-size 256 \
 	      --instance-noise 0.1 --noise-anneal linear $(LOG) --out $(OUT)/toy-baselines/$$ds-$$loss-noise || exit 1; \
 	  done; \
@@ -182,9 +197,10 @@ cifar-principled: $(DEPS)
 # holds). Then one composite figure each for samples, D-output histograms and
 # D's gradient norm, with rows = ratios and columns = methods.
 VRAL_ADAM = --optimizer adam --lr 1e-4 --betas 0.5 0.999 --adam-eps 3e-6
+VRAL_BASE_LOSSES ?= minimax nonsaturating lsgan wgan
 define vral_grid
 	for r in $(RATIOS); do \
-	  for loss in minimax nonsaturating lsgan wgan; do \
+	  for loss in $(VRAL_BASE_LOSSES); do \
 	    $(RUN) --loss $$loss --dataset $(1) --steps $(2) --d-steps $$r --no-wgan-boost $(VRAL_ADAM) \
 	      --diag-batches $(DIAG) $(LOG) --out $(3)/$$loss-$$r || exit 1; \
 	  done; \
@@ -215,7 +231,7 @@ celeba-vral: $(DEPS)
 	for r in $(RATIOS); do \
 	  for v in vral vral-sub; do \
 	    $(VRAL) --variant $$v --dataset celeba --steps $(BIG_VRAL_STEPS) --d-steps $$r --diag-batches $(DIAG) \
-	      $(VRAL_CELEBA) $(LOG) --out $(OUT)/celeba-vral/$$v-$$r || exit 1; \
+	      $(VRAL_CELEBA) $(VRAL_BIG_SIZE) $(LOG) --out $(OUT)/celeba-vral/$$v-$$r || exit 1; \
 	  done; \
 	done
 	$(PY) -m figures vral-grid $(OUT)/celeba-vral
@@ -223,14 +239,14 @@ celeba-vral: $(DEPS)
 # VRAL Fig. 6: CelebA with one meta-discriminator pushing D towards 1-Lipschitz (eq. 13, K = 1, sigma = 0.1).
 celeba-vral-lipschitz: $(DEPS)
 	$(VRAL) --variant lipschitz --dataset celeba --steps $(BIG_VRAL_STEPS) --diag-batches $(DIAG) \
-	  $(VRAL_CELEBA) $(LOG) --out $(OUT)/celeba-vral-lipschitz
+	  $(VRAL_CELEBA) $(VRAL_BIG_SIZE) $(LOG) --out $(OUT)/celeba-vral-lipschitz
 
 # Roth et al. 2017 Figs. 1 and 6: the 7-mode mixture on a plane in 3-D, unregularized
 # (gamma 0) against regularized D, at 1:1 and 5:1 D steps per G step; the toy's
 # settings are the authors' 3DGAN.py (tanh MLPs, batch 512, Adam 1e-3, G's original
 # cost). Each run: snapshots.png (KDE-coloured samples every 10k steps) and
 # modes_over_time.png; then per ratio one comparison table and one modes-over-time figure.
-ROTH_TOY_GAMMAS ?= 0 0.01 0.1 1  # SMOKE=1: 0 0.1
+ROTH_TOY_GAMMAS ?= 0 0.01 0.1 1  # SMOKE=1: 0.1
 toy-roth: $(DEPS)
 	for g in $(ROTH_TOY_GAMMAS); do \
 	  $(ROTH) --dataset submanifold7 --gamma $$g $(ROTH_TOY) $(LOG) --out $(OUT)/toy-roth/1to1-gamma$$g || exit 1; \
@@ -283,9 +299,10 @@ celeba-roth: $(DEPS)
 
 # Roth et al. Figs. 2 and 7: the four architectures on 64 px LSUN bedrooms (an image
 # folder under DATA), regularized (gamma0 2, annealed) and not, 200k steps.
+LSUN_ROTH_GAMMAS ?= 0 2
 lsun-roth: $(DEPS)
 	for a in dcgan dcgan-nonorm dcgan-tanh resnet; do \
-	  for g in 0 2; do \
+	  for g in $(LSUN_ROTH_GAMMAS); do \
 	    $(ROTH) --dataset folder --image-size $(ROTH_BIG_SIZE) --arch $$a --batch-size $(ROTH_BATCH) --steps $$(( $(ROTH_BIG_STEPS) * 2 )) \
 	      --gamma $$g --anneal $(LOG) --out $(OUT)/lsun-roth/$$a-gamma$$g || exit 1; \
 	  done; \
@@ -415,3 +432,30 @@ compositional-mnist-mode-reg: $(DEPS)
 digits-mode-reg: $(DEPS)
 	$(mreg_grid) --dataset digits $(MREG_DIGITS_GRID) --size-scale 0.25 --out $(OUT)/digits-mode-reg/grid
 	$(call mreg_comp,compositional_digits,$(MREG_DIGITS_COMP),$(OUT)/digits-mode-reg/compositional)
+
+# Che et al. 2017, sec. 3.3 and 4.2 (MDGAN), Table 3: DCGAN and Reg-GAN with z of 100 and 200
+# dimensions (SMOKE=1: 100 only), MDGAN with 200, the same DCGAN nets and settings; test images on missing modes by a
+# third-party noisy D at each sigma, in <model>-z<dim>-s<seed> folders over SEEDS, then table3.md
+# (methods/mdgan.py table), the samples side by side (comparison.png) and, in each run folder, the
+# test images it misses most confidently (missing_sigma<s>.png, Fig. 5).
+# $(1) data set, $(2) flags, $(3) output folder
+define mdgan_table3
+	for s in $(SEEDS); do \
+	  $(foreach m,gan reg,$(foreach z,$(MDG_Z),$(MREG) --seed $$s --dataset $(1) --model $(m) --z-dim $(z) $(2) $(LOG) \
+	    --out $(3)/$(m)-z$(z)-s$$s || exit 1;)) \
+	  $(MDG) --seed $$s --dataset $(1) --z-dim 200 $(2) $(LOG) --out $(3)/mdgan-z200-s$$s || exit 1; \
+	done
+	$(PY) -m methods.mdgan table $(3)/*-z*-s* --out $(3)
+	$(PY) -m figures compare $(foreach r,$(foreach m,gan reg,$(MDG_Z:%=$(m)-z%)) mdgan-z200,$(3)/$(r)-s$(firstword $(SEEDS))) \
+	  --out $(3) --keys missing_sigma$(word 1,$(4)),missing_sigma$(word 2,$(4)),missed_modes,seconds
+endef
+
+# CelebA at 64 px, 20,000 steps (the paper gives none), sigma 3.5 and 4.0.
+celeba-mdgan: $(DEPS)
+	$(call mdgan_table3,celeba,$(MDG_CELEBA),$(OUT)/celeba-mdgan,3.5 4)
+
+# CPU-sized: compositional_digits (1,000 modes) at 32 px with uniform digits (Che et al.'s set 1),
+# DCGAN width 16, 2,000 steps, sigma 0.5 and 1.0 in our [-1, 1] pixel units; #Miss and KL beside the
+# third-party counts.
+digits-mdgan: $(DEPS)
+	$(call mdgan_table3,compositional_digits,--digit-weights $(MREG_SET_set1) $(MDG_DIGITS),$(OUT)/digits-mdgan,0.5 1)

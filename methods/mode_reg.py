@@ -3,7 +3,7 @@
 Paper
   Che, Li, Jacob, Bengio & Li, "Mode Regularized Generative Adversarial Networks", ICLR 2017.
   https://arxiv.org/abs/1612.02136 (https://openreview.net/forum?id=HJKkY35le)
-  The authors published no code. Manifold-diffusion training (sec. 3.3, MDGAN) is planned as methods/mdgan.py.
+  The authors published no code. Manifold-diffusion training (sec. 3.3, MDGAN) is methods/mdgan.py.
 
 A GAN's generator learns only through D's gradient, which pushes every sample towards
 the nearest high-D region: small modes that G never visits attract nothing (sec. 3, Fig. 2).
@@ -39,7 +39,8 @@ on G(E(x)). On 2-D toy data the samples at every `--heat-steps` step are kept in
 heat_<step>.npz; heatmaps.png draws their densities beside the target (Fig. 9) and
 `over_time` in summary.json holds the modes captured at those steps. Image runs add,
 for each `--third-party-sigma`, the count of test images the third-party noisy D places
-on missing modes (`missing_sigma<s>`).
+on missing modes (`missing_sigma<s>`), and a grid of the test images it flags most
+confidently (missing_sigma<s>.png, as Fig. 5).
 
 Deviations and decisions
 1. The sign of the mode regularizer. Eqs. (1)-(2) print `+ lambda2 log D(G(E(x)))` in
@@ -370,7 +371,8 @@ def train(cfg):
 
 def image_extras(cfg, run, g, e):
     """Composed sets: the 1,000-mode scores of as many real samples (`real_*`); the reconstruction error on
-    real data (Reg-GAN); the third-party counts for every `--third-party-sigma` (deviations 8, 9)."""
+    real data (Reg-GAN); the third-party counts for every `--third-party-sigma` (deviations 8, 9), with a grid of the
+    test images it places most confidently on missing modes (missing_sigma<s>.png, Fig. 5)."""
     out, data = {}, run.data
     if isinstance(data, datasets.Composed):
         # as many as the harness scores: common.generate draws whole batches
@@ -397,6 +399,11 @@ def image_extras(cfg, run, g, e):
             est = metrics.missing_mode_estimate(third, train, fake, test, sigma, cfg.third_party_steps,
                                                 cfg.batch_size, 2e-4, cfg.third_party_threshold, cfg.seed)
             out[f"missing_sigma{sigma:g}"] = est["missing"]
+            # Fig. 5: the test images most confidently on missing modes (up to 32, those above the threshold)
+            top = np.argsort(-est["scores"], kind="stable")[:32]
+            top = top[est["scores"][top] > cfg.third_party_threshold]
+            if len(top):
+                figures.save_image_grid(run.dir / f"missing_sigma{sigma:g}.png", test[torch.as_tensor(top)])
         out["third_party_images"] = n
     return out
 

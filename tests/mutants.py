@@ -120,6 +120,22 @@ MUTANTS = [
     ("mreg-third-party-bn", "methods/mode_reg.py", 'make_nets(dataclasses.replace(cfg, d_norm="none"), data, run.z_dim)[1]', "make_nets(cfg, data, run.z_dim)[1]", "tests/test_mode_reg.py"),
     ("mreg-logit-rec-is-fake", "methods/mode_reg.py", "generator_losses(logit_fake, x, rec, d(rec), cfg.lam1", "generator_losses(logit_fake, x, rec, logit_fake, cfg.lam1", "tests/test_mode_reg.py"),
     ("mreg-distance-kind-ignored", "methods/mode_reg.py", "                                                          cfg.distance, d)", "                                                          \"pixel\", d)", "tests/test_mode_reg.py"),
+    # mdgan (Che et al. 2017, sec. 3.3, app. A)
+    ("mdgan-d1-term-sign", "methods/mdgan.py", "return lam1 * dist + lam2 * neg_log_d1, dist, neg_log_d1", "return lam1 * dist - lam2 * neg_log_d1, dist, neg_log_d1", "tests/test_mdgan.py"),
+    ("mdgan-lams-swapped", "methods/mdgan.py", "return lam1 * dist + lam2 * neg_log_d1, dist, neg_log_d1", "return lam2 * dist + lam1 * neg_log_d1, dist, neg_log_d1", "tests/test_mdgan.py"),
+    ("mdgan-d2-labels-swapped", "methods/mdgan.py", "    return F.softplus(-logit_rec).mean() + F.softplus(logit_fake).mean()", "    return F.softplus(logit_rec).mean() + F.softplus(-logit_fake).mean()", "tests/test_mdgan.py"),
+    ("mdgan-diffusion-saturating", "methods/mdgan.py", '    """Line 7 as a loss G descends: -E_z log D2(G(z))."""\n    return F.softplus(-logit_fake).mean()', '    """Line 7 as a loss G descends: -E_z log D2(G(z))."""\n    return -F.softplus(logit_fake).mean()', "tests/test_mdgan.py"),
+    ("mdgan-d1-real-is-rec", "methods/mdgan.py", "loss_d1 = d1_loss(d1(x), d1(rec))", "loss_d1 = d1_loss(d1(rec), d1(rec))", "tests/test_mdgan.py"),
+    ("mdgan-d1-fake-is-g-z", "methods/mdgan.py", "loss_d1 = d1_loss(d1(x), d1(rec))", "loss_d1 = d1_loss(d1(x), d1(g(run.noise()).detach()))", "tests/test_mdgan.py"),
+    ("mdgan-d2-judges-z-printed", "methods/mdgan.py", "logit_rec, logit_fake = d2(rec), d2(fake)", "logit_rec, logit_fake = d2(rec), d2(g(run.noise()))", "tests/test_mdgan.py"),
+    ("mdgan-line7-fresh-z", "methods/mdgan.py", "loss_g = diffusion_loss(d2(g(z)))", "loss_g = diffusion_loss(d2(g(run.noise())))", "tests/test_mdgan.py"),
+    ("mdgan-line4-reuses-x", "methods/mdgan.py", "x, z = run.data.sample(cfg.batch_size), run.noise()  # lines 4, 5", "z = run.noise()  # lines 4, 5", "tests/test_mdgan.py"),
+    ("mdgan-E-not-stepped", "methods/mdgan.py", "descend(opt_g_manifold, loss_m, opt_e)", "descend(opt_g_manifold, loss_m)", "tests/test_mdgan.py"),
+    ("mdgan-one-adam-state", "methods/mdgan.py", 'adam(g.parameters(), cfg) if cfg.g_optim == "separate" else opt_g_manifold', 'opt_g_manifold', "tests/test_mdgan.py"),
+    ("mdgan-line3-rec-detached", "methods/mdgan.py", "        with nets.batch_norm_stream(g, \"encoder\"):\n            rec = g(e(x))\n        loss_m", "        with nets.batch_norm_stream(g, \"encoder\"):\n            rec = g(e(x)).detach()\n        loss_m", "tests/test_mdgan.py"),
+    ("mdgan-line3-noise-stream", "methods/mdgan.py", "        with nets.batch_norm_stream(g, \"encoder\"):\n            rec = g(e(x))\n        loss_m", "        with nets.batch_norm_stream(g, \"noise\"):\n            rec = g(e(x))\n        loss_m", "tests/test_mdgan.py"),
+    ("mdgan-d2-once", "methods/mdgan.py", "        for _ in range(cfg.d_steps):\n            x, z =", "        for _ in range(1):\n            x, z =", "tests/test_mdgan.py"),
+    ("mdgan-no-zero-grad", "methods/mdgan.py", "        o.zero_grad(set_to_none=True)\n", "        pass\n", "tests/test_mdgan.py"),
     ("mreg-digit-weights-ignored", "data.py", "return Composed(name, base, how, size, device, w if digit_weights is None else digit_weights)", "return Composed(name, base, how, size, device, w)", "tests/test_mode_reg.py"),
 ]
 

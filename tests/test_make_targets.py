@@ -52,7 +52,7 @@ EXPECTED = {
     "celeba-vral": ["celeba-vral/samples.png", "celeba-vral/hist.png", "celeba-vral/vral-sub-2/summary.json"],
     "celeba-vral-lipschitz": ["celeba-vral-lipschitz/samples_final.png", "celeba-vral-lipschitz/d_hist.png"],
     "toy-roth": ["toy-roth/1to1/comparison.md", "toy-roth/5to1/over_time.png", "toy-roth/5to1-gamma0.1/snapshots.png",
-                 "toy-roth/1to1-gamma0/modes_over_time.png"],
+                 "toy-roth/1to1-gamma0.1/modes_over_time.png"],
     **{f"{ds}-roth": [f"{ds}-roth/{f}" for f in ("comparison.md", "crosstest/crosstest.md",
                                                  "noise0.1-nsr4/samples_final.png", "gamma2-annealed/summary.json")]
        for ds in ("digits", "cifar")},
@@ -73,6 +73,8 @@ EXPECTED = {
     "mnist-mode-reg-grid": ["mnist-mode-reg-grid/fig3.png", "mnist-mode-reg-grid/grid.json"],
     "compositional-mnist-mode-reg": ["compositional-mnist-mode-reg/table2.md",
                                      "compositional-mnist-mode-reg/set2-gan-s0/summary.json"],
+    **{t: [f"{t}/table3.md", f"{t}/comparison.png", f"{t}/gan-z100-s0/summary.json", f"{t}/reg-z100-s0/summary.json",
+           f"{t}/mdgan-z200-s0/summary.json"] for t in ("digits-mdgan", "celeba-mdgan")},
 }
 
 

@@ -31,6 +31,7 @@ METHODS = {
     "roth-kl": ("methods.roth_reg", dict(divergence="kl", gamma=0.1, lr=1e-3, snapshot_every=0)),
     "zero-gp": ("methods.zero_gp", dict(penalty="0gp", width=64, field_steps=(0, 20))),
     "mode-reg": ("methods.mode_reg", dict(model="reg", lr=1e-3, g_width=64, d_width=64, heat_steps=(0, 20))),
+    "mdgan": ("methods.mdgan", dict(lr=1e-3, g_width=64, d_width=64, heat_steps=(0, 20))),
 }
 
 # id -> [(function in the module, the n-th call from which it returns NaN, the loss the guard must name)].
@@ -46,6 +47,8 @@ POISON = {
     "roth-kl": [("d_loss_f", 26, "loss_d"), ("f_regularizer", 26, "loss_d"), ("g_loss_f", 26, "loss_g")],
     "zero-gp": [("d_loss", 26, "loss_d"), ("gradient_penalty", 26, "loss_d"), ("g_loss", 26, "loss_g")],
     "mode-reg": [("d_loss", 26, "loss_d"), ("g_loss", 26, "loss_g"), ("distance", 26, "loss_g")],
+    "mdgan": [("d1_loss", 26, "loss_d"), ("distance", 26, "loss_m"), ("d2_loss", 26, "loss_d2"),
+              ("diffusion_loss", 26, "loss_g")],
 }
 
 
@@ -146,7 +149,7 @@ def test_run_folder_contents(tmp_path, method):
               "d_hist.png", "d_outputs.npz", "grad_norm.png", "d_surface.png"]:
         assert f in names, f
     resolved = json.loads((tmp_path / "run" / "config.json").read_text())["resolved"]
-    z_dim = 3 if method == "mode-reg" else 2  # Che et al. app. C: 3-D uniform noise
+    z_dim = 3 if method in ("mode-reg", "mdgan") else 2  # Che et al. app. C: 3-D uniform noise
     assert resolved["device"] == "cpu" and resolved["z_dim"] == z_dim and resolved["torch"] == torch.__version__
     s = json.loads((tmp_path / "run" / "summary.json").read_text())
     for k in ["modes", "high_quality", "reverse_kl", "steps", "seconds", "device", "dataset", "grad_norm_fake",

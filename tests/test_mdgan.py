@@ -1,0 +1,300 @@
+"""methods/mdgan.py: the four losses of app. A against hand computations, what each step does to its networks,
+the loop's wiring (which batch each network sees, which loss steps which network, line 6's D2(G(z))), the
+settings and Table 3."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+
+import common
+import data as datasets
+import metrics
+import nets
+from methods import mdgan as M
+from methods import mode_reg
+
+
+def softplus(v):
+    return math.log1p(math.exp(v))
+
+
+LOGIT_A = (0.3, -1.2, 2.0)
+LOGIT_B = (-0.5, 0.7, 0.1)
+
+# ---------------------------------------------------------------------------
+# App. A's losses on fixed tensors
+# ---------------------------------------------------------------------------
+
+
+def test_d1_loss_is_line_2_real_data_against_reconstructions():
+    # -log D1(x) = softplus(-l), -log(1 - D1(G(E(x)))) = softplus(l)
+    want = np.mean([softplus(-l) for l in LOGIT_A]) + np.mean([softplus(l) for l in LOGIT_B])
+    assert float(M.d1_loss(torch.tensor(LOGIT_A), torch.tensor(LOGIT_B))) == pytest.approx(want)
+
+
+def test_manifold_loss_is_line_3_with_lambda1_on_the_distance_and_lambda2_on_minus_log_d1():
+    x = torch.tensor([[1.0, -2.0], [0.5, 0.0], [-1.0, 3.0]])
+    rec = torch.tensor([[0.0, -1.0], [0.5, 2.0], [1.0, 1.0]])
+    dist = (2.0 + 4.0 + 8.0) / 3  # ||x - rec||^2 per sample: 1 + 1, 0 + 4, 4 + 4
+    neg_log_d1 = np.mean([-math.log(1 / (1 + math.exp(-l))) for l in LOGIT_A])
+    loss, d, m = M.manifold_loss(x, rec, torch.tensor(LOGIT_A), lam1=0.2, lam2=0.4)
+    assert (float(d), float(m)) == (pytest.approx(dist), pytest.approx(neg_log_d1))
+    assert float(loss) == pytest.approx(0.2 * dist + 0.4 * neg_log_d1)
+    # the pseudo-code's form: lambda log D1 - ||x - G(E(x))||^2, ascended, is lambda1 = 1, lambda2 = lambda
+    assert float(M.manifold_loss(x, rec, torch.tensor(LOGIT_A), 1.0, 3.0)[0]) == pytest.approx(dist + 3 * neg_log_d1)
+
+
+def test_d2_loss_is_line_6_reconstructions_as_the_real_side():
+    want = np.mean([softplus(-l) for l in LOGIT_A]) + np.mean([softplus(l) for l in LOGIT_B])
+    assert float(M.d2_loss(torch.tensor(LOGIT_A), torch.tensor(LOGIT_B))) == pytest.approx(want)
+    swapped = np.mean([softplus(-l) for l in LOGIT_B]) + np.mean([softplus(l) for l in LOGIT_A])
+    assert float(M.d2_loss(torch.tensor(LOGIT_B), torch.tensor(LOGIT_A))) == pytest.approx(swapped)
+
+
+def test_diffusion_loss_is_line_7_minus_log_d2_of_the_samples():
+    assert float(M.diffusion_loss(torch.tensor(LOGIT_B))) == pytest.approx(np.mean([softplus(-l) for l in LOGIT_B]))
+
+
+# ---------------------------------------------------------------------------
+# What each step does
+# ---------------------------------------------------------------------------
+
+
+def small_nets(seed=0):
+    torch.manual_seed(seed)
+    return nets.MLPGenerator(3, (2,), 32), nets.MLPEncoder((2,), 3, 32), nets.MLPDiscriminator((2,), 32, 1)
+
+
+def test_manifold_steps_lower_the_reconstruction_error_on_a_toy_problem():
+    g, e, d1 = small_nets()
+    x = datasets.toy("ring6", "cpu").sample(256)
+    err = lambda: float(mode_reg.distance(x, g(e(x))).mean().detach())
+    before = err()
+    opt = torch.optim.Adam(list(g.parameters()) + list(e.parameters()), lr=1e-2)
+    for _ in range(100):
+        rec = g(e(x))
+        loss, _, _ = M.manifold_loss(x, rec, d1(rec), lam1=1.0, lam2=0.01)
+        M.descend(opt, loss)
+    assert err() < 0.2 * before  # a ring of radius 5: the error starts near 25
+
+
+def test_a_manifold_step_on_the_d1_term_raises_d1_on_the_reconstructions():
+    g, e, d1 = small_nets(1)
+    x = torch.randn(64, 2)
+    before = float(torch.sigmoid(d1(g(e(x)))).mean().detach())
+    opt = torch.optim.SGD(list(g.parameters()) + list(e.parameters()), lr=0.5)
+    rec = g(e(x))
+    M.descend(opt, M.manifold_loss(x, rec, d1(rec), lam1=0.0, lam2=1.0)[0])
+    assert float(torch.sigmoid(d1(g(e(x)))).mean().detach()) > before + 1e-3
+
+
+def test_a_diffusion_step_moves_d2s_view_of_g_z_towards_that_of_the_reconstructions():
+    """Line 7 after line 6: D2 has learnt to tell reconstructions (here ring samples stand in for a G(E(x)) that
+    already matches the data) from G(z); a step of G on line 7 raises D2(G(z)) towards D2(G(E(x)))."""
+    g, _, d2 = small_nets(2)
+    rec, z = datasets.toy("ring6", "cpu").sample(256), torch.rand(256, 3)
+    opt_d2 = torch.optim.Adam(d2.parameters(), lr=1e-2)
+    for _ in range(50):
+        with torch.no_grad():
+            fake = g(z)
+        M.descend(opt_d2, M.d2_loss(d2(rec), d2(fake)))
+    view = lambda v: float(torch.sigmoid(d2(v)).mean())
+    with torch.no_grad():
+        gap = view(rec) - view(g(z))
+    assert gap > 0.5
+    M.descend(torch.optim.SGD(g.parameters(), lr=1.0), M.diffusion_loss(d2(g(z))))
+    with torch.no_grad():
+        assert view(rec) - view(g(z)) < gap - 0.02  # measured: 0.83 -> 0.78
+
+
+# ---------------------------------------------------------------------------
+# The loop's wiring
+# ---------------------------------------------------------------------------
+
+
+def toy_config(tmp_path, **kw):
+    base = dict(dataset="ring6", steps=3, batch_size=32, g_width=16, d_width=16, heat_steps=(), log_every=3,
+                eval_samples=200, out=str(tmp_path / "r"))
+    return M.Config(**{**base, **kw})
+
+
+def hooked_nets(monkeypatch, seen):
+    """make_nets whose G, D1, D2 and E record every input (a clone), keyed by net."""
+    real = M.make_nets
+
+    def spy(*a):
+        built = real(*a)
+        for name, net in zip(("g", "d1", "d2", "e"), built[:4]):
+            net.register_forward_hook(lambda m, inp, out, name=name: seen.append((name, inp[0].detach().clone())))
+        seen_nets.update(zip(("g", "d1", "d2", "e"), built[:4]))
+        return built
+
+    seen_nets = {}
+    monkeypatch.setattr(M, "make_nets", spy)
+    return seen_nets
+
+
+def test_each_discriminator_sees_its_own_pair_and_line_6_judges_g_of_z(tmp_path, monkeypatch):
+    """D1: real x, then G(E(x)) (line 2) and G(E(x)) (line 3); D2: G(E(x')) for fresh real x', G(z) (line 6, not z:
+    deviation 1), and G(z) with the same z in line 7."""
+    seen = []
+    built = hooked_nets(monkeypatch, seen)
+    M.train(toy_config(tmp_path, steps=2, log_every=100, eval_samples=0))
+    ring = datasets.toy("ring6", "cpu")
+    per_step = 5 + 3 + 3 + 3  # G: E(x) twice, E(x'), z, z; D1: 3 calls; D2: 3 calls; E: x, x, x'
+    for s in range(2):
+        calls = seen[s * per_step:(s + 1) * per_step]
+        g_in, d1_in, d2_in, e_in = ([v for n, v in calls if n == k] for k in ("g", "d1", "d2", "e"))
+        assert [n for n, _ in calls] == ["e", "g", "d1", "d1", "e", "g", "d1", "e", "g", "g", "d2", "d2", "g", "d2"]
+        x = d1_in[0]
+        assert metrics.nearest_mode(x.numpy(), ring.centers)[1].max() < 1.0  # real data
+        # line 2's and line 3's reconstructions are of line 1's x (G and E unchanged between them)
+        assert torch.equal(e_in[0], x) and torch.equal(e_in[1], x) and torch.equal(d1_in[1], d1_in[2])
+        # line 4 draws fresh real data
+        assert not torch.equal(e_in[2], x) and metrics.nearest_mode(e_in[2].numpy(), ring.centers)[1].max() < 1.0
+        z = g_in[3]
+        assert z.shape == (32, 3) and float(z.min()) >= 0 and float(z.max()) <= 1  # U[0, 1]^3
+        assert torch.equal(g_in[4], z)  # line 7: line 5's z
+        assert d2_in[1].shape == (32, 2) and torch.equal(d2_in[1], d2_in[2])  # D2 judges G(z), the same in line 7
+        assert not torch.equal(d2_in[0], d2_in[1])
+    assert set(built) == {"g", "d1", "d2", "e"}
+
+
+def test_each_network_is_stepped_by_its_own_loss_with_its_gradient(tmp_path, monkeypatch):
+    """Per iteration: D1 by line 2, G and E by line 3, D2 by line 6, G by line 7 with its own Adam state."""
+    params_of, used, expected = [], [], []
+    real_adam = M.adam
+
+    def spy_adam(params, cfg):
+        params = list(params)
+        opt = real_adam(params, cfg)
+        key = ["g_manifold", "d1", "d2", "e", "g_diffusion"][len(params_of)]
+        params_of.append((key, params))
+        step = opt.step
+        opt.step = lambda *a, **k: used.append((key, [p.grad.clone() for p in params])) or step(*a, **k)
+        return opt
+
+    def grads(loss, keys):
+        ps = dict(params_of)
+        return {k: [g.clone() for g in torch.autograd.grad(loss, ps.get(k, ps["g_manifold"]), retain_graph=True,
+                                                                  allow_unused=True)]
+                for k in keys}
+
+    def spy(fn, keys):
+        def wrapped(*a, **k):
+            out = fn(*a, **k)
+            expected.append(grads(out[0] if isinstance(out, tuple) else out, keys))
+            return out
+        return wrapped
+
+    monkeypatch.setattr(M, "adam", spy_adam)
+    monkeypatch.setattr(M, "d1_loss", spy(M.d1_loss, ["d1"]))
+    monkeypatch.setattr(M, "manifold_loss", spy(M.manifold_loss, ["g_manifold", "e"]))
+    monkeypatch.setattr(M, "d2_loss", spy(M.d2_loss, ["d2"]))
+    monkeypatch.setattr(M, "diffusion_loss", spy(M.diffusion_loss, ["g_diffusion"]))
+    M.train(toy_config(tmp_path, steps=2, log_every=100, eval_samples=0))
+    assert [k for k, _ in used] == ["d1", "g_manifold", "e", "d2", "g_diffusion"] * 2
+    want = {}
+    for exp in expected:  # in call order: line 2, 3, 6, 7, twice
+        for k, v in exp.items():
+            want.setdefault(k, []).append(v)
+    got = {}
+    for k, v in used:
+        got.setdefault(k, []).append(v)
+    for k in got:
+        for a, b in zip(got[k], want[k]):
+            assert all(torch.allclose(x, y, atol=1e-7) for x, y in zip(a, b)), k
+    # G's two steps keep two Adam states (deviation 4); shared: one
+    assert [k for k, _ in params_of] == ["g_manifold", "d1", "d2", "e", "g_diffusion"]
+    params_of.clear(), used.clear(), expected.clear()
+    M.train(toy_config(tmp_path, steps=1, log_every=100, eval_samples=0, g_optim="shared", overwrite=True))
+    assert [k for k, _ in params_of] == ["g_manifold", "d1", "d2", "e"]
+    assert [k for k, _ in used] == ["d1", "g_manifold", "e", "d2", "g_manifold"]
+
+
+def test_d_steps_repeat_each_discriminators_update_on_fresh_batches(tmp_path, monkeypatch):
+    calls = []
+    for fn in ("d1_loss", "d2_loss", "manifold_loss", "diffusion_loss"):
+        real = getattr(M, fn)
+        monkeypatch.setattr(M, fn, lambda *a, real=real, fn=fn, **k: calls.append(fn) or real(*a, **k))
+    M.train(toy_config(tmp_path, steps=2, d_steps=3, log_every=100, eval_samples=0))
+    assert calls == (["d1_loss"] * 3 + ["manifold_loss"] + ["d2_loss"] * 3 + ["diffusion_loss"]) * 2
+
+
+def test_generator_batches_use_their_own_batch_norm_streams(tmp_path, monkeypatch):
+    seen = []
+    real_forward = nets.SplitBatchNorm2d.forward
+    monkeypatch.setattr(nets.SplitBatchNorm2d, "forward",
+                        lambda self, x: seen.append(self.stream) or real_forward(self, x))
+    M.train(M.Config(dataset="digits", steps=1, batch_size=8, g_width=8, d_width=8, log_every=100, eval_samples=0,
+                     out=str(tmp_path / "r")))
+    # lines 2, 3, 6 (G(E(x))), 6 (G(z)), 7: one BN layer in G at 8 px
+    assert seen[:5] == ["encoder", "encoder", "encoder", "noise", "noise"]
+
+
+def test_resolve_takes_reg_gans_settings_and_table_3s_z(tmp_path):
+    i = M.resolve(M.Config())
+    assert (i.dataset, i.z_dim, i.lam1, i.lam2, i.lr, i.batch_size, i.prior, i.encoder_out, i.g_width) == \
+        ("celeba", 200, 0.2, 0.4, 2e-4, 64, "normal", "linear", 64)
+    t = M.resolve(M.Config(dataset="ring6"))
+    assert (t.z_dim, t.lam1, t.lam2, t.lr, t.batch_size, t.prior, t.encoder_out, t.g_width) == \
+        (3, 0.005, 0.005, 1e-4, 512, "uniform", "sigmoid", 128)
+    assert M.resolve(M.Config(dataset="digits", z_dim=100, lam1=0.0)).z_dim == 100
+    g, d1, d2, e, norm = M.make_nets(M.resolve(M.Config(dataset="digits", g_width=8, d_width=8)),
+                                     datasets.load("digits", "data", "cpu"), 200)
+    assert isinstance(d1, nets.DCGANDiscriminator) and isinstance(d2, nets.DCGANDiscriminator) and d1 is not d2
+    assert isinstance(e, nets.DCGANEncoder) and norm == "batch"
+    assert any(isinstance(m, nets.SplitBatchNorm2d) for m in g.modules())
+
+
+def test_a_toy_run_logs_both_steps_and_keeps_heatmaps(tmp_path):
+    s = M.train(toy_config(tmp_path, steps=6, heat_steps=(0, 6)))
+    assert s["model"] == "mdgan" and s["z"] == 3 and s["g_optim"] == "separate"
+    assert [r["step"] for r in s["over_time"]] == [0, 6] and (tmp_path / "r" / "heatmaps.png").exists()
+    for r in common.read_jsonl(tmp_path / "r" / "metrics.jsonl"):
+        assert {"loss_d", "loss_m", "loss_d2", "loss_g", "rec_distance", "rec_neg_log_d1"} <= set(r)
+        assert 0 < r["d2_rec"] < 1 and 0 < r["d2_fake"] < 1 and r["rec_distance"] > 0
+
+
+def test_an_image_run_counts_missing_modes_and_draws_the_missed_test_images(tmp_path):
+    s = M.train(M.Config(dataset="compositional_digits", image_size=16, steps=2, batch_size=16, g_width=8,
+                         d_width=8, log_every=2, eval_samples=200, third_party_sigma=(0.5,), third_party_steps=5,
+                         third_party_threshold=0.05, out=str(tmp_path / "r")))
+    for k in ("missed_modes", "kl_train_modes", "real_missed_modes", "rec_distance_final", "missing_sigma0.5"):
+        assert k in s, k
+    assert s["missing_sigma0.5"] > 0 and (tmp_path / "r" / "missing_sigma0.5.png").exists()
+    assert s["z"] == 200
+
+
+def test_bad_settings_are_refused(tmp_path):
+    for bad in (dict(g_optim="one"), dict(distance="l1"), dict(d_steps=0), dict(lam2=-0.5), dict(prior="cauchy"),
+                dict(third_party_threshold=1.0), dict(betas=(0.5,)), dict(heat_steps=(1.5,))):
+        with pytest.raises(common.UserError):
+            M.train(toy_config(tmp_path, **bad))
+
+
+# ---------------------------------------------------------------------------
+# Table 3
+# ---------------------------------------------------------------------------
+
+
+def test_table_puts_each_model_and_z_in_its_column_with_means_over_seeds(tmp_path):
+    runs = {"gan-z100-s0": 500, "gan-z100-s1": 700, "reg-z100-s0": 40, "mdgan-z200-s0": 10, "mdgan-z200-s1": 20}
+    for name, miss in runs.items():
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "summary.json").write_text(json.dumps(
+            {"missing_sigma3.5": miss, "missing_sigma4": miss // 10, "missed_modes": miss / 10, "kl_train_modes": 0.5,
+             "real_missed_modes": 3, "third_party_images": 1000}))
+    (tmp_path / "other").mkdir()
+    M.table([tmp_path / n for n in [*runs, "other"]], tmp_path / "t")
+    text = (tmp_path / "t" / "table3.md").read_text()
+    assert "| | DCGAN (100) | Reg-GAN (100) | MDGAN (200) |" in text
+    assert "| sigma 3.5 | 600.0 ± 100.0 | 40.0 ± 0.0 | 15.0 ± 5.0 |" in text
+    assert "| sigma 4 | 60.0 ± 10.0 | 4.0 ± 0.0 | 1.5 ± 0.5 |" in text
+    assert "| #Miss (of 1,000) | 60.0 ± 10.0 | 4.0 ± 0.0 | 1.5 ± 0.5 |" in text
+    assert "misses 3.0 ± 0.0" in text and "DCGAN (100): 2" in text
+    with pytest.raises(common.UserError):
+        M.table([tmp_path / "other"], tmp_path / "t")
