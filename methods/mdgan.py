@@ -31,7 +31,7 @@ A" is gradient descent on -A below.
 
 Run
     make digits-mdgan     Table 3 at CPU size on compositional_digits: DCGAN, Reg-GAN, MDGAN; #Miss, KL, third-party counts
-    make celeba-mdgan     Table 3: DCGAN (z 100, 200), Reg-GAN (z 100, 200), MDGAN (z 200) on CelebA, sigma 3.5 and 4.0
+    make celeba-mdgan     Table 3: DCGAN (z 100, 200), Reg-GAN (z 100, 200), MDGAN (z 200) on CelebA, 20 epochs, sigma 3.5 4.0
     python -m methods.mdgan --dataset celeba --third-party-sigma 3.5 4.0 --out runs/mdgan     Table 3's MDGAN (200)
     python -m methods.mdgan --dataset compositional_digits --image-size 32 --out runs/mdgan-digits
     python -m methods.mdgan --dataset ring6 --out runs/mdgan-ring      the 2-D ring of app. C (not in the paper for MDGAN)
@@ -41,7 +41,8 @@ Run
 Logged beside the harness's diagnostics (which look at D1 on real data and G(z)): every loss
 (loss_d: D1's, line 2; loss_m: line 3; loss_d2: line 6; loss_g: line 7),
 the reconstruction distance, -log D1(G(E(x))), and D2's mean output on reconstructions and on
-samples (`d2_rec`, `d2_fake`; the diffusion step has done its work when D2 cannot tell them apart).
+samples (`d2_rec`, `d2_fake`, on line 6's batch before D2's update; the diffusion step has done its
+work when D2 cannot tell them apart).
 Image runs add what Reg-GAN's do (mode_reg.image_extras): the count of test images the
 third-party noisy D places on missing modes for every `--third-party-sigma`, with a grid of the
 most confidently missed ones (Fig. 5), and on the 1,000-mode sets #Miss and KL beside the same
@@ -55,17 +56,22 @@ Deviations and decisions
    "log D1(G(E(x))) + lambda d(x, G(E(x)))", the weight on the distance (and the sign of d as
    printed there is that of a loss to maximise, which would push G(E(x)) away from x; line 3's
    sign is the meant one). Neither gives a value. We write lambda1 d - lambda2 log D1(G(E(x)))
-   with Reg-GAN's weights (sec. 4.1.1's lambda1 0.2, lambda2 0.4 on images; app. C's 0.005 on
-   toy data): the same regularizer as Reg-GAN with D1 in D's place, so that Table 3 compares
-   the training schemes. d is Reg-GAN's distance (pixel ||x - y||^2 by default; `--distance`).
+   with Reg-GAN's weights (on images lambda1 0.2, lambda2 0.4, the values sec. 4.1.1 gives for
+   its MNIST grid, the only ones in the paper; app. C's 0.005 on toy data): the same
+   regularizer as Reg-GAN with D1 in D's place, so that Table 3 compares the training
+   schemes. With G's own Adam state for line 3 (deviation 4) Adam is nearly invariant to the
+   loss's scale, so what matters is lambda2 / lambda1 (2 on images: the pseudo-code's lambda);
+   the absolute values matter with `--g-optim shared`. d is Reg-GAN's distance (pixel ||x - y||^2 by default; `--distance`).
 3. E is updated in line 3 on the same loss as G (the pseudo-code names only G, but without
    training E, G(E(x)) is no reconstruction; Reg-GAN's eq. 2 trains E on its regularizer). E is
    not touched by the diffusion step: line 7 does not depend on it, and line 6 is D2's.
-4. G takes two steps per iteration, on two losses of different scale (on 32 px images
-   lambda1 d is in the tens to hundreds, line 7's loss near 1). With one Adam state for both,
-   the manifold gradients would set Adam's second moment and the diffusion steps would shrink
-   to almost nothing; "SGD" in the pseudo-code has no such state. `--g-optim separate` (our
-   default) gives each step its own Adam state for G; `--g-optim shared` keeps one.
+4. G takes two steps per iteration, on two different losses (on 32 px digits line 3's loss
+   starts above 100 and ends near 5, line 7's stays near 1). The pseudo-code's "SGD" keeps no
+   state between them; one Adam state for both would mix them: with beta1 0.5 about half of
+   each diffusion update would be the manifold step's momentum, and the second-moment
+   estimate would be shared by gradients of different sizes. `--g-optim separate` (our
+   default) gives each of G's two steps its own Adam state, so that each step is a step on
+   its own loss; `--g-optim shared` keeps one (measured in the README).
 5. Line 7 uses line 5's z (the pseudo-code's z_i), after D2's update; line 3 uses line 1's x.
    With `--d-steps k` each discriminator takes k steps on fresh batches, and G's step uses the
    last of them. D1 sees real data and reconstructions only, D2 reconstructions and samples
@@ -74,13 +80,18 @@ Deviations and decisions
    4-6, 9, 10 there): on images DCGAN G, D1 and D2 (BatchNorm in all, as DCGAN), E the generator
    reversed, Adam(2e-4, beta1 0.5) for every net, batch 64, z ~ N(0, I); on toy data MLPs,
    z ~ U[0, 1]^3 and a sigmoid E. z has 200 dimensions on images by default (Table 3's MDGAN
-   (200)). The paper gives no step count for CelebA: `--steps` (20,000 here, about 6 epochs
-   at batch 64; the celeba-mdgan target's). The third-party D's sigma is in our pixel units
-   ([-1, 1]), the paper's 3.5 and 4.0 are kept for CelebA.
+   (200)). Length: app. D trains "our models for only 20 epochs" on CelebA; at batch 64 over
+   its 202,599 images that is 63,300 iterations, our default `--steps` and the celeba-mdgan
+   target's, for DCGAN and Reg-GAN as well (as generator steps; an MDGAN iteration draws two
+   real batches, so it sees the data 40 times). The third-party D's sigma is in our pixel
+   units ([-1, 1]); the paper's 3.5 and 4.0 are kept for CelebA. CelebA has no test split in
+   our loader: the third-party D scores fresh draws from the training images (mode_reg,
+   deviation 9).
 7. `--steps` counts iterations, each one manifold and one diffusion step (two G updates, one
    per step; two D updates with `--d-steps 1`): an MDGAN step costs about twice a Reg-GAN step.
    The harness's D diagnostics, D histograms and `d_outputs.npz` are those of D1 (the only D
-   that sees real data); `d2_rec` and `d2_fake` are logged for D2.
+   that sees real data); `d2_rec` and `d2_fake` are logged for D2: its mean output on line 6's
+   last batch, before that batch's update.
 """
 
 import argparse
@@ -116,14 +127,14 @@ class Config(common.RunConfig):
     d_width: int = 0  # D1 and D2 hidden units / DCGAN base channels (0: 128 on toy data; 64 DCGAN)
     lr: float = 0.0  # learning rate of every net (0: 1e-4 on toy data; 2e-4 on images, DCGAN)
     betas: tuple = (0.5, 0.999)  # Adam betas (DCGAN's beta1 0.5)
-    heat_steps: tuple = (0, 1000, 5000, 10000, 25000)  # 2-D toy data: steps whose samples are kept (heatmaps, as Reg-GAN's Fig. 9)
+    heat_steps: tuple = (0, 1000, 5000, 10000, 25000)  # 2-D toy data: steps whose samples are kept (heatmaps, as Reg-GAN's Fig. 9; those past --steps are not reached)
     third_party_sigma: tuple = ()  # image data: input-noise stds of the third-party D counting missing modes (Table 3: 3.5 4.0)
     third_party_steps: int = 2000  # training steps of each third-party D
     third_party_threshold: float = 0.9  # a test image with third-party D(t) above this is on a missing mode
     dataset: str = "celeba"  # data set (Table 3: CelebA)
     z_dim: int = 0  # latent size (0: 200 on images, Table 3's MDGAN (200); 3 on toy data)
     batch_size: int = 0  # samples per batch (0: 64 on images, DCGAN; 512 on toy data)
-    steps: int = 20000  # iterations, each a manifold and a diffusion step (not given in the paper: deviation 6)
+    steps: int = 63300  # iterations, each a manifold and a diffusion step (app. D: 20 CelebA epochs at batch 64; deviation 6)
     out: str = "runs/mdgan"  # run folder
 
 
@@ -231,6 +242,7 @@ def train(cfg):
     opt_g_diffusion = adam(g.parameters(), cfg) if cfg.g_optim == "separate" else opt_g_manifold  # deviation 4
     run.resolved.update({k: getattr(cfg, k) for k in ("prior", "encoder_out", "lam1", "lam2", "g_width", "d_width",
                                                       "lr", "batch_size")})
+    # the harness's `d` (its diagnostics, histograms, d_outputs.npz) is D1, the only D that sees real data (deviation 7)
     modules = dict(g=g, d=d1, d2=d2, e=e, opt_g=opt_g_manifold, opt_d=opt_d1, opt_d2=opt_d2, opt_e=opt_e)
     if cfg.g_optim == "separate":
         modules["opt_g_diffusion"] = opt_g_diffusion
@@ -271,11 +283,10 @@ def train(cfg):
         with nets.batch_norm_stream(g, "noise"):
             loss_g = diffusion_loss(d2(g(z)))  # line 7, line 5's z (deviation 5)
         descend(opt_g_diffusion, loss_g)
-        d1.requires_grad_(True)
-        d2.requires_grad_(True)
 
         if heat and step + 1 in heat_steps:
             mode_reg.save_heat(run, step + 1)
+        # loss_d is D1's (line 2), loss_m line 3's, loss_d2 line 6's, loss_g line 7's
         run.end_step(step + 1, {"loss_d": loss_d1, "loss_m": loss_m, "loss_d2": loss_d2, "loss_g": loss_g},
                      rec_distance=float(dist.detach()), rec_neg_log_d1=float(neg_log_d1.detach()),
                      d2_rec=float(torch.sigmoid(logit_rec.detach()).mean()),

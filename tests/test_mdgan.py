@@ -163,6 +163,21 @@ def test_each_discriminator_sees_its_own_pair_and_line_6_judges_g_of_z(tmp_path,
     assert set(built) == {"g", "d1", "d2", "e"}
 
 
+def test_line_3_gets_both_weights_the_distance_flag_and_d1(tmp_path, monkeypatch):
+    seen, built = [], hooked_nets(monkeypatch, [])
+    real = M.manifold_loss
+
+    def spy(x, rec, logit_rec, lam1, lam2, kind, d1):
+        seen.append((lam1, lam2, kind, d1 is built["d1"]))
+        return real(x, rec, logit_rec, lam1, lam2, kind, d1)
+
+    monkeypatch.setattr(M, "manifold_loss", spy)
+    M.train(toy_config(tmp_path, steps=2, log_every=1, eval_samples=0, lam1=0.25, lam2=0.75, distance="feature"))
+    assert seen == [(0.25, 0.75, "feature", True)] * 2
+    for r in common.read_jsonl(tmp_path / "r" / "metrics.jsonl"):  # the logged parts make up the logged loss
+        assert r["loss_m"] == pytest.approx(0.25 * r["rec_distance"] + 0.75 * r["rec_neg_log_d1"], rel=1e-5)
+
+
 def test_each_network_is_stepped_by_its_own_loss_with_its_gradient(tmp_path, monkeypatch):
     """Per iteration: D1 by line 2, G and E by line 3, D2 by line 6, G by line 7 with its own Adam state."""
     params_of, used, expected = [], [], []
@@ -286,8 +301,8 @@ def test_table_puts_each_model_and_z_in_its_column_with_means_over_seeds(tmp_pat
     for name, miss in runs.items():
         (tmp_path / name).mkdir()
         (tmp_path / name / "summary.json").write_text(json.dumps(
-            {"missing_sigma3.5": miss, "missing_sigma4": miss // 10, "missed_modes": miss / 10, "kl_train_modes": 0.5,
-             "real_missed_modes": 3, "third_party_images": 1000}))
+            {"missing_sigma3.5": miss, "missing_sigma4": miss // 10, "missed_modes": miss / 10,
+             "kl_train_modes": miss / 1000, "kl_modes": 9.0, "real_missed_modes": 3, "third_party_images": 1000}))
     (tmp_path / "other").mkdir()
     M.table([tmp_path / n for n in [*runs, "other"]], tmp_path / "t")
     text = (tmp_path / "t" / "table3.md").read_text()
@@ -295,6 +310,7 @@ def test_table_puts_each_model_and_z_in_its_column_with_means_over_seeds(tmp_pat
     assert "| sigma 3.5 | 600.0 ± 100.0 | 40.0 ± 0.0 | 15.0 ± 5.0 |" in text
     assert "| sigma 4 | 60.0 ± 10.0 | 4.0 ± 0.0 | 1.5 ± 0.5 |" in text
     assert "| #Miss (of 1,000) | 60.0 ± 10.0 | 4.0 ± 0.0 | 1.5 ± 0.5 |" in text
-    assert "misses 3.0 ± 0.0" in text and "DCGAN (100): 2" in text
+    assert "| KL (smoothed, train vs generated) | 0.600 ± 0.100 | 0.040 ± 0.000 | 0.015 ± 0.005 |" in text
+    assert "(of 1000 test images)" in text and "misses 3.0 ± 0.0" in text and "DCGAN (100): 2" in text
     with pytest.raises(common.UserError):
         M.table([tmp_path / "other"], tmp_path / "t")
