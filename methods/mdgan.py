@@ -71,7 +71,9 @@ Deviations and decisions
    each diffusion update would be the manifold step's momentum, and the second-moment
    estimate would be shared by gradients of different sizes. `--g-optim separate` (our
    default) gives each of G's two steps its own Adam state, so that each step is a step on
-   its own loss; `--g-optim shared` keeps one (measured in the README).
+   its own loss; `--g-optim shared` keeps one. Measured on compositional digits (README, 3
+   seeds): the same mean of missed modes either way, less spread and half the reconstruction
+   error with one shared state.
 5. Line 7 uses line 5's z (the pseudo-code's z_i), after D2's update; line 3 uses line 1's x.
    With `--d-steps k` each discriminator takes k steps on fresh batches, and G's step uses the
    last of them. D1 sees real data and reconstructions only, D2 reconstructions and samples
