@@ -202,7 +202,10 @@ def test_ctrl_c_is_one_message_and_the_checkpoint_resumes(tmp_path):
     out = tmp_path / "run"
     p = subprocess.Popen([sys.executable, "-m", "methods.baselines", "--steps", "1000000", "--ckpt-every", "20",
                           "--log-every", "1000000", "--device", "cpu", "--out", str(out)], cwd=ROOT,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         # a worker that ignores SIGINT would pass that on, and Python then installs no
+                         # KeyboardInterrupt handler: the child must start with the default disposition
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     for _ in range(1800):  # a loaded 2-core machine may take a while to import torch and reach step 20
         if (out / "checkpoint.pt").exists() or p.poll() is not None:
             break
