@@ -2,6 +2,7 @@
 #
 #   make demo            a few minutes on 2 CPU cores: four losses on ring8, side by side
 #   make test            the test suite (creates .venv and installs requirements.txt first)
+#   make bench           the step cost of every method as a ratio to the -log D GAN's (bench.md)
 #   make <target> SMOKE=1  the same pipeline with tiny step counts, small batches and images (and random stand-in
 #                          images where a real data set is missing): what the tests run
 #
@@ -20,7 +21,7 @@ SMOKE ?= 0
 DOWNLOAD ?= 1
 DL = $(if $(filter 0,$(DOWNLOAD)),--no-download)
 
-RUN = $(PY) -m methods.baselines --device $(DEVICE) --seed $(SEED) --data-root $(DATA) --overwrite $(DL)
+BASE = $(PY) -m methods.baselines --device $(DEVICE) --seed $(SEED) --data-root $(DATA) --overwrite $(DL)
 PRINCIPLED_RUN = $(PY) -m methods.principled --device $(DEVICE) --seed $(SEED) --data-root $(DATA) --overwrite $(DL)
 VRAL = $(PY) -m methods.vral --device $(DEVICE) --seed $(SEED) --data-root $(DATA) --overwrite $(DL)
 ROTH = $(PY) -m methods.roth_reg --device $(DEVICE) --seed $(SEED) --data-root $(DATA) --overwrite $(DL)
@@ -76,6 +77,7 @@ ifeq ($(SMOKE),1)
   MDG_Z = 100
   MDG_DIGITS = --steps 4 --batch-size 16 --image-size 16 --g-width 16 --d-width 16 --third-party-steps 5 --third-party-sigma 0.5
   MDG_CELEBA = --steps 3 --batch-size 16 --image-size 16 --g-width 16 --d-width 16 --third-party-steps 5 --third-party-sigma 3.5
+  BENCH = --rounds 2 --warmup 1 --steps 2 --batch-size 16
 else
   TOY_STEPS = 3000
   IMG_STEPS = 5000
@@ -113,9 +115,10 @@ else
   MDG_Z = 100 200
   MDG_DIGITS = --steps 2000 --image-size 32 --g-width 16 --d-width 16 --third-party-sigma 0.5 1.0 --eval-samples 10000
   MDG_CELEBA = --steps 63300 --third-party-sigma 3.5 4.0
+  BENCH =
 endif
 
-.PHONY: setup test test-all demo clean toy-baselines digits-baselines \
+.PHONY: setup test test-all demo clean bench fid toy-baselines digits-baselines \
 	digits-principled mnist-principled cifar-principled \
 	digits-vral cifar-vral celeba-vral celeba-vral-lipschitz \
 	toy-roth digits-roth cifar-roth cifar-roth-crosstest celeba-roth lsun-roth \
@@ -141,11 +144,28 @@ test-all: $(DEPS)
 DEMO_LOSSES = minimax nonsaturating lsgan wgan-gp
 demo: $(DEPS)
 	for loss in $(DEMO_LOSSES); do \
-	  $(RUN) --loss $$loss --dataset ring8 --steps $(TOY_STEPS) --lr 1e-3 --batch-size 256 \
+	  $(BASE) --loss $$loss --dataset ring8 --steps $(TOY_STEPS) --lr 1e-3 --batch-size 256 \
 	    $(LOG) --out $(OUT)/demo/$$loss || exit 1; \
 	done
 	$(PY) -m figures compare $(addprefix $(OUT)/demo/,$(DEMO_LOSSES)) --out $(OUT)/demo \
 	  --keys loss,modes,high_quality,reverse_kl,d_real_std,d_fake_std,grad_norm_fake,seconds
+
+# The cost of one training step (1:1, data included) of every method as a ratio to the -log D GAN's, timed
+# in one process (bench.py): OUT/bench/bench.md, bench.json, bench.png. BENCH_DATA=ring8 for the toy MLPs;
+# BENCH_DATA=cifar10 BENCH=--stand-in times 32 px DCGANs on random images (no data set needed).
+BENCH_DATA ?= digits
+bench: $(DEPS)
+	$(PY) -m bench --dataset $(BENCH_DATA) --device $(DEVICE) $(BENCH) --out $(OUT)/bench
+
+# FID, IS and KID (torch-fidelity's Inception) of finished image runs: make fid RUN="runs/a runs/b"
+# [FID_SAMPLES=10000] [FID_REF=train|test]; scores in RUN/fid.json and summary.json (evaluate.py). The weights
+# download once; without internet, INCEPTION_WEIGHTS=/path/to/weights-inception-2015-12-05-6726825d.pth.
+# A training run scores itself with --fid-samples N.
+FID_SAMPLES ?= 10000
+FID_REF ?= train
+fid: $(DEPS)
+	$(if $(RUN),,$(error make fid RUN=<run folder(s)> [FID_SAMPLES=10000] [FID_REF=train|test]))
+	$(PY) -m evaluate $(RUN) --fid-samples $(FID_SAMPLES) --fid-ref $(FID_REF) $(if $(filter-out auto,$(DEVICE)),--device $(DEVICE))
 
 # Every loss on ring8 and grid25; the GAN losses also with instance noise
 # (sigma 0.1, annealed linearly to 0). Toy settings as in the demo.
@@ -154,11 +174,11 @@ NOISE_LOSSES ?= minimax nonsaturating
 toy-baselines: $(DEPS)
 	for ds in ring8 grid25; do \
 	  for loss in $(TOY_LOSSES); do \
-	    $(RUN) --loss $$loss --dataset $$ds --steps $(TOY_STEPS) --lr $$( [ $$loss = wgan ] && echo 5e-4 || echo 1e-3 ) \
+	    $(BASE) --loss $$loss --dataset $$ds --steps $(TOY_STEPS) --lr $$( [ $$loss = wgan ] && echo 5e-4 || echo 1e-3 ) \
 	      --batch-size 256 $(LOG) --out $(OUT)/toy-baselines/$$ds-$$loss || exit 1; \
 	  done; \
 	  for loss in $(NOISE_LOSSES); do \
-	    $(RUN) --loss $$loss --dataset $$ds --steps $(TOY_STEPS) --lr 1e-3 --batch-size 256 \
+	    $(BASE) --loss $$loss --dataset $$ds --steps $(TOY_STEPS) --lr 1e-3 --batch-size 256 \
 	      --instance-noise 0.1 --noise-anneal linear $(LOG) --out $(OUT)/toy-baselines/$$ds-$$loss-noise || exit 1; \
 	  done; \
 	  $(PY) -m figures compare $(OUT)/toy-baselines/$$ds-* --out $(OUT)/toy-baselines/$$ds \
@@ -168,7 +188,7 @@ toy-baselines: $(DEPS)
 # Every loss on the 8x8 digits with the DCGAN nets, each paper's optimizer settings.
 digits-baselines: $(DEPS)
 	for loss in $(TOY_LOSSES); do \
-	  $(RUN) --loss $$loss --dataset digits --steps $(IMG_STEPS) $(LOG) --out $(OUT)/digits-baselines/$$loss || exit 1; \
+	  $(BASE) --loss $$loss --dataset digits --steps $(IMG_STEPS) $(LOG) --out $(OUT)/digits-baselines/$$loss || exit 1; \
 	done
 	$(PY) -m figures compare $(addprefix $(OUT)/digits-baselines/,$(TOY_LOSSES)) --out $(OUT)/digits-baselines \
 	  --keys loss,mode_score,label_kl,d_real_mean,d_real_std,d_fake_mean,d_fake_std,grad_norm_fake,seconds
@@ -201,7 +221,7 @@ VRAL_BASE_LOSSES ?= minimax nonsaturating lsgan wgan
 define vral_grid
 	for r in $(RATIOS); do \
 	  for loss in $(VRAL_BASE_LOSSES); do \
-	    $(RUN) --loss $$loss --dataset $(1) --steps $(2) --d-steps $$r --no-wgan-boost $(VRAL_ADAM) \
+	    $(BASE) --loss $$loss --dataset $(1) --steps $(2) --d-steps $$r --no-wgan-boost $(VRAL_ADAM) \
 	      --diag-batches $(DIAG) $(LOG) --out $(3)/$$loss-$$r || exit 1; \
 	  done; \
 	  for v in $(4); do \

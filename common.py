@@ -82,6 +82,9 @@ class RunConfig:
     stand_in: bool = False  # replace a missing image set by random images (SMOKE runs only; never downloads)
     digit_weights: tuple = ()  # stacked / compositional sets: the ten digit probabilities (empty: the set's default)
     download: bool = True  # MNIST and CIFAR-10 (CelebA: tried) download themselves into --data-root on first use
+    fid_samples: int = 0  # image sets: FID, IS and KID (torch-fidelity's Inception) of this many samples against as many real images (0: off)
+    fid_ref: str = "train"  # the real images of --fid-samples: train | test (MNIST and CIFAR-10 only)
+    inception_weights: str = ""  # a local file of the Inception weights for --fid-samples (empty: $INCEPTION_WEIGHTS, else torch-fidelity's download)
 
 
 def parse_config(config_cls, doc, argv=None, hide=()):
@@ -177,7 +180,7 @@ def save_checkpoint(path, step, modules, extra=None):
 
 # Config fields a resumed run may change: how long it runs, where and how often it reports.
 RESUMABLE = {"steps", "resume", "overwrite", "out", "device", "data_root", "log_every", "sample_every", "ckpt_every",
-             "eval_samples", "diag_batches", "download"}
+             "eval_samples", "diag_batches", "download", "fid_samples", "fid_ref", "inception_weights"}
 
 
 def load_checkpoint(path, modules, device, cfg=None):
@@ -271,9 +274,11 @@ class Run:
         small = [f"--{k.replace('_', '-')} {getattr(cfg, k)}" for k, least in [
             ("steps", 1), ("d_steps", 0), ("batch_size", 2), ("diag_batches", 1), ("log_every", 1),
             ("sample_every", 1), ("ckpt_every", 1), ("eval_samples", 0), ("width", 0), ("z_dim", 0),
-            ("image_size", 0), ("scale", 1e-12)] if getattr(cfg, k) < least]
+            ("image_size", 0), ("scale", 1e-12), ("fid_samples", 0)] if getattr(cfg, k) < least]
         if cfg.d_norm not in ("auto", "batch", "layer", "none"):
             raise UserError(f"--d-norm must be auto, batch, layer or none, got {cfg.d_norm!r}")
+        if cfg.fid_ref not in ("train", "test") or (cfg.fid_ref == "test" and cfg.dataset not in ("mnist", "cifar10")):
+            raise UserError(f"--fid-ref must be train, or test on mnist and cifar10, got {cfg.fid_ref!r}")
         if small:
             raise UserError(f"{', '.join(small)}: too small (steps, diag-batches and the every-N flags must be "
                             ">= 1, batch-size >= 2, scale > 0, the others >= 0)")
@@ -285,9 +290,13 @@ class Run:
         self.device = pick_device(cfg.device)
         self.data = datasets.load(cfg.dataset, cfg.data_root, self.device, cfg.image_size or None, cfg.scale,
                                   cfg.stand_in, download=cfg.download, digit_weights=cfg.digit_weights)
+        if cfg.fid_samples and self.data.kind != "image":
+            raise UserError(f"--fid-samples scores image sets; {cfg.dataset} is a toy set")
         self.z_dim = cfg.z_dim or (2 if self.data.kind == "toy" else 100)
         # What ran, for config.json; a method adds what its own defaults resolved to (run.resolved.update).
-        self.resolved = {"device": str(self.device), "torch": torch.__version__, "threads": torch.get_num_threads(),
+        module = sys.modules[type(cfg).__module__]  # methods.<name>, also when run as __main__
+        self.resolved = {"script": module.__spec__.name if getattr(module, "__spec__", None) else module.__name__,
+                         "device": str(self.device), "torch": torch.__version__, "threads": torch.get_num_threads(),
                          "z_dim": self.z_dim,
                          "device_name": torch.cuda.get_device_name(self.device) if self.device.type == "cuda" else
                          platform.processor() or platform.machine()}
@@ -395,9 +404,33 @@ class Run:
             summary.update(metrics.toy_metrics(xs, data.centers, data.std, data.weights))
         if imgs is not None:
             summary.update(metrics.image_scores(data, imgs, cfg.data_root))
+        if cfg.fid_samples:
+            summary.update(self.fidelity(cfg.fid_samples))
         run.summary(**summary)
         print(f"done: {run.path}/summary.json")
         return summary
+
+
+    def fidelity(self, n):
+        """FID, IS and KID (metrics.fidelity) of n samples against n real images (--fid-ref); its own RNG stream.
+
+        Without torch-fidelity or the Inception weights: one line, and the summary says why there is no FID.
+        """
+        cfg = self.cfg
+        try:
+            real = self.data if cfg.fid_ref == "train" else datasets.load(
+                cfg.dataset, cfg.data_root, self.device, cfg.image_size or None, split="test", download=cfg.download)
+            with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []), \
+                    diagnostic_mode(self.g):
+                torch.manual_seed(cfg.seed + 2)
+                fake = generate(self.g, n, cfg.batch_size, self.z_dim, self.device, self.prior)[:n]
+            scores = metrics.fidelity(fake, metrics.reference_images(real, n, cfg.seed), cfg.inception_weights,
+                                      self.device)
+        except metrics.FidelityUnavailable as e:
+            print(f"note: no FID, IS or KID: {e}", file=sys.stderr)
+            return {"fidelity": {"skipped": str(e)}}
+        scores["fidelity"]["reference"] = f"{cfg.dataset} {cfg.fid_ref}"
+        return scores
 
 
 def make_nets(cfg, data, z_dim, d_norm=None, arch="dcgan", act=None, g_batch_norm=None):

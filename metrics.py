@@ -325,3 +325,85 @@ def missing_mode_estimate(d, train, fake, test, sigma, steps=2000, batch_size=64
         scores = torch.cat([torch.sigmoid(d(test[i:i + 500])) for i in range(0, len(test), 500)]).cpu().numpy()
     count = int((scores > threshold).sum())
     return {"missing": count, "fraction": count / len(test), "scores": scores}
+
+
+# --------------------------------------------------------------------------
+# FID, Inception score and KID with torch-fidelity (image runs, --fid-samples)
+# --------------------------------------------------------------------------
+
+FIDELITY_EXTRACTOR = "inception-v3-compat"  # torch-fidelity's port of the TensorFlow FID Inception (2015-12-05)
+FIDELITY_LAYERS = None  # its default features: 2048-d pool for FID and KID, the logits for IS
+WEIGHTS_ENV = "INCEPTION_WEIGHTS"
+WEIGHTS_FILE = "weights-inception-2015-12-05-6726825d.pth"
+WEIGHTS_HELP = (f"the Inception weights ({WEIGHTS_FILE}) are neither cached nor downloadable here: on a machine with "
+                "internet, torch-fidelity downloads them once into torch's hub cache; else fetch them from "
+                "https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/" + WEIGHTS_FILE +
+                f" and give the file with --inception-weights PATH or the {WEIGHTS_ENV} environment variable")
+
+
+class FidelityUnavailable(Exception):
+    """torch-fidelity or its Inception weights are missing: one line says what to do."""
+
+
+class _Uint8Images(torch.utils.data.Dataset):
+    """Images (N, C, H, W) in [-1, 1] as the uint8 RGB tensors torch-fidelity reads (grey repeated to 3 channels)."""
+
+    def __init__(self, x):
+        x = ((x.detach().float().cpu().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+        self.x = x.expand(-1, 3, -1, -1) if x.shape[1] == 1 else x
+
+    def __len__(self):
+        return len(self.x)
+
+    def __getitem__(self, i):
+        return self.x[i]
+
+
+def fidelity(fake, real, weights="", device="cpu", extractor=None, layers=None, batch_size=64):
+    """FID, Inception score and KID of `fake` against `real` (N, C, H, W in [-1, 1]) by torch-fidelity.
+
+    `weights`: a local file of the extractor's weights ("" : $INCEPTION_WEIGHTS,
+    else the library's download into torch's hub cache). `extractor`, `layers`
+    ({"fid": name, "kid": ..., "isc": ...}): another registered torch-fidelity
+    extractor and its feature names (None: FIDELITY_EXTRACTOR, FIDELITY_LAYERS;
+    the tests use a stand-in). KID uses subsets of min(1,000, N) samples, IS 10
+    splits. Raises FidelityUnavailable.
+    """
+    extractor, layers = extractor or FIDELITY_EXTRACTOR, layers or FIDELITY_LAYERS
+    try:
+        import torch_fidelity
+    except ImportError:
+        raise FidelityUnavailable("torch-fidelity is not installed (pip install -r requirements.txt)") from None
+    weights = weights or os.environ.get(WEIGHTS_ENV, "")
+    if weights and not Path(weights).is_file():
+        raise FidelityUnavailable(f"--inception-weights / ${WEIGHTS_ENV}: no file at {weights}")
+    n = min(len(fake), len(real))
+    kw = dict(input1=_Uint8Images(fake), input2=_Uint8Images(real), fid=True, kid=True, isc=True, cache=False,
+              cuda=torch.device(device).type == "cuda", batch_size=batch_size, verbose=False,
+              feature_extractor=extractor, kid_subset_size=min(1000, n), samples_shuffle=False,
+              save_cpu_ram=True)  # no DataLoader workers: the images are in memory already
+    kw.update({f"feature_layer_{m}": name for m, name in (layers or {}).items()})
+    if weights:
+        kw["feature_extractor_weights_path"] = weights
+    try:
+        with torch.random.fork_rng(devices=[]):  # KID's subsets draw random numbers: scoring never moves a run
+            out = torch_fidelity.calculate_metrics(**kw)
+    except OSError as e:  # the download (URLError is an OSError) or a cache write failed
+        raise FidelityUnavailable(f"{WEIGHTS_HELP} ({type(e).__name__}: {e})") from None
+    return {"fid": out["frechet_inception_distance"], "inception_score": out["inception_score_mean"],
+            "inception_score_std": out["inception_score_std"], "kid": out["kernel_inception_distance_mean"],
+            "kid_std": out["kernel_inception_distance_std"],
+            "fidelity": {"library": f"torch-fidelity {torch_fidelity.__version__}", "extractor": extractor,
+                         "weights": weights or "torch hub cache", "fake_samples": len(fake), "real_samples": len(real),
+                         "kid_subset_size": min(1000, n), "isc_splits": 10}}
+
+
+def reference_images(data, n, seed=0):
+    """n real images of an image set: distinct ones (a fixed permutation) where the set is held in memory."""
+    images = getattr(data, "images", None)
+    if images is not None:
+        g = torch.Generator().manual_seed(seed)
+        return images[torch.randperm(len(images), generator=g)[:n].to(images.device)]
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return torch.cat([data.sample(min(n, 500)) for _ in range(-(-n // 500))])[:n]

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-NOT_EXPERIMENTS = {"setup", "test", "test-all", "clean"}
+NOT_EXPERIMENTS = {"setup", "test", "test-all", "clean", "fid"}  # fid scores given runs: tests/test_fidelity.py
 
 
 def make_targets():
@@ -36,6 +36,7 @@ def test_every_target_is_covered():
 
 # target -> files that must exist under OUT afterwards
 EXPECTED = {
+    "bench": ["bench/bench.md", "bench/bench.json", "bench/bench.png"],
     "demo": ["demo/comparison.md", "demo/comparison.png", "demo/wgan-gp/summary.json"],
     "toy-baselines": ["toy-baselines/ring8/comparison.md", "toy-baselines/grid25-minimax-noise/summary.json",
                       "toy-baselines/grid25/comparison.png"],

@@ -1,0 +1,58 @@
+"""bench.py: it times each script's own loop, step for step, and its ratios are per round."""
+
+import time
+
+import pytest
+
+import bench
+import common
+import methods.baselines as baselines
+
+
+def test_a_known_delay_in_the_loop_shows_in_the_step_time(monkeypatch, tmp_path):
+    """An extra 40 ms in G's loss adds 40 ms to every timed step (and to none outside them)."""
+    argv = f"--loss nonsaturating --dataset ring8 --batch-size 16 --steps 1000 --log-every 1000 --device cpu --out {tmp_path}/a"
+    plain = bench.time_run("baselines", argv, warmup=2, steps=5)
+    calls, g_loss = [], baselines.g_loss
+
+    def slow_g_loss(*args):
+        calls.append(1)
+        time.sleep(0.04)
+        return g_loss(*args)
+
+    monkeypatch.setattr(baselines, "g_loss", slow_g_loss)
+    slow = bench.time_run("baselines", argv.replace("/a", "/b"), warmup=2, steps=5)
+    assert len(calls) == 7  # warm-up + timed steps, then the run stops
+    assert 0.04 <= slow - plain < 0.04 + max(plain, 0.01)
+    assert common.Run.end_step is bench.common.Run.end_step and common.Run.end_step.__name__ == "end_step"
+    assert not (tmp_path / "b" / "summary.json").exists()  # stopped before the final evaluation
+
+
+def test_end_step_is_restored_when_a_run_fails(tmp_path):
+    real = common.Run.end_step
+    with pytest.raises(common.UserError):
+        bench.time_run("baselines", f"--loss nope --dataset ring8 --out {tmp_path}/a", 1, 1)
+    assert common.Run.end_step is real
+
+
+def test_ratios_are_taken_within_each_round():
+    res = {"dataset": "digits", "batch_size": 64, "device": "cpu", "device_name": "x", "threads": 1, "torch": "t",
+           "rounds": 2, "steps": 3, "warmup": 1, "shared_flags": "--d-steps 1",
+           "rows": {"nonsaturating": [1.0, 2.0], "roth-gamma0": [1.5, 2.0], "roth": [3.0, 6.0]},
+           "commands": {"nonsaturating": "a", "roth-gamma0": "b", "roth": "c"}, "plain": {"roth": "roth-gamma0"}}
+    assert bench.ratios(res, "roth", "nonsaturating") == [3.0, 3.0]  # not 9 / 3 of the pooled means
+    md = bench.table(res)
+    assert "| roth | `c` | 4500.00 | 3.00 ± 0.00 | 2.50 ± 0.71 (roth-gamma0) |" in md
+    assert "`--d-steps 1`" in md
+
+
+def test_every_row_runs_its_script_with_shared_flags(tmp_path, monkeypatch):
+    seen = []
+    monkeypatch.setattr(bench, "time_run", lambda script, argv, w, s: seen.append((script, argv)) or 0.01)
+    res = bench.bench(["0-gp"], "digits", 16, 1, 1, 1, "cpu")
+    assert list(res["rows"]) == ["nonsaturating", "0-gp-none", "0-gp"]  # the reference and the plain row come along
+    for script, argv in seen:
+        assert "--d-steps 1" in argv and "--batch-size 16" in argv and "--z-dim 100" in argv
+        assert ("--arch dcgan" in argv) == (script == "zero_gp")
+    with pytest.raises(common.UserError, match="unknown bench rows"):
+        bench.bench(["nope"], "digits")
