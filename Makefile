@@ -6,29 +6,51 @@
 #   make <target> SMOKE=1  the same pipeline with tiny step counts, small batches and images (and random stand-in
 #                          images where a real data set is missing): what the tests run
 #
-# A make target reruns its runs from scratch (--overwrite replaces what an earlier run left in OUT).
-# Variables: OUT (run folders, default runs), DATA (data root, default data),
-# DEVICE (auto|cpu|cuda), SEED, PY (python; default .venv/bin/python), DOWNLOAD (1: MNIST and CIFAR-10
+# Every training run is a file target, its OUT/.../summary.json: `make -j 2 <target>` runs two at a time, a
+# second `make` skips finished runs and resumes stopped ones from their checkpoints (--resume), and a target's
+# tables and figures wait for its runs. To redo a run, delete its folder.
+#   PRINT=1   print one command per run of the target (finished or not) and run nothing: for xargs -P,
+#             GNU parallel or a cluster's array job (README); then `make <target>` again draws the tables
+#   GPUS=0,1  each run takes the first GPU of the list that no other run of this OUT holds (with_gpu.sh)
+# Variables: OUT (run folders, default runs; runs/smoke with SMOKE=1), DATA (data root, default data),
+# DEVICE (auto|cpu|cuda), SEED, SEEDS, PY (python; default .venv/bin/python), DOWNLOAD (1: MNIST and CIFAR-10
 # download themselves into DATA on first use, CelebA is tried; 0: never).
 
 PY ?= .venv/bin/python
 DEPS ?= .venv/.installed
+SMOKE ?= 0
+ifeq ($(SMOKE),1)
+  OUT ?= runs/smoke
+endif
 OUT ?= runs
 DATA ?= data
 DEVICE ?= auto
 SEED ?= 0
-SMOKE ?= 0
 DOWNLOAD ?= 1
 DL = $(if $(filter 0,$(DOWNLOAD)),--no-download)
 
-BASE = $(PY) -m methods.baselines --device $(DEVICE) --seed $(SEED) --data-root $(DATA) --overwrite $(DL)
+BASE = $(PY) -m methods.baselines --device $(DEVICE) --seed $(SEED) --data-root $(DATA) $(DL)
 PRINCIPLED_RUN = $(PY) -m methods.principled --device $(DEVICE) --seed $(SEED) --data-root $(DATA) --overwrite $(DL)
-VRAL = $(PY) -m methods.vral --device $(DEVICE) --seed $(SEED) --data-root $(DATA) --overwrite $(DL)
-ROTH = $(PY) -m methods.roth_reg --device $(DEVICE) --seed $(SEED) --data-root $(DATA) --overwrite $(DL)
-ZGP = $(PY) -m methods.zero_gp --device $(DEVICE) --data-root $(DATA) --overwrite $(DL)
-MREG = $(PY) -m methods.mode_reg --device $(DEVICE) --data-root $(DATA) --overwrite $(DL)
-MDG = $(PY) -m methods.mdgan --device $(DEVICE) --data-root $(DATA) --overwrite $(DL)
+VRAL = $(PY) -m methods.vral --device $(DEVICE) --seed $(SEED) --data-root $(DATA) $(DL)
+ROTH = $(PY) -m methods.roth_reg --device $(DEVICE) --seed $(SEED) --data-root $(DATA) $(DL)
+ZGP = $(PY) -m methods.zero_gp --device $(DEVICE) --data-root $(DATA) $(DL)
+MREG = $(PY) -m methods.mode_reg --device $(DEVICE) --data-root $(DATA) $(DL)
+MDG = $(PY) -m methods.mdgan --device $(DEVICE) --data-root $(DATA) $(DL)
 SEEDS ?= $(SEED)
+
+# $(call run,<run folder>,<command>) declares the run's summary.json as a file target (the command with
+# --out and --resume) and returns it, for a target's prerequisites. (A command must hold no comma.)
+ifeq ($(PRINT),1)
+  RUN_FORCE = FORCE
+  SKIP = @exit 0;
+endif
+LAUNCH = $(if $(GPUS),sh with_gpu.sh $(OUT)/.gpus $(GPUS))
+define run_rule
+$(1)/summary.json: $(RUN_FORCE) | $(DEPS)
+	$(if $(filter 1,$(PRINT)),@echo "$(strip $(2)) --out $(1) --resume",$(LAUNCH) $(strip $(2)) --out $(1) --resume)
+endef
+run = $(eval $(call run_rule,$(1),$(2)))$(1)/summary.json
+FORCE:
 
 ifeq ($(SMOKE),1)
   # fewer runs per target: the pipeline (recipes, tables, figures) is what a smoke run checks; every
@@ -51,6 +73,7 @@ ifeq ($(SMOKE),1)
   ROTH_DIGITS_STEPS = 6
   ROTH_CIFAR_STEPS = 4
   ROTH_BIG_STEPS = 3
+  LSUN_ROTH_STEPS = 6
   CROSSTEST_N = 64
   ROTH_BATCH = 16
   ROTH_BIG_SIZE = 16
@@ -92,6 +115,7 @@ else
   ROTH_DIGITS_STEPS = 2000
   ROTH_CIFAR_STEPS = 39000
   ROTH_BIG_STEPS = 100000
+  LSUN_ROTH_STEPS = 200000
   CROSSTEST_N = 10000
   ROTH_BATCH = 64
   ROTH_BIG_SIZE = 64
@@ -118,7 +142,7 @@ else
   BENCH =
 endif
 
-.PHONY: setup test test-all demo clean bench fid toy-baselines digits-baselines \
+.PHONY: FORCE setup test test-all demo clean bench fid toy-baselines digits-baselines \
 	digits-principled mnist-principled cifar-principled \
 	digits-vral cifar-vral celeba-vral celeba-vral-lipschitz \
 	toy-roth digits-roth cifar-roth cifar-roth-crosstest celeba-roth lsun-roth \
@@ -142,12 +166,9 @@ test-all: $(DEPS)
 # Four losses on ring8 with the same toy settings (MLPs, Adam 1e-3, batch 256),
 # then one table of their summary.json and one figure of their samples.
 DEMO_LOSSES = minimax nonsaturating lsgan wgan-gp
-demo: $(DEPS)
-	for loss in $(DEMO_LOSSES); do \
-	  $(BASE) --loss $$loss --dataset ring8 --steps $(TOY_STEPS) --lr 1e-3 --batch-size 256 \
-	    $(LOG) --out $(OUT)/demo/$$loss || exit 1; \
-	done
-	$(PY) -m figures compare $(addprefix $(OUT)/demo/,$(DEMO_LOSSES)) --out $(OUT)/demo \
+demo: $(foreach l,$(DEMO_LOSSES),$(call run,$(OUT)/demo/$(l),\
+	  $(BASE) --loss $(l) --dataset ring8 --steps $(TOY_STEPS) --lr 1e-3 --batch-size 256 $(LOG)))
+	$(SKIP) $(PY) -m figures compare $(addprefix $(OUT)/demo/,$(DEMO_LOSSES)) --out $(OUT)/demo \
 	  --keys loss,modes,high_quality,reverse_kl,d_real_std,d_fake_std,grad_norm_fake,seconds
 
 # The cost of one training step (1:1, data included) of every method as a ratio to the -log D GAN's, timed
@@ -171,26 +192,20 @@ fid: $(DEPS)
 # (sigma 0.1, annealed linearly to 0). Toy settings as in the demo.
 TOY_LOSSES ?= minimax nonsaturating lsgan wgan wgan-gp
 NOISE_LOSSES ?= minimax nonsaturating
-toy-baselines: $(DEPS)
-	for ds in ring8 grid25; do \
-	  for loss in $(TOY_LOSSES); do \
-	    $(BASE) --loss $$loss --dataset $$ds --steps $(TOY_STEPS) --lr $$( [ $$loss = wgan ] && echo 5e-4 || echo 1e-3 ) \
-	      --batch-size 256 $(LOG) --out $(OUT)/toy-baselines/$$ds-$$loss || exit 1; \
-	  done; \
-	  for loss in $(NOISE_LOSSES); do \
-	    $(BASE) --loss $$loss --dataset $$ds --steps $(TOY_STEPS) --lr 1e-3 --batch-size 256 \
-	      --instance-noise 0.1 --noise-anneal linear $(LOG) --out $(OUT)/toy-baselines/$$ds-$$loss-noise || exit 1; \
-	  done; \
+toy-baselines: $(foreach ds,ring8 grid25,\
+	  $(foreach l,$(TOY_LOSSES),$(call run,$(OUT)/toy-baselines/$(ds)-$(l),$(BASE) --loss $(l) --dataset $(ds) \
+	    --steps $(TOY_STEPS) --lr $(if $(filter wgan,$(l)),5e-4,1e-3) --batch-size 256 $(LOG))) \
+	  $(foreach l,$(NOISE_LOSSES),$(call run,$(OUT)/toy-baselines/$(ds)-$(l)-noise,$(BASE) --loss $(l) --dataset $(ds) \
+	    --steps $(TOY_STEPS) --lr 1e-3 --batch-size 256 --instance-noise 0.1 --noise-anneal linear $(LOG))))
+	$(SKIP) for ds in ring8 grid25; do \
 	  $(PY) -m figures compare $(OUT)/toy-baselines/$$ds-* --out $(OUT)/toy-baselines/$$ds \
 	    --keys loss,instance_noise,modes,high_quality,reverse_kl,grad_norm_fake,seconds || exit 1; \
 	done
 
 # Every loss on the 8x8 digits with the DCGAN nets, each paper's optimizer settings.
-digits-baselines: $(DEPS)
-	for loss in $(TOY_LOSSES); do \
-	  $(BASE) --loss $$loss --dataset digits --steps $(IMG_STEPS) $(LOG) --out $(OUT)/digits-baselines/$$loss || exit 1; \
-	done
-	$(PY) -m figures compare $(addprefix $(OUT)/digits-baselines/,$(TOY_LOSSES)) --out $(OUT)/digits-baselines \
+digits-baselines: $(foreach l,$(TOY_LOSSES),$(call run,$(OUT)/digits-baselines/$(l),\
+	  $(BASE) --loss $(l) --dataset digits --steps $(IMG_STEPS) $(LOG)))
+	$(SKIP) $(PY) -m figures compare $(addprefix $(OUT)/digits-baselines/,$(TOY_LOSSES)) --out $(OUT)/digits-baselines \
 	  --keys loss,mode_score,label_kl,d_real_mean,d_real_std,d_fake_mean,d_fake_std,grad_norm_fake,seconds
 
 # Arjovsky & Bottou 2017 (slides: "DCGAN trained for 1, 10, 25 epochs, then, with the
@@ -218,27 +233,20 @@ cifar-principled: $(DEPS)
 # D's gradient norm, with rows = ratios and columns = methods.
 VRAL_ADAM = --optimizer adam --lr 1e-4 --betas 0.5 0.999 --adam-eps 3e-6
 VRAL_BASE_LOSSES ?= minimax nonsaturating lsgan wgan
-define vral_grid
-	for r in $(RATIOS); do \
-	  for loss in $(VRAL_BASE_LOSSES); do \
-	    $(BASE) --loss $$loss --dataset $(1) --steps $(2) --d-steps $$r --no-wgan-boost $(VRAL_ADAM) \
-	      --diag-batches $(DIAG) $(LOG) --out $(3)/$$loss-$$r || exit 1; \
-	  done; \
-	  for v in $(4); do \
-	    $(VRAL) --variant $$v --dataset $(1) --steps $(2) --d-steps $$r --diag-batches $(DIAG) $(LOG) \
-	      --out $(3)/$$v-$$r || exit 1; \
-	  done; \
-	  $(if $(5),$(VRAL) --variant vral --mu-fake 0 --dataset $(1) --steps $(2) --d-steps $$r --diag-batches $(DIAG) \
-	    $(LOG) --out $(3)/vral-mu0-$$r || exit 1;) \
-	done
-	$(PY) -m figures vral-grid $(3)
-endef
+# $(1) data set, $(2) steps, $(3) folder, $(4) VRAL variants, $(5) non-empty: the mu_f = 0 ablation
+vral_grid = $(foreach r,$(RATIOS),\
+	$(foreach l,$(VRAL_BASE_LOSSES),$(call run,$(3)/$(l)-$(r),$(BASE) --loss $(l) --dataset $(1) --steps $(2) \
+	  --d-steps $(r) --no-wgan-boost $(VRAL_ADAM) --diag-batches $(DIAG) $(LOG))) \
+	$(foreach v,$(4),$(call run,$(3)/$(v)-$(r),$(VRAL) --variant $(v) --dataset $(1) --steps $(2) --d-steps $(r) \
+	  --diag-batches $(DIAG) $(LOG))) \
+	$(if $(5),$(call run,$(3)/vral-mu0-$(r),$(VRAL) --variant vral --mu-fake 0 --dataset $(1) --steps $(2) \
+	  --d-steps $(r) --diag-batches $(DIAG) $(LOG))))
 
-digits-vral: $(DEPS)
-	$(call vral_grid,digits,$(DIGITS_VRAL_STEPS),$(OUT)/digits-vral,vral vral-sub,mu0)
+digits-vral: $(call vral_grid,digits,$(DIGITS_VRAL_STEPS),$(OUT)/digits-vral,vral vral-sub,mu0)
+	$(SKIP) $(PY) -m figures vral-grid $(OUT)/digits-vral
 
-cifar-vral: $(DEPS)
-	$(call vral_grid,cifar10,$(BIG_VRAL_STEPS),$(OUT)/cifar-vral,vral vral-sub)
+cifar-vral: $(call vral_grid,cifar10,$(BIG_VRAL_STEPS),$(OUT)/cifar-vral,vral vral-sub)
+	$(SKIP) $(PY) -m figures vral-grid $(OUT)/cifar-vral
 
 # VRAL Fig. 5: VRAL (both variants) on CelebA at every ratio, samples and histograms, with the
 # authors' CelebA settings (mu_f -1, the default; Adam beta1 0.1; no BatchNorm; z 128; D's real batch
@@ -247,19 +255,14 @@ cifar-vral: $(DEPS)
 # scripts) but only 8.5 CelebA epochs; their CelebA script runs 100 epochs at one generator step
 # per batch (about 316,000 steps at batch 64): BIG_VRAL_STEPS=316000 for that, GPU days at 50:1.
 VRAL_CELEBA = --betas 0.1 0.999 --no-batch-norm --z-dim 128 --share-real --meta-init glorot --lrelu-slope 0.02
-celeba-vral: $(DEPS)
-	for r in $(RATIOS); do \
-	  for v in vral vral-sub; do \
-	    $(VRAL) --variant $$v --dataset celeba --steps $(BIG_VRAL_STEPS) --d-steps $$r --diag-batches $(DIAG) \
-	      $(VRAL_CELEBA) $(VRAL_BIG_SIZE) $(LOG) --out $(OUT)/celeba-vral/$$v-$$r || exit 1; \
-	  done; \
-	done
-	$(PY) -m figures vral-grid $(OUT)/celeba-vral
+celeba-vral: $(foreach r,$(RATIOS),$(foreach v,vral vral-sub,$(call run,$(OUT)/celeba-vral/$(v)-$(r),\
+	  $(VRAL) --variant $(v) --dataset celeba --steps $(BIG_VRAL_STEPS) --d-steps $(r) --diag-batches $(DIAG) \
+	  $(VRAL_CELEBA) $(VRAL_BIG_SIZE) $(LOG))))
+	$(SKIP) $(PY) -m figures vral-grid $(OUT)/celeba-vral
 
 # VRAL Fig. 6: CelebA with one meta-discriminator pushing D towards 1-Lipschitz (eq. 13, K = 1, sigma = 0.1).
-celeba-vral-lipschitz: $(DEPS)
-	$(VRAL) --variant lipschitz --dataset celeba --steps $(BIG_VRAL_STEPS) --diag-batches $(DIAG) \
-	  $(VRAL_CELEBA) $(VRAL_BIG_SIZE) $(LOG) --out $(OUT)/celeba-vral-lipschitz
+celeba-vral-lipschitz: $(call run,$(OUT)/celeba-vral-lipschitz,$(VRAL) --variant lipschitz --dataset celeba \
+	  --steps $(BIG_VRAL_STEPS) --diag-batches $(DIAG) $(VRAL_CELEBA) $(VRAL_BIG_SIZE) $(LOG))
 
 # Roth et al. 2017 Figs. 1 and 6: the 7-mode mixture on a plane in 3-D, unregularized
 # (gamma 0) against regularized D, at 1:1 and 5:1 D steps per G step; the toy's
@@ -267,13 +270,10 @@ celeba-vral-lipschitz: $(DEPS)
 # cost). Each run: snapshots.png (KDE-coloured samples every 10k steps) and
 # modes_over_time.png; then per ratio one comparison table and one modes-over-time figure.
 ROTH_TOY_GAMMAS ?= 0 0.01 0.1 1  # SMOKE=1: 0.1
-toy-roth: $(DEPS)
-	for g in $(ROTH_TOY_GAMMAS); do \
-	  $(ROTH) --dataset submanifold7 --gamma $$g $(ROTH_TOY) $(LOG) --out $(OUT)/toy-roth/1to1-gamma$$g || exit 1; \
-	  $(ROTH) --dataset submanifold7 --gamma $$g --d-steps 5 $(ROTH_TOY5) $(LOG) \
-	    --out $(OUT)/toy-roth/5to1-gamma$$g || exit 1; \
-	done
-	for r in 1to1 5to1; do \
+toy-roth: $(foreach g,$(ROTH_TOY_GAMMAS),\
+	  $(call run,$(OUT)/toy-roth/1to1-gamma$(g),$(ROTH) --dataset submanifold7 --gamma $(g) $(ROTH_TOY) $(LOG)) \
+	  $(call run,$(OUT)/toy-roth/5to1-gamma$(g),$(ROTH) --dataset submanifold7 --gamma $(g) --d-steps 5 $(ROTH_TOY5) $(LOG)))
+	$(SKIP) for r in 1to1 5to1; do \
 	  $(PY) -m figures compare $(OUT)/toy-roth/$$r-* --out $(OUT)/toy-roth/$$r \
 	    --keys gamma,modes,high_quality,reverse_kl,grad_logit_real,grad_logit_fake,seconds || exit 1; \
 	  $(PY) -m figures over-time $(OUT)/toy-roth/$$r-* --out $(OUT)/toy-roth/$$r/over_time.png || exit 1; \
@@ -283,51 +283,44 @@ toy-roth: $(DEPS)
 # G and D, -log D for G) unregularized, regularized at fixed gamma, with gamma0 = 2
 # annealed, and with explicit noise on D's inputs (NSR 4, std 0.1 = gamma 0.01); then
 # the cross-test of the unregularized against the gamma-0.1 run.
-define roth_images
-	$(ROTH) --dataset $(1) --batch-size $(ROTH_BATCH) --steps $(2) --gamma 0 $(LOG) --out $(3)/unreg || exit 1
-	$(ROTH) --dataset $(1) --batch-size $(ROTH_BATCH) --steps $(2) --gamma 0.1 $(LOG) --out $(3)/gamma0.1 || exit 1
-	$(ROTH) --dataset $(1) --batch-size $(ROTH_BATCH) --steps $(2) --gamma 2 --anneal $(LOG) --out $(3)/gamma2-annealed || exit 1
-	$(ROTH) --dataset $(1) --batch-size $(ROTH_BATCH) --steps $(2) --gamma 0 --noise-std 0.1 --nsr 4 $(LOG) \
-	  --out $(3)/noise0.1-nsr4 || exit 1
-	$(PY) -m figures compare $(3)/unreg $(3)/gamma0.1 $(3)/gamma2-annealed $(3)/noise0.1-nsr4 --out $(3) \
+# $(1) data set, $(2) steps, $(3) folder
+roth_img = $(ROTH) --dataset $(1) --batch-size $(ROTH_BATCH) --steps $(2) $(LOG)
+roth_images = $(call run,$(3)/unreg,$(call roth_img,$(1),$(2)) --gamma 0) \
+	$(call run,$(3)/gamma0.1,$(call roth_img,$(1),$(2)) --gamma 0.1) \
+	$(call run,$(3)/gamma2-annealed,$(call roth_img,$(1),$(2)) --gamma 2 --anneal) \
+	$(call run,$(3)/noise0.1-nsr4,$(call roth_img,$(1),$(2)) --gamma 0 --noise-std 0.1 --nsr 4)
+define roth_report
+	$(SKIP) $(PY) -m figures compare $(1)/unreg $(1)/gamma0.1 $(1)/gamma2-annealed $(1)/noise0.1-nsr4 --out $(1) \
 	  --keys gamma,anneal,noise_std,nsr,mode_score,label_kl,grad_logit_real,grad_logit_fake,seconds
-	$(PY) -m methods.roth_reg crosstest $(3)/unreg $(3)/gamma0.1 --n $(CROSSTEST_N) --device $(DEVICE) \
-	  --out $(3)/crosstest
+	$(SKIP) $(PY) -m methods.roth_reg crosstest $(1)/unreg $(1)/gamma0.1 --n $(CROSSTEST_N) --device $(DEVICE) \
+	  --out $(1)/crosstest
 endef
 
-digits-roth: $(DEPS)
-	$(call roth_images,digits,$(ROTH_DIGITS_STEPS),$(OUT)/digits-roth)
+digits-roth: $(call roth_images,digits,$(ROTH_DIGITS_STEPS),$(OUT)/digits-roth)
+	$(call roth_report,$(OUT)/digits-roth)
 
-cifar-roth: $(DEPS)
-	$(call roth_images,cifar10,$(ROTH_CIFAR_STEPS),$(OUT)/cifar-roth)
+cifar-roth: $(call roth_images,cifar10,$(ROTH_CIFAR_STEPS),$(OUT)/cifar-roth)
+	$(call roth_report,$(OUT)/cifar-roth)
 
-# The sec. 5.5 table alone, from the runs cifar-roth left (run cifar-roth first).
-cifar-roth-crosstest: $(DEPS)
-	test -f $(OUT)/cifar-roth/unreg/checkpoint.pt || $(MAKE) cifar-roth
-	$(PY) -m methods.roth_reg crosstest $(OUT)/cifar-roth/unreg $(OUT)/cifar-roth/gamma0.1 --n $(CROSSTEST_N) \
+# The sec. 5.5 table alone: the two runs it compares (trained first if missing), then the cross-test.
+cifar-roth-crosstest: $(OUT)/cifar-roth/unreg/summary.json $(OUT)/cifar-roth/gamma0.1/summary.json
+	$(SKIP) $(PY) -m methods.roth_reg crosstest $(OUT)/cifar-roth/unreg $(OUT)/cifar-roth/gamma0.1 --n $(CROSSTEST_N) \
 	  --device $(DEVICE) --out $(OUT)/cifar-roth/crosstest
 
 # Roth et al. Fig. 3: ResNet GANs on 64 px CelebA, unregularized and with annealed gamma0
 # (the figure's gamma0 values are not in the text; ours: 0.5, 1, 2).
 ROTH_CELEBA_GAMMAS ?= 0 0.5 1 2  # SMOKE=1: 0 2
-celeba-roth: $(DEPS)
-	for g in $(ROTH_CELEBA_GAMMAS); do \
-	  $(ROTH) --dataset celeba --image-size $(ROTH_BIG_SIZE) --arch resnet --batch-size $(ROTH_BATCH) --steps $(ROTH_BIG_STEPS) \
-	    --gamma $$g --anneal $(LOG) --out $(OUT)/celeba-roth/gamma$$g || exit 1; \
-	done
-	$(PY) -m figures compare $(OUT)/celeba-roth/gamma* --out $(OUT)/celeba-roth --keys gamma,anneal,seconds
+celeba-roth: $(foreach g,$(ROTH_CELEBA_GAMMAS),$(call run,$(OUT)/celeba-roth/gamma$(g),$(ROTH) --dataset celeba \
+	  --image-size $(ROTH_BIG_SIZE) --arch resnet --batch-size $(ROTH_BATCH) --steps $(ROTH_BIG_STEPS) --gamma $(g) --anneal $(LOG)))
+	$(SKIP) $(PY) -m figures compare $(OUT)/celeba-roth/gamma* --out $(OUT)/celeba-roth --keys gamma,anneal,seconds
 
 # Roth et al. Figs. 2 and 7: the four architectures on 64 px LSUN bedrooms (an image
 # folder under DATA), regularized (gamma0 2, annealed) and not, 200k steps.
 LSUN_ROTH_GAMMAS ?= 0 2
-lsun-roth: $(DEPS)
-	for a in dcgan dcgan-nonorm dcgan-tanh resnet; do \
-	  for g in $(LSUN_ROTH_GAMMAS); do \
-	    $(ROTH) --dataset folder --image-size $(ROTH_BIG_SIZE) --arch $$a --batch-size $(ROTH_BATCH) --steps $$(( $(ROTH_BIG_STEPS) * 2 )) \
-	      --gamma $$g --anneal $(LOG) --out $(OUT)/lsun-roth/$$a-gamma$$g || exit 1; \
-	  done; \
-	done
-	$(PY) -m figures compare $(OUT)/lsun-roth/*-gamma* --out $(OUT)/lsun-roth --keys arch,gamma,anneal,seconds
+lsun-roth: $(foreach a,dcgan dcgan-nonorm dcgan-tanh resnet,$(foreach g,$(LSUN_ROTH_GAMMAS),\
+	  $(call run,$(OUT)/lsun-roth/$(a)-gamma$(g),$(ROTH) --dataset folder --image-size $(ROTH_BIG_SIZE) --arch $(a) \
+	    --batch-size $(ROTH_BATCH) --steps $(LSUN_ROTH_STEPS) --gamma $(g) --anneal $(LOG))))
+	$(SKIP) $(PY) -m figures compare $(OUT)/lsun-roth/*-gamma* --out $(OUT)/lsun-roth --keys arch,gamma,anneal,seconds
 
 clean:
 	rm -rf runs .pytest_cache
@@ -348,35 +341,24 @@ toy-zero-gp-surface: $(DEPS)
 ZGP_TOY_RUNS ?= none none-ttur 0gp 0gp-ttur 1gp 0gp-sample 0gp-lam100  # SMOKE=1: three of them
 zgp_flags = $(if $(findstring ttur,$(1)),--lr-g 1e-3 --lr-d 3e-3) $(if $(findstring lam100,$(1)),--lam 100) \
 	--penalty $(firstword $(subst -ttur,,$(subst -lam100,,$(1))))
-toy-zero-gp: $(DEPS)
-	for s in $(SEEDS); do \
-	  $(foreach r,$(ZGP_TOY_RUNS),$(ZGP) --seed $$s $(call zgp_flags,$(r)) $(ZGP_TOY) $(LOG) \
-	    --out $(OUT)/toy-zero-gp/$(r)-s$$s || exit 1;) \
-	done
-	$(PY) -m figures fields $(foreach r,$(ZGP_TOY_RUNS),$(OUT)/toy-zero-gp/$(r)-s$(firstword $(SEEDS))) \
+toy-zero-gp: $(foreach s,$(SEEDS),$(foreach r,$(ZGP_TOY_RUNS),$(call run,$(OUT)/toy-zero-gp/$(r)-s$(s),\
+	  $(ZGP) --seed $(s) $(call zgp_flags,$(r)) $(ZGP_TOY) $(LOG))))
+	$(SKIP) $(PY) -m figures fields $(foreach r,$(ZGP_TOY_RUNS),$(OUT)/toy-zero-gp/$(r)-s$(firstword $(SEEDS))) \
 	  --steps $(ZGP_FIG_STEPS) --out $(OUT)/toy-zero-gp/gradient_fields.png
-	$(PY) -m figures over-time $(OUT)/toy-zero-gp/*-s* --out $(OUT)/toy-zero-gp/modes_over_time.png
-	$(PY) -m figures seeds $(OUT)/toy-zero-gp/*-s* --out $(OUT)/toy-zero-gp \
+	$(SKIP) $(PY) -m figures over-time $(OUT)/toy-zero-gp/*-s* --out $(OUT)/toy-zero-gp/modes_over_time.png
+	$(SKIP) $(PY) -m figures seeds $(OUT)/toy-zero-gp/*-s* --out $(OUT)/toy-zero-gp \
 	  --keys modes,high_quality,reverse_kl,grad_prob_real,grad_prob_interp,seconds
 
 # Fig. 6 and the 25-Gaussian grid: 0-GP against 1-GP on the swiss roll at scales 1 and 10,
 # and no GP, 0-GP and 1-GP on the grid at the authors' x10 scale (SMOKE=1: 1-GP and 0-GP only).
-toy-zero-gp-swissroll: $(DEPS)
-	for s in $(SEEDS); do \
-	  for p in $(ZGP_SWISS); do \
-	    $(ZGP) --seed $$s --dataset swissroll --scale 1 --penalty $$p $(ZGP_TOY) $(LOG) \
-	      --out $(OUT)/toy-zero-gp-swissroll/swissroll-$$p-s$$s || exit 1; \
-	    $(ZGP) --seed $$s --dataset swissroll --scale 10 --penalty $$p $(ZGP_TOY) $(LOG) \
-	      --out $(OUT)/toy-zero-gp-swissroll/swissroll10-$$p-s$$s || exit 1; \
-	  done; \
-	  for p in $(ZGP_GRID); do \
-	    $(ZGP) --seed $$s --dataset grid25 --penalty $$p $(ZGP_TOY) $(LOG) \
-	      --out $(OUT)/toy-zero-gp-swissroll/grid25-$$p-s$$s || exit 1; \
-	  done; \
-	done
-	$(PY) -m figures fields $(OUT)/toy-zero-gp-swissroll/*-s$(firstword $(SEEDS)) --steps $(ZGP_FIG_STEPS) \
+toy-zero-gp-swissroll: $(foreach s,$(SEEDS),\
+	  $(foreach p,$(ZGP_SWISS),$(foreach k,1 10,$(call run,$(OUT)/toy-zero-gp-swissroll/swissroll$(if $(filter 10,$(k)),10)-$(p)-s$(s),\
+	    $(ZGP) --seed $(s) --dataset swissroll --scale $(k) --penalty $(p) $(ZGP_TOY) $(LOG)))) \
+	  $(foreach p,$(ZGP_GRID),$(call run,$(OUT)/toy-zero-gp-swissroll/grid25-$(p)-s$(s),\
+	    $(ZGP) --seed $(s) --dataset grid25 --penalty $(p) $(ZGP_TOY) $(LOG))))
+	$(SKIP) $(PY) -m figures fields $(OUT)/toy-zero-gp-swissroll/*-s$(firstword $(SEEDS)) --steps $(ZGP_FIG_STEPS) \
 	  --out $(OUT)/toy-zero-gp-swissroll/gradient_fields.png
-	$(PY) -m figures seeds $(OUT)/toy-zero-gp-swissroll/grid25-* --out $(OUT)/toy-zero-gp-swissroll \
+	$(SKIP) $(PY) -m figures seeds $(OUT)/toy-zero-gp-swissroll/grid25-* --out $(OUT)/toy-zero-gp-swissroll \
 	  --keys modes,high_quality,reverse_kl,seconds
 
 # Figs. 3, 7 and 8 on images: MLP GANs (3 x 512 ReLU, z 50, Adam(3e-4, betas (0.5, 0.9)),
@@ -384,42 +366,38 @@ toy-zero-gp-swissroll: $(DEPS)
 # beta1 = 0.9 (betas 0.9 0.99) robustness runs of 0-GP-real and 0-GP. $(1): data set,
 # $(2): steps, $(3): folder, $(4): extra flags, $(5): the runs (SMOKE=1 runs two of them on MNIST).
 ZGP_IMG_RUNS = none 0gp-real 1gp 0gp 0gp-real-b0.9 0gp-b0.9
-define zgp_images
-	for s in $(SEEDS); do \
-	  $(foreach r,$(5),$(ZGP) --seed $$s --dataset $(1) --steps $(2) \
-	    --penalty $(subst -b0.9,,$(r)) $(if $(findstring b0.9,$(r)),--betas 0.9 0.99) $(ZGP_IMG) $(4) $(LOG) \
-	    --out $(3)/$(r)-s$$s || exit 1;) \
-	done
-	$(PY) -m figures compare $(foreach r,$(5),$(3)/$(r)-s$(firstword $(SEEDS))) --out $(3) \
+zgp_images = $(foreach s,$(SEEDS),$(foreach r,$(5),$(call run,$(3)/$(r)-s$(s),$(ZGP) --seed $(s) --dataset $(1) \
+	  --steps $(2) --penalty $(subst -b0.9,,$(r)) $(if $(findstring b0.9,$(r)),--betas 0.9 0.99) $(ZGP_IMG) $(4) $(LOG))))
+define zgp_report
+	$(SKIP) $(PY) -m figures compare $(foreach r,$(2),$(1)/$(r)-s$(firstword $(SEEDS))) --out $(1) \
 	  --keys penalty,betas,mode_score,label_kl,modes,missed_modes,kl_modes,grad_prob_real,grad_prob_interp,seconds
-	$(PY) -m figures seeds $(3)/*-s* --out $(3) \
+	$(SKIP) $(PY) -m figures seeds $(1)/*-s* --out $(1) \
 	  --keys mode_score,label_kl,modes,missed_modes,kl_modes,grad_prob_real,grad_prob_interp,seconds
 endef
 
-digits-zero-gp: $(DEPS)
-	$(call zgp_images,digits,$(ZGP_DIGITS_STEPS),$(OUT)/digits-zero-gp,,$(ZGP_IMG_RUNS))
+digits-zero-gp: $(call zgp_images,digits,$(ZGP_DIGITS_STEPS),$(OUT)/digits-zero-gp,,$(ZGP_IMG_RUNS))
+	$(call zgp_report,$(OUT)/digits-zero-gp,$(ZGP_IMG_RUNS))
 
-mnist-zero-gp: $(DEPS)
-	$(call zgp_images,mnist,$(ZGP_MNIST_STEPS),$(OUT)/mnist-zero-gp,--image-size 28,$(ZGP_BIG_RUNS))
+mnist-zero-gp: $(call zgp_images,mnist,$(ZGP_MNIST_STEPS),$(OUT)/mnist-zero-gp,--image-size 28,$(ZGP_BIG_RUNS))
+	$(call zgp_report,$(OUT)/mnist-zero-gp,$(ZGP_BIG_RUNS))
 
 # Stacked MNIST (three digits as the colour channels, 1,000 modes), modes counted by the
 # per-digit classifier as the authors' count (each channel classified).
-stacked-mnist-zero-gp: $(DEPS)
-	$(call zgp_images,stacked_mnist,$(ZGP_MNIST_STEPS),$(OUT)/stacked-mnist-zero-gp,--image-size 28,$(ZGP_BIG_RUNS))
+stacked-mnist-zero-gp: $(call zgp_images,stacked_mnist,$(ZGP_MNIST_STEPS),$(OUT)/stacked-mnist-zero-gp,--image-size 28,\
+	  $(ZGP_BIG_RUNS))
+	$(call zgp_report,$(OUT)/stacked-mnist-zero-gp,$(ZGP_BIG_RUNS))
 
 # Che et al. 2017 (Reg-GAN). The toy and compositional targets run each seed in SEEDS (default: SEED)
 # into <run>-s<seed> folders (make toy-mode-reg SEEDS="0 1 2"); the grids run at SEED, one run per point and model.
 #
 # App. C, Fig. 9: GAN and Reg-GAN (lambda1 = lambda2 = 0.005) on 6 Gaussians of std 0.1 on a circle
 # of radius 5; the samples' density at the kept steps (heatmaps.png), modes over time, a table over seeds.
-toy-mode-reg: $(DEPS)
-	for s in $(SEEDS); do for m in gan reg; do \
-	  $(MREG) --seed $$s --dataset ring6 --model $$m $(MREG_TOY) $(LOG) --out $(OUT)/toy-mode-reg/$$m-s$$s || exit 1; \
-	done; done
-	$(PY) -m figures heatmaps $(OUT)/toy-mode-reg/gan-s$(firstword $(SEEDS)) $(OUT)/toy-mode-reg/reg-s$(firstword $(SEEDS)) \
+toy-mode-reg: $(foreach s,$(SEEDS),$(foreach m,gan reg,$(call run,$(OUT)/toy-mode-reg/$(m)-s$(s),\
+	  $(MREG) --seed $(s) --dataset ring6 --model $(m) $(MREG_TOY) $(LOG))))
+	$(SKIP) $(PY) -m figures heatmaps $(OUT)/toy-mode-reg/gan-s$(firstword $(SEEDS)) $(OUT)/toy-mode-reg/reg-s$(firstword $(SEEDS)) \
 	  --out $(OUT)/toy-mode-reg/heatmaps.png
-	$(PY) -m figures over-time $(OUT)/toy-mode-reg/*-s* --out $(OUT)/toy-mode-reg/modes_over_time.png
-	$(PY) -m figures seeds $(OUT)/toy-mode-reg/*-s* --out $(OUT)/toy-mode-reg --keys modes,high_quality,reverse_kl,seconds
+	$(SKIP) $(PY) -m figures over-time $(OUT)/toy-mode-reg/*-s* --out $(OUT)/toy-mode-reg/modes_over_time.png
+	$(SKIP) $(PY) -m figures seeds $(OUT)/toy-mode-reg/*-s* --out $(OUT)/toy-mode-reg --keys modes,high_quality,reverse_kl,seconds
 
 # Sec. 4.1.1, Table 1, Fig. 3: GAN and Reg-GAN (lambda1 0.2, lambda2 0.4) at every point of the
 # hyper-parameter grid (GRID=small: 24 points drawn by a fixed seed; GRID=full: all 2,592), MODE score
@@ -437,21 +415,16 @@ MREG_SET_set1 = 1 1 1 1 1 1 1 1 1 1
 MREG_SET_set2 = 1 2 3 4 5 6 7 8 9 10
 MREG_SET_set3 = 1 0.7 0.49 0.343 0.2401 0.16807 0.117649 0.0823543 0.05764801 0.040353607
 MREG_SET_set4 = 0.1 0.1 1 1 1 1 1 1 1 1
-define mreg_comp
-	for s in $(SEEDS); do \
-	  $(foreach set,$(MREG_COMP_SETS),$(foreach m,gan reg,$(MREG) --seed $$s --dataset $(1) --model $(m) \
-	    --digit-weights $(MREG_SET_$(set)) $(MREG_COMP) $(2) $(LOG) --out $(3)/$(set)-$(m)-s$$s || exit 1;)) \
-	done
-	$(PY) -m methods.mode_reg table $(3)/*-s* --out $(3)
-endef
-compositional-mnist-mode-reg: $(DEPS)
-	$(call mreg_comp,compositional_mnist,$(MREG_MNIST_COMP),$(OUT)/compositional-mnist-mode-reg)
+mreg_comp = $(foreach s,$(SEEDS),$(foreach set,$(MREG_COMP_SETS),$(foreach m,gan reg,$(call run,$(3)/$(set)-$(m)-s$(s),\
+	  $(MREG) --seed $(s) --dataset $(1) --model $(m) --digit-weights $(MREG_SET_$(set)) $(MREG_COMP) $(2) $(LOG)))))
+compositional-mnist-mode-reg: $(call mreg_comp,compositional_mnist,$(MREG_MNIST_COMP),$(OUT)/compositional-mnist-mode-reg)
+	$(SKIP) $(PY) -m methods.mode_reg table $(OUT)/compositional-mnist-mode-reg/*-s* --out $(OUT)/compositional-mnist-mode-reg
 
 # CPU-sized: the grid subset on the 8 x 8 digits (sizes x 0.25, 2,000 steps) and the four
 # compositional sets on compositional_digits at 32 px (DCGAN width 16, 2,000 steps).
-digits-mode-reg: $(DEPS)
+digits-mode-reg: $(call mreg_comp,compositional_digits,$(MREG_DIGITS_COMP),$(OUT)/digits-mode-reg/compositional)
 	$(mreg_grid) --dataset digits $(MREG_DIGITS_GRID) --size-scale 0.25 --out $(OUT)/digits-mode-reg/grid
-	$(call mreg_comp,compositional_digits,$(MREG_DIGITS_COMP),$(OUT)/digits-mode-reg/compositional)
+	$(SKIP) $(PY) -m methods.mode_reg table $(OUT)/digits-mode-reg/compositional/*-s* --out $(OUT)/digits-mode-reg/compositional
 
 # Che et al. 2017, sec. 3.3 and 4.2 (MDGAN), Table 3: DCGAN and Reg-GAN with z of 100 and 200
 # dimensions (SMOKE=1: 100 only), MDGAN with 200, the same DCGAN nets and settings and the same --steps (an
@@ -460,23 +433,22 @@ digits-mode-reg: $(DEPS)
 # (methods/mdgan.py table), the samples side by side (comparison.png) and, in each run folder, the
 # test images it misses most confidently (missing_sigma<s>.png, Fig. 5).
 # $(1) data set, $(2) flags, $(3) output folder
+mdgan_runs = $(foreach s,$(SEEDS),\
+	  $(foreach m,gan reg,$(foreach z,$(MDG_Z),$(call run,$(3)/$(m)-z$(z)-s$(s),\
+	    $(MREG) --seed $(s) --dataset $(1) --model $(m) --z-dim $(z) $(2) $(LOG)))) \
+	  $(call run,$(3)/mdgan-z200-s$(s),$(MDG) --seed $(s) --dataset $(1) --z-dim 200 $(2) $(LOG)))
 define mdgan_table3
-	for s in $(SEEDS); do \
-	  $(foreach m,gan reg,$(foreach z,$(MDG_Z),$(MREG) --seed $$s --dataset $(1) --model $(m) --z-dim $(z) $(2) $(LOG) \
-	    --out $(3)/$(m)-z$(z)-s$$s || exit 1;)) \
-	  $(MDG) --seed $$s --dataset $(1) --z-dim 200 $(2) $(LOG) --out $(3)/mdgan-z200-s$$s || exit 1; \
-	done
-	$(PY) -m methods.mdgan table $(3)/*-z*-s* --out $(3)
-	$(PY) -m figures compare $(foreach r,$(foreach m,gan reg,$(MDG_Z:%=$(m)-z%)) mdgan-z200,$(3)/$(r)-s$(firstword $(SEEDS))) \
+	$(SKIP) $(PY) -m methods.mdgan table $(3)/*-z*-s* --out $(3)
+	$(SKIP) $(PY) -m figures compare $(foreach r,$(foreach m,gan reg,$(MDG_Z:%=$(m)-z%)) mdgan-z200,$(3)/$(r)-s$(firstword $(SEEDS))) \
 	  --out $(3) --keys missing_sigma$(word 1,$(4)),missing_sigma$(word 2,$(4)),missed_modes,seconds
 endef
 
 # CelebA at 64 px, 20 epochs (Che et al. app. D: 63,300 steps at batch 64), sigma 3.5 and 4.0.
-celeba-mdgan: $(DEPS)
+celeba-mdgan: $(call mdgan_runs,celeba,$(MDG_CELEBA),$(OUT)/celeba-mdgan)
 	$(call mdgan_table3,celeba,$(MDG_CELEBA),$(OUT)/celeba-mdgan,3.5 4)
 
 # CPU-sized: compositional_digits (1,000 modes) at 32 px with uniform digits (Che et al.'s set 1),
 # DCGAN width 16, 2,000 steps, sigma 0.5 and 1.0 in our [-1, 1] pixel units; #Miss and KL beside the
 # third-party counts.
-digits-mdgan: $(DEPS)
+digits-mdgan: $(call mdgan_runs,compositional_digits,--digit-weights $(MREG_SET_set1) $(MDG_DIGITS),$(OUT)/digits-mdgan)
 	$(call mdgan_table3,compositional_digits,--digit-weights $(MREG_SET_set1) $(MDG_DIGITS),$(OUT)/digits-mdgan,0.5 1)

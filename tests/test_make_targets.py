@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-NOT_EXPERIMENTS = {"setup", "test", "test-all", "clean", "fid"}  # fid scores given runs: tests/test_fidelity.py
+NOT_EXPERIMENTS = {"FORCE", "setup", "test", "test-all", "clean", "fid"}  # fid scores given runs: tests/test_fidelity.py
 
 
 def make_targets():
@@ -107,3 +107,74 @@ def test_smoke(target, tmp_path, classifiers):
         assert (tmp_path / "runs" / f).exists(), f
     for s in (tmp_path / "runs").rglob("summary.json"):
         assert json.loads(s.read_text())["device"] == "cpu"
+
+
+# --------------------------------------------------------------------------
+# Grids: every run a file target (its summary.json), PRINT=1, GPUS
+# --------------------------------------------------------------------------
+
+
+def run_files(out):
+    """{file: mtime} of every run's summary.json, checkpoint.pt and metrics.jsonl under out."""
+    return {p: p.stat().st_mtime_ns for pat in ("summary.json", "checkpoint.pt", "metrics.jsonl")
+            for p in out.rglob(pat)}
+
+
+def test_a_second_make_starts_no_run_and_a_removed_summary_reruns_only_its_run(tmp_path):
+    out = tmp_path / "runs"
+    first = make("demo", out, tmp_path / "data")
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert len(list(out.glob("demo/*/summary.json"))) == 4
+    before = run_files(out)
+    again = make("demo", out, tmp_path / "data")
+    assert again.returncode == 0 and "resumed" not in again.stdout and "step " not in again.stdout
+    assert run_files(out) == before
+    (out / "demo" / "lsgan" / "summary.json").unlink()
+    third = make("demo", out, tmp_path / "data")
+    assert third.returncode == 0 and third.stdout.count("resumed from") == 1, third.stdout[-2000:]
+    assert f"resumed from {out / 'demo' / 'lsgan' / 'checkpoint.pt'} at step 30" in third.stdout  # no step retrained
+    after = run_files(out)
+    assert (out / "demo" / "lsgan" / "summary.json") in after
+    assert {p: t for p, t in after.items() if "lsgan" not in str(p)} == \
+        {p: t for p, t in before.items() if "lsgan" not in str(p)}
+
+
+def printed(target, out, *extra):
+    p = subprocess.run(["make", "-s", target, "SMOKE=1", "PRINT=1", f"OUT={out}", "DEVICE=cpu", f"PY={sys.executable}",
+                        "DEPS=", *extra], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    return p.stdout.splitlines()
+
+
+def test_print_lists_every_run_once_and_runs_nothing(tmp_path):
+    out = tmp_path / "runs"
+    lines = printed("digits-vral", out)
+    folders = [re.search(r"--out (\S+) --resume$", l).group(1) for l in lines]
+    assert sorted(folders) == sorted(f"{out}/digits-vral/{r}-2" for r in ("wgan", "vral", "vral-sub", "vral-mu0"))
+    assert all(l.startswith(f"{sys.executable} -m methods.") for l in lines)
+    assert not out.exists()
+    lines = printed("toy-zero-gp", out, "SEEDS=0 1 2")
+    assert len(lines) == len(set(lines)) == 3 * 3 and not out.exists()  # three runs per seed under SMOKE=1
+
+
+def test_a_printed_command_is_the_run_make_would_make(tmp_path):
+    """Run one printed line by hand (as xargs or an array job would): make then skips that run only."""
+    out = tmp_path / "runs"
+    line = printed("demo", out)[0]
+    assert subprocess.run(line, shell=True, cwd=ROOT, capture_output=True, timeout=300).returncode == 0
+    folder = Path(re.search(r"--out (\S+) --resume$", line).group(1))
+    done = run_files(folder)
+    p = make("demo", out, tmp_path / "data")
+    assert p.returncode == 0 and run_files(folder) == done
+    assert len(list(out.glob("demo/*/summary.json"))) == 4 and (out / "demo" / "comparison.md").exists()
+
+
+def test_with_gpu_takes_the_first_free_gpu_and_frees_it(tmp_path):
+    locks = tmp_path / "locks"
+    cmd = ["sh", str(ROOT / "with_gpu.sh"), str(locks), "3,5", "sh", "-c", 'echo "$@"', "x", "--flag"]
+    assert subprocess.run(cmd, capture_output=True, text=True).stdout.strip() == "--flag --device cuda:3"
+    assert not (locks / "3").exists()  # released
+    (locks / "3").mkdir()  # another run holds GPU 3
+    assert subprocess.run(cmd, capture_output=True, text=True).stdout.strip() == "--flag --device cuda:5"
+    failing = ["sh", str(ROOT / "with_gpu.sh"), str(locks), "5", "sh", "-c", "exit 7"]
+    assert subprocess.run(failing).returncode == 7 and not (locks / "5").exists()
