@@ -27,6 +27,7 @@ Writes OUT/bench.md (the table), bench.json (every round's times) and bench.png.
 """
 
 import argparse
+import gc
 import importlib
 import json
 import platform
@@ -85,6 +86,7 @@ def time_run(script, flags, warmup, steps):
             raise Stop
         real_end_step(run, done, losses, **extra)
 
+    gc.collect()  # the last run's nets and optimizer states go before this one starts
     common.Run.end_step = end_step
     try:
         module.train(cfg)
@@ -97,7 +99,7 @@ def time_run(script, flags, warmup, steps):
     return (stamps[warmup + steps - 1] - stamps[warmup - 1]) / steps
 
 
-def bench(rows, dataset="digits", batch_size=64, warmup=5, steps=50, rounds=5, device="auto", image_size=0, seed=0,
+def bench(rows, dataset="digits", batch_size=64, warmup=10, steps=50, rounds=5, device="auto", image_size=0, seed=0,
           stand_in=False):
     """{"rows": {row: [seconds per step, one per round]}, plus the settings}: every row once per round."""
     names = [r[0] for r in METHODS]
@@ -175,7 +177,7 @@ def main(argv=None):
     ap.add_argument("--dataset", default="digits", help="data set (every method trains on it)")
     ap.add_argument("--image-size", type=int, default=0, help="resize image sets to this many px (0: the set's own)")
     ap.add_argument("--batch-size", type=int, default=64, help="samples per batch, for every method")
-    ap.add_argument("--warmup", type=int, default=5, help="untimed generator steps at the start of each run")
+    ap.add_argument("--warmup", type=int, default=10, help="untimed generator steps at the start of each run")
     ap.add_argument("--steps", type=int, default=50, help="timed generator steps per run")
     ap.add_argument("--rounds", type=int, default=5, help="runs of each method, interleaved")
     ap.add_argument("--only", default="", help="comma-separated rows (the reference and plain rows are added)")

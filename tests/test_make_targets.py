@@ -37,6 +37,8 @@ def test_every_target_is_covered():
 # target -> files that must exist under OUT afterwards
 EXPECTED = {
     "bench": ["bench/bench.md", "bench/bench.json", "bench/bench.png"],
+    "reproduce-cpu": ["reproduce/REPRODUCTION.md", "reproduce/s1/toy-mode-reg/reg-s1/summary.json",
+                      "reproduce/s0/digits-roth/crosstest/crosstest.md"],
     "demo": ["demo/comparison.md", "demo/comparison.png", "demo/wgan-gp/summary.json"],
     "toy-baselines": ["toy-baselines/ring8/comparison.md", "toy-baselines/grid25-minimax-noise/summary.json",
                       "toy-baselines/grid25/comparison.png"],

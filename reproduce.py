@@ -1,0 +1,237 @@
+"""make reproduce-cpu: REPRODUCTION.md, one row per paper claim, generated from the runs' summaries (never by hand).
+
+    python -m reproduce runs/reproduce --out REPRODUCTION.md
+
+`make reproduce-cpu` runs every CPU-sized target once per seed, each seed into
+its own folder (OUT/reproduce/s<seed>/, the targets' own layout inside), then
+calls this. Each claim below names the runs it reads (paths under a seed's
+folder; `{seed}` stands for the seed), the number it reads from each
+(`summary.json` by default, `file.json#a/b/0` for a nested value), and the
+rules its numbers must satisfy. The verdict:
+
+- reproduces: every rule holds in every seed;
+- partly: the rules hold in some seeds, or for the means over seeds, but not in every seed;
+- does not: they hold in no seed and not for the means;
+- not run: a run is missing.
+
+The report also gives, per target, the runs' summed training time (from each
+summary's `seconds`), so that the time a reproduction takes is measured too.
+"""
+
+import argparse
+import json
+import statistics
+from dataclasses import dataclass, field
+from pathlib import Path
+
+OPS = {">": lambda a, b: a > b, ">=": lambda a, b: a >= b, "<": lambda a, b: a < b, "<=": lambda a, b: a <= b}
+
+
+@dataclass
+class Claim:
+    paper: str
+    where: str  # the paper's figure, table or section
+    text: str  # the claim, in a sentence
+    target: str  # the make target whose runs it reads
+    rows: dict  # label -> "path[#key/path]" under a seed's folder (default file summary.json, key `key`)
+    rules: list  # (label, op, label or number): every one must hold
+    key: str = ""  # the summary.json key rows read by default
+    note: str = ""
+    fmt: str = "{:.2f}"
+    extra: dict = field(default_factory=dict)
+
+
+CLAIMS = [
+    # Arjovsky & Bottou 2017 (and the baselines' instance noise)
+    Claim("Arjovsky & Bottou 2017", "Thm. 2.4 (slides: D trained from scratch on a fixed G)",
+          "As D approaches optimality, the original cost's gradient for G vanishes: it falls by more than a decade "
+          "for G after 1 and after 25 epochs.", "digits-principled",
+          {"decades, G at 1 epoch": "digits-principled#k1_minimax_decades",
+           "decades, G at 25 epochs": "digits-principled#k25_minimax_decades"},
+          [("decades, G at 1 epoch", ">", 1), ("decades, G at 25 epochs", ">", 1)]),
+    Claim("Arjovsky & Bottou 2017", "Thm. 2.5",
+          "With the -log D cost the gradient does not vanish: its norm grows as D improves.", "digits-principled",
+          {"first": "digits-principled#k1_nonsat_first", "last": "digits-principled#k1_nonsat_last"},
+          [("last", ">", "first")], fmt="{:.3g}"),
+    Claim("Arjovsky & Bottou 2017", "Sec. 4 (instance noise)",
+          "Noise on D's inputs keeps the original cost's gradient from vanishing (fewer decades lost than without).",
+          "digits-principled",
+          {"without noise": "digits-principled#k1_minimax_decades",
+           "with noise": "digits-principled#k1_noise_minimax_decades"},
+          [("with noise", "<", "without noise")]),
+    Claim("Arjovsky & Bottou 2017", "Sec. 4 (instance noise); our toy",
+          "With instance noise (sigma 0.1, annealed) the -log D GAN keeps at least 7 of ring8's 8 modes.",
+          "toy-baselines", {"-log D + noise": "toy-baselines/ring8-nonsaturating-noise",
+                            "-log D": "toy-baselines/ring8-nonsaturating"},
+          [("-log D + noise", ">=", 7)], key="modes", fmt="{:.1f}"),
+    # VRAL
+    Claim("VRAL", "Figs. 2-3", "At 50:1 the standard GAN fails while VRAL keeps learning (MODE score).",
+          "digits-vral", {"GAN 50:1": "digits-vral/minimax-50", "VRAL 50:1": "digits-vral/vral-50"},
+          [("VRAL 50:1", ">", "GAN 50:1")], key="mode_score"),
+    Claim("VRAL", "Figs. 2-3", "At 50:1 LSGAN fails while VRAL keeps learning (MODE score).",
+          "digits-vral", {"LSGAN 50:1": "digits-vral/lsgan-50", "VRAL 50:1": "digits-vral/vral-50"},
+          [("VRAL 50:1", ">", "LSGAN 50:1")], key="mode_score"),
+    Claim("VRAL", "Figs. 2-3", "VRAL learns at every training ratio (MODE score above 5 at 1:1, 10:1, 25:1 and 50:1; "
+          "real digits score 9.9).", "digits-vral",
+          {f"VRAL {r}:1": f"digits-vral/vral-{r}" for r in (1, 10, 25, 50)},
+          [(f"VRAL {r}:1", ">", 5) for r in (1, 10, 25, 50)], key="mode_score"),
+    Claim("VRAL", "Sec. 2.3, Figs. 2-3", "VRAL with mean subtraction learns at every training ratio (MODE score above 5).",
+          "digits-vral", {f"VRAL-sub {r}:1": f"digits-vral/vral-sub-{r}" for r in (1, 10, 25, 50)},
+          [(f"VRAL-sub {r}:1", ">", 5) for r in (1, 10, 25, 50)], key="mode_score"),
+    # Roth et al. 2017
+    Claim("Roth et al. 2017", "Fig. 1", "On the 7-mode submanifold mixture at 1:1 the regularized GAN (gamma 0.1) "
+          "finds all 7 modes and more than the unregularized one.", "toy-roth",
+          {"unregularized": "toy-roth/1to1-gamma0", "gamma 0.1": "toy-roth/1to1-gamma0.1"},
+          [("gamma 0.1", ">=", 7), ("gamma 0.1", ">", "unregularized")], key="modes", fmt="{:.1f}"),
+    Claim("Roth et al. 2017", "Fig. 4", "The regularized DCGAN (gamma 0.1, and gamma0 2 annealed) scores at least as "
+          "well as the unregularized one (MODE score).", "digits-roth",
+          {"unregularized": "digits-roth/unreg", "gamma 0.1": "digits-roth/gamma0.1",
+           "gamma0 2 annealed": "digits-roth/gamma2-annealed"},
+          [("gamma 0.1", ">=", "unregularized"), ("gamma0 2 annealed", ">=", "unregularized")], key="mode_score"),
+    # Thanh-Tung et al. 2019
+    Claim("Thanh-Tung et al. 2019", "Fig. 1", "0-GP brings the empirical D closer to the optimal D* than no penalty "
+          "and than 1-GP (mean |D - D*|).", "toy-zero-gp-surface",
+          {"no GP": "toy-zero-gp-surface/surface.json#gap/(a) no GP/0",
+           "1-GP": "toy-zero-gp-surface/surface.json#gap/(c) 1-GP/0",
+           "0-GP": "toy-zero-gp-surface/surface.json#gap/(e) 0-GP/0"},
+          [("0-GP", "<", "no GP"), ("0-GP", "<", "1-GP")], fmt="{:.3f}"),
+    Claim("Thanh-Tung et al. 2019", "Fig. 2", "On 8 Gaussians 0-GP covers more modes than no penalty, and 1-GP fails.",
+          "toy-zero-gp", {"no GP": "toy-zero-gp/none-s{seed}", "1-GP": "toy-zero-gp/1gp-s{seed}",
+                          "0-GP": "toy-zero-gp/0gp-s{seed}"},
+          [("0-GP", ">", "no GP"), ("0-GP", ">", "1-GP")], key="modes", fmt="{:.1f}"),
+    Claim("Thanh-Tung et al. 2019", "Fig. 2i", "0-GP on real and generated samples collapses where 0-GP does not "
+          "(fewer modes).", "toy-zero-gp", {"0-GP-sample": "toy-zero-gp/0gp-sample-s{seed}",
+                                            "0-GP": "toy-zero-gp/0gp-s{seed}"},
+          [("0-GP-sample", "<", "0-GP")], key="modes", fmt="{:.1f}"),
+    Claim("Thanh-Tung et al. 2019", "Fig. 3", "On digits every GAN but 0-GP collapses: 0-GP's MODE score beats no GP, "
+          "0-GP on real samples and 1-GP.", "digits-zero-gp",
+          {"no GP": "digits-zero-gp/none-s{seed}", "0-GP real": "digits-zero-gp/0gp-real-s{seed}",
+           "1-GP": "digits-zero-gp/1gp-s{seed}", "0-GP": "digits-zero-gp/0gp-s{seed}"},
+          [("0-GP", ">", "no GP"), ("0-GP", ">", "0-GP real"), ("0-GP", ">", "1-GP")], key="mode_score"),
+    Claim("Thanh-Tung et al. 2019", "Fig. 8", "With Adam's beta1 = 0.9, 0-GP still learns and 0-GP on real samples "
+          "does not (MODE score).", "digits-zero-gp",
+          {"0-GP real, beta1 0.9": "digits-zero-gp/0gp-real-b0.9-s{seed}", "0-GP, beta1 0.9": "digits-zero-gp/0gp-b0.9-s{seed}"},
+          [("0-GP, beta1 0.9", ">", "0-GP real, beta1 0.9")], key="mode_score"),
+    # Che et al. 2017
+    Claim("Che et al. 2017", "App. C, Fig. 9", "On the 6-Gaussian ring Reg-GAN covers more modes than the GAN.",
+          "toy-mode-reg", {"GAN": "toy-mode-reg/gan-s{seed}", "Reg-GAN": "toy-mode-reg/reg-s{seed}"},
+          [("Reg-GAN", ">", "GAN")], key="modes", fmt="{:.1f}"),
+    Claim("Che et al. 2017", "Table 2", "On compositional digits (uniform digits) the regularizers cut the missed "
+          "modes of the DCGAN.", "digits-mode-reg",
+          {"DCGAN": "digits-mode-reg/compositional/set1-gan-s{seed}",
+           "Reg-DCGAN": "digits-mode-reg/compositional/set1-reg-s{seed}"},
+          [("Reg-DCGAN", "<", "DCGAN")], key="missed_modes", fmt="{:.1f}"),
+    Claim("Che et al. 2017", "Table 3", "MDGAN misses fewer modes than DCGAN and Reg-GAN (#Miss, z 200).",
+          "digits-mdgan", {"DCGAN (200)": "digits-mdgan/gan-z200-s{seed}", "Reg-GAN (200)": "digits-mdgan/reg-z200-s{seed}",
+                           "MDGAN (200)": "digits-mdgan/mdgan-z200-s{seed}"},
+          [("MDGAN (200)", "<", "DCGAN (200)"), ("MDGAN (200)", "<", "Reg-GAN (200)")], key="missed_modes",
+          fmt="{:.1f}"),
+    Claim("Che et al. 2017", "Table 3 (its instrument)", "The third-party noisy D (sigma 0.5) flags fewer test images "
+          "as missing for MDGAN than for DCGAN.", "digits-mdgan",
+          {"DCGAN (200)": "digits-mdgan/gan-z200-s{seed}", "MDGAN (200)": "digits-mdgan/mdgan-z200-s{seed}"},
+          [("MDGAN (200)", "<", "DCGAN (200)")], key="missing_sigma0.5", fmt="{:.0f}"),
+]
+
+
+def read_value(seed_dir, spec, key):
+    """The number a row names, or None when its file is missing."""
+    path, _, inner = spec.partition("#")
+    file = Path(seed_dir) / path
+    if not path.endswith(".json"):
+        file = file / "summary.json"
+    if not file.exists():
+        return None
+    value = json.loads(file.read_text())
+    for part in (inner or key).split("/"):
+        value = value[int(part)] if isinstance(value, list) else value[part]
+    return float(value)
+
+
+def seed_dirs(root):
+    """{seed: folder} for the s<seed> folders under root."""
+    return {int(p.name[1:]): p for p in sorted(Path(root).glob("s*")) if p.name[1:].isdigit()}
+
+
+def holds(rule, values):
+    a, op, b = rule
+    return OPS[op](values[a], values[b] if isinstance(b, str) else b)
+
+
+def judge(claim, root):
+    """{"values": {label: [per seed]}, "seeds": [...], "verdict": ..., "per_seed": [bool]} for one claim."""
+    seeds = seed_dirs(root)
+    values = {label: [read_value(d, spec.replace("{seed}", str(s)), claim.key) for s, d in seeds.items()]
+              for label, spec in claim.rows.items()}
+    out = {"values": values, "seeds": list(seeds)}
+    if not seeds or any(v is None for vs in values.values() for v in vs):
+        out.update(verdict="not run", per_seed=[])
+        return out
+    per_seed = [all(holds(r, {k: v[i] for k, v in values.items()}) for r in claim.rules) for i in range(len(seeds))]
+    on_means = all(holds(r, {k: statistics.mean(v) for k, v in values.items()}) for r in claim.rules)
+    verdict = "reproduces" if all(per_seed) else "partly" if any(per_seed) or on_means else "does not"
+    out.update(verdict=verdict, per_seed=per_seed, on_means=on_means)
+    return out
+
+
+def spread(vals, fmt):
+    if len(vals) == 1:
+        return fmt.format(vals[0])
+    return f"{fmt.format(statistics.mean(vals))} ± {fmt.format(statistics.stdev(vals))}"
+
+
+def rule_text(rule):
+    a, op, b = rule
+    return f"{a} {op} {b}"
+
+
+def target_times(root):
+    """{target: (runs, summed seconds)} over every summary.json under root."""
+    times = {}
+    for f in Path(root).glob("s*/*/**/summary.json"):
+        target = f.relative_to(root).parts[1]
+        n, t = times.get(target, (0, 0.0))
+        times[target] = (n + 1, t + float(json.loads(f.read_text()).get("seconds", 0)))
+    return times
+
+
+def report(root, claims=CLAIMS, command="make reproduce-cpu"):
+    seeds = list(seed_dirs(root))
+    lines = ["# Reproduction report", "",
+             f"Generated by `python -m reproduce` from the runs under `{root}` (seeds {', '.join(map(str, seeds))}), "
+             f"made by `{command}`; do not edit by hand. Each row: the claim, the paper's figure or table, our numbers "
+             "(mean ± std over seeds), the rule the verdict applies (reproduces: in every seed; partly: in some seeds "
+             "or on the means; does not: in none), and the target that makes the runs. One seed's runs: "
+             "`make <target> SEED=s SEEDS=s OUT=runs/reproduce/s<s>`.", "",
+             "| paper | where | claim | our numbers | rule | verdict | target |", "|---|---|---|---|---|---|---|"]
+    for c in claims:
+        j = judge(c, root)
+        nums = "; ".join(f"{label}: {spread([v for v in vs if v is not None], c.fmt) if any(v is not None for v in vs) else 'missing'}"
+                         for label, vs in j["values"].items())
+        per_seed = "" if not j["per_seed"] else " (" + " ".join("✓" if ok else "✗" for ok in j["per_seed"]) + ")"
+        lines.append(f"| {c.paper} | {c.where} | {c.text} | {nums} | {'; '.join(map(rule_text, c.rules))} | "
+                     f"**{j['verdict']}**{per_seed} | `{c.target}` |")
+    lines += ["", "## Time", "", "Training time summed over runs (each run's `seconds`; runs of a seed share the machine "
+              "with the others that `make -j` starts):", "", "| target | runs | seconds (sum) |", "|---|---|---|"]
+    times = target_times(root)
+    for t, (n, s) in sorted(times.items()):
+        lines.append(f"| `{t}` | {n} | {s:,.0f} |")
+    total = sum(s for _, s in times.values())
+    lines.append(f"| all | {sum(n for n, _ in times.values())} | {total:,.0f} ({total / 3600:.1f} h) |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="python -m reproduce", description=__doc__.split("\n\n")[0])
+    ap.add_argument("root", help="the folder holding one s<seed> folder per seed")
+    ap.add_argument("--out", default="REPRODUCTION.md", help="the report file")
+    ap.add_argument("--command", default="make reproduce-cpu", help="the command named in the report")
+    a = ap.parse_args(argv)
+    if not seed_dirs(a.root):
+        raise SystemExit(f"error: no s<seed> folders under {a.root} (make reproduce-cpu makes them)")
+    text = report(a.root, command=a.command)
+    Path(a.out).write_text(text)
+    print(f"done: {a.out}")
+
+
+if __name__ == "__main__":
+    main()

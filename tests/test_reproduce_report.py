@@ -1,0 +1,60 @@
+"""reproduce.py: the report's numbers and verdicts from a fixture of summary.json files with known answers."""
+
+import json
+
+import pytest
+
+import reproduce
+from reproduce import Claim
+
+
+def write(root, seed, path, **values):
+    f = root / f"s{seed}" / path / "summary.json"
+    f.parent.mkdir(parents=True, exist_ok=True)
+    f.write_text(json.dumps({"seconds": 10.0, **values}))
+
+
+@pytest.fixture
+def root(tmp_path):
+    for s, (a, b) in enumerate([(5, 3), (6, 2), (2, 4)]):  # A > B in seeds 0 and 1, not in seed 2
+        write(tmp_path, s, f"t/a-s{s}", modes=a, nested={"gap": [a / 10]})
+        write(tmp_path, s, f"t/b-s{s}", modes=b)
+    return tmp_path
+
+
+def claim(rules, rows=None, **kw):
+    return Claim("P", "Fig. 1", "a claim", "t", rows or {"A": "t/a-s{seed}", "B": "t/b-s{seed}"}, rules, key="modes", **kw)
+
+
+def test_verdicts(root):
+    assert reproduce.judge(claim([("A", ">=", 2)]), root)["verdict"] == "reproduces"
+    partly = reproduce.judge(claim([("A", ">", "B")]), root)
+    assert partly["verdict"] == "partly" and partly["per_seed"] == [True, True, False]
+    assert partly["values"] == {"A": [5, 6, 2], "B": [3, 2, 4]}
+    assert reproduce.judge(claim([("A", "<", "B")]), root)["verdict"] == "partly"  # seed 2 only
+    assert reproduce.judge(claim([("A", ">", 7)]), root)["verdict"] == "does not"
+    on_means = reproduce.judge(claim([("A", ">", 4.3), ("A", "<", 4.4)]), root)  # A's mean 4.33, no seed in (4.3, 4.4)
+    assert on_means["per_seed"] == [False, False, False] and on_means["on_means"]
+    assert on_means["verdict"] == "partly"
+    missing = reproduce.judge(claim([("A", ">", "C")], rows={"A": "t/a-s{seed}", "C": "t/c-s{seed}"}), root)
+    assert missing["verdict"] == "not run"
+
+
+def test_nested_values_and_json_files(root):
+    j = reproduce.judge(claim([("G", "<", 0.55)], rows={"G": "t/a-s{seed}/summary.json#nested/gap/0"}), root)
+    assert j["values"]["G"] == [0.5, 0.6, 0.2] and j["per_seed"] == [True, False, True]
+
+
+def test_report_rows_and_time(root):
+    text = reproduce.report(root, [claim([("A", ">", "B")], fmt="{:.1f}")])
+    row = [l for l in text.splitlines() if l.startswith("| P |")][0]
+    assert "A: 4.3 ± 2.1; B: 3.0 ± 1.0" in row and "**partly** (✓ ✓ ✗)" in row and "`t`" in row
+    assert "| `t` | 6 | 60 |" in text
+
+
+def test_every_claim_names_runs_a_target_makes():
+    """Each claim's rows live under its own target's folder, and its rules use its own labels."""
+    for c in reproduce.CLAIMS:
+        assert all(spec.split("#")[0].split("/")[0] == c.target for spec in c.rows.values()), c.text
+        for a, op, b in c.rules:
+            assert a in c.rows and (not isinstance(b, str) or b in c.rows) and op in reproduce.OPS, c.text
