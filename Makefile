@@ -39,18 +39,31 @@ MDG = $(PY) -m methods.mdgan --device $(DEVICE) --data-root $(DATA) $(DL)
 SEEDS ?= $(SEED)
 
 # $(call run,<run folder>,<command>) declares the run's summary.json as a file target (the command with
-# --out and --resume) and returns it, for a target's prerequisites. (A command must hold no comma.)
+# --out and --resume) and returns it, for a target's prerequisites; the run folder's command.txt holds the
+# command and changes when it does, so a run whose settings changed runs again (--resume: a longer --steps
+# continues it; other changes stop with a message). A finished run without command.txt (made from PRINT=1's
+# list) is taken as made by its command. $(call once,<file>,<command>): the same for a command that writes
+# <file> and cannot resume. (A command holds no single quote, and $(comma) for a comma.)
 ifeq ($(PRINT),1)
-  RUN_FORCE = FORCE
   SKIP = @exit 0;
-  PRINTED = @echo # a target that is one command prints it
+  PRINTED = @echo$(space)
+else
+  BUILD_DEPS = | $(DEPS)
 endif
-LAUNCH = $(if $(GPUS),sh with_gpu.sh $(OUT)/.gpus $(GPUS))
-define run_rule
-$(1)/summary.json: $(RUN_FORCE) | $(DEPS)
-	$(if $(filter 1,$(PRINT)),@echo "$(strip $(2)) --out $(1) --resume",$(LAUNCH) $(strip $(2)) --out $(1) --resume)
+empty :=
+space := $(empty) $(empty)
+comma := ,
+GPU_LOCKS ?= $(OUT)/.gpus
+LAUNCH = $(if $(GPUS),sh with_gpu.sh $(GPU_LOCKS) $(GPUS))
+define once_rule
+$(1): $(if $(filter 1,$(PRINT)),FORCE,$(dir $(1))command.txt $(BUILD_DEPS))
+	$(if $(filter 1,$(PRINT)),@echo '$(2)',$(LAUNCH) $(2))
+$(dir $(1))command.txt: FORCE
+	@mkdir -p $$(@D); if [ ! -f $$@ ] && [ -f $(1) ]; then echo '$(2)' > $$@ && touch -r $(1) $$@; \
+	else echo '$(2)' | cmp -s - $$@ || echo '$(2)' > $$@; fi
 endef
-run = $(eval $(call run_rule,$(1),$(2)))$(1)/summary.json
+once = $(eval $(call once_rule,$(1),$(strip $(2))))$(1)
+run = $(call once,$(1)/summary.json,$(2) --out $(1) --resume)
 FORCE:
 
 ifeq ($(SMOKE),1)
@@ -74,7 +87,6 @@ ifeq ($(SMOKE),1)
   ROTH_DIGITS_STEPS = 6
   ROTH_CIFAR_STEPS = 4
   ROTH_BIG_STEPS = 3
-  LSUN_ROTH_STEPS = 6
   CROSSTEST_N = 64
   ROTH_BATCH = 16
   ROTH_BIG_SIZE = 16
@@ -118,7 +130,6 @@ else
   ROTH_DIGITS_STEPS = 2000
   ROTH_CIFAR_STEPS = 39000
   ROTH_BIG_STEPS = 100000
-  LSUN_ROTH_STEPS = 200000
   CROSSTEST_N = 10000
   ROTH_BATCH = 64
   ROTH_BIG_SIZE = 64
@@ -197,7 +208,8 @@ REPRO_REPORT = $(if $(filter 1,$(SMOKE)),$(OUT)/reproduce/REPRODUCTION.md,REPROD
 reproduce-cpu: $(REPRO_SEEDS:%=reproduce-s%)
 	$(SKIP) $(PY) -m reproduce $(OUT)/reproduce --out $(REPRO_REPORT)
 reproduce-s%: FORCE
-	$(MAKE) $(REPRO_TARGETS) SEED=$* SEEDS=$* OUT=$(OUT)/reproduce/s$* $(if $(filter 1,$(SMOKE)),,$(REPRO_SETTINGS))
+	+@$(MAKE) --no-print-directory $(REPRO_TARGETS) SEED=$* SEEDS=$* OUT=$(OUT)/reproduce/s$* GPU_LOCKS=$(GPU_LOCKS) \
+	  $(if $(filter 1,$(SMOKE)),,$(REPRO_SETTINGS))
 
 # FID, IS and KID (torch-fidelity's Inception) of finished image runs: make fid RUN="runs/a runs/b"
 # [FID_SAMPLES=10000] [FID_REF=train|test]; scores in RUN/fid.json and summary.json (evaluate.py). The weights
@@ -233,17 +245,14 @@ digits-baselines: $(foreach l,$(TOY_LOSSES),$(call run,$(OUT)/digits-baselines/$
 # generator fixed, train a discriminator from scratch"): D's error and the norm of
 # G's gradient under the original and the -log D cost, with and without instance
 # noise (sigma 0.5) on D's inputs. digits are resized to 16 px for a two-layer DCGAN.
-digits-principled: $(DEPS)
-	$(PRINTED)$(PRINCIPLED_RUN) --dataset digits --image-size 16 --epochs 1,10,25 --d-noise 0.5 \
-	  $(PRINCIPLED) $(LOG) --out $(OUT)/digits-principled
+digits-principled: $(call once,$(OUT)/digits-principled/summary.json,$(PRINCIPLED_RUN) --dataset digits --image-size 16 \
+	  --epochs 1$(comma)10$(comma)25 --d-noise 0.5 $(PRINCIPLED) $(LOG) --out $(OUT)/digits-principled)
 
-mnist-principled: $(DEPS)
-	$(PRINTED)$(PRINCIPLED_RUN) --dataset mnist --epochs 1,10,25 --d-noise 0.5 \
-	  $(PRINCIPLED) $(LOG) --out $(OUT)/mnist-principled
+mnist-principled: $(call once,$(OUT)/mnist-principled/summary.json,$(PRINCIPLED_RUN) --dataset mnist \
+	  --epochs 1$(comma)10$(comma)25 --d-noise 0.5 $(PRINCIPLED) $(LOG) --out $(OUT)/mnist-principled)
 
-cifar-principled: $(DEPS)
-	$(PRINTED)$(PRINCIPLED_RUN) --dataset cifar10 --epochs 1,10,25 --d-noise 0.5 \
-	  $(PRINCIPLED) $(LOG) --out $(OUT)/cifar-principled
+cifar-principled: $(call once,$(OUT)/cifar-principled/summary.json,$(PRINCIPLED_RUN) --dataset cifar10 \
+	  --epochs 1$(comma)10$(comma)25 --d-noise 0.5 $(PRINCIPLED) $(LOG) --out $(OUT)/cifar-principled)
 
 # VRAL Figs. 2-4: standard GAN, -log D GAN, LSGAN, WGAN, VRAL and VRAL with mean
 # subtraction (and on digits VRAL with mu_f 0, the authors' pre-submission setting, as an
@@ -338,6 +347,7 @@ celeba-roth: $(foreach g,$(ROTH_CELEBA_GAMMAS),$(call run,$(OUT)/celeba-roth/gam
 # Roth et al. Figs. 2 and 7: the four architectures on 64 px LSUN bedrooms (an image
 # folder under DATA), regularized (gamma0 2, annealed) and not, 200k steps.
 LSUN_ROTH_GAMMAS ?= 0 2
+LSUN_ROTH_STEPS = $(shell expr $(ROTH_BIG_STEPS) \* 2)
 lsun-roth: $(foreach a,dcgan dcgan-nonorm dcgan-tanh resnet,$(foreach g,$(LSUN_ROTH_GAMMAS),\
 	  $(call run,$(OUT)/lsun-roth/$(a)-gamma$(g),$(ROTH) --dataset folder --image-size $(ROTH_BIG_SIZE) --arch $(a) \
 	    --batch-size $(ROTH_BATCH) --steps $(LSUN_ROTH_STEPS) --gamma $(g) --anneal $(LOG))))
@@ -353,8 +363,8 @@ clean:
 # Fig. 1: discriminators trained alone on 100 samples of two Gaussians (1,000 for "more samples")
 # with no penalty, 1-GP, 0-GP-sample and 0-GP (lambda 1), beside the optimal D of eq. (2);
 # each panel with its mean |D - D*| on a grid.
-toy-zero-gp-surface: $(DEPS)
-	$(PRINTED)$(PY) -m methods.zero_gp surface --device $(DEVICE) $(ZGP_SURFACE) --out $(OUT)/toy-zero-gp-surface
+toy-zero-gp-surface: $(call once,$(OUT)/toy-zero-gp-surface/surface.json,\
+	  $(PY) -m methods.zero_gp surface --device $(DEVICE) $(ZGP_SURFACE) --out $(OUT)/toy-zero-gp-surface)
 
 # Figs. 2 and 5: GANs on 8 Gaussians x10 (the authors' radius 7.07) with SGD, 1:1, lambda 10:
 # no GP and 0-GP, each with and without TTUR (lr G 1e-3, D 3e-3), 1-GP, 0-GP-sample, and

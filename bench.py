@@ -15,7 +15,9 @@ before its final evaluation.
 
 Every method gets the same data, batch, latent size (100 on images) and, where
 the script has them, DCGAN nets of width 64 (0-GP on images: `--arch dcgan`,
-not its paper's MLP). The methods run in rounds, one run each per round, each
+not its paper's MLP). On toy data each script keeps its own MLP and latent
+defaults (0-GP: 512 units; Reg-GAN and MDGAN: z 3), so toy ratios compare the
+methods as they run, not like for like. The methods run in rounds, one run each per round, each
 round starting one row further down the list, so that drift in the machine's
 speed and the cost of being first touch every method alike; a row's ratio is
 its mean step time over the -log D GAN's in the same round, given as the mean

@@ -292,6 +292,9 @@ class Run:
                                   cfg.stand_in, download=cfg.download, digit_weights=cfg.digit_weights)
         if cfg.fid_samples and self.data.kind != "image":
             raise UserError(f"--fid-samples scores image sets; {cfg.dataset} is a toy set")
+        # --fid-ref test: loaded now, so that a missing test split stops the run before it trains
+        self.fid_real = datasets.load(cfg.dataset, cfg.data_root, self.device, cfg.image_size or None, split="test",
+                                      download=cfg.download) if cfg.fid_samples and cfg.fid_ref == "test" else None
         self.z_dim = cfg.z_dim or (2 if self.data.kind == "toy" else 100)
         # What ran, for config.json; a method adds what its own defaults resolved to (run.resolved.update).
         module = sys.modules[type(cfg).__module__]  # methods.<name>, also when run as __main__
@@ -417,9 +420,11 @@ class Run:
         Without torch-fidelity or the Inception weights: one line, and the summary says why there is no FID.
         """
         cfg = self.cfg
+        real = self.data if self.fid_real is None else self.fid_real
+        if getattr(real, "images", None) is not None and len(real.images) < n:
+            print(f"note: {cfg.dataset} {cfg.fid_ref} has {len(real.images)} images: the FID compares {n} samples "
+                  f"with all {len(real.images)}", file=sys.stderr)
         try:
-            real = self.data if cfg.fid_ref == "train" else datasets.load(
-                cfg.dataset, cfg.data_root, self.device, cfg.image_size or None, split="test", download=cfg.download)
             with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []), \
                     diagnostic_mode(self.g):
                 torch.manual_seed(cfg.seed + 2)

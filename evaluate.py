@@ -8,8 +8,9 @@ Each run is rebuilt by its own script: the run's config.json names the script
 and its settings, and the script's `train` resumes from checkpoint.pt at the
 step it holds, so no training step runs; the final evaluation is replaced by
 `Run.fidelity` alone (the same code a run with --fid-samples calls at its
-end). The scores go to RUN/fid.json and, when the checkpoint is the run's
-last step, into its summary.json. A training run takes --fid-samples N
+end), and the run's config.json and metrics.jsonl are put back as they were.
+The scores go to RUN/fid.json and, when the checkpoint is the run's last
+step, into its summary.json. A training run takes --fid-samples N
 itself; this is for runs that did not.
 """
 
@@ -44,8 +45,10 @@ def fid_of_run(path, n, ref="train", weights="", device=None):
     fields = {f.name for f in dataclasses.fields(module.Config)}
     cfg = module.Config(**{k: tuple(v) if isinstance(v, list) else v for k, v in conf.items() if k in fields})
     step = torch.load(ckpt, map_location="cpu", weights_only=False)["step"]
+    # eval_samples 0: the scripts' own extra evaluations (Reg-GAN's third-party D) are skipped too
     cfg = dataclasses.replace(cfg, resume=True, overwrite=False, steps=step, fid_samples=n, fid_ref=ref,
-                              inception_weights=weights, device=device or cfg.device)
+                              inception_weights=weights, device=device or cfg.device, eval_samples=0)
+    kept = {f: (path / f).read_bytes() for f in ("config.json", "metrics.jsonl") if (path / f).exists()}
     real_finish = common.Run.finish
 
     def finish(run, *args, **kwargs):
@@ -59,6 +62,8 @@ def fid_of_run(path, n, ref="train", weights="", device=None):
         scores = {"step": step, **s.args[0]}
     finally:
         common.Run.finish = real_finish
+        for f, data in kept.items():  # resuming rewrote them
+            (path / f).write_bytes(data)
     common.write_json(path / "fid.json", scores)
     summary_file = path / "summary.json"
     if summary_file.exists() and "fid" in scores:

@@ -44,6 +44,7 @@ global RNG restored afterwards (so scoring never changes a run), and cached in
 `<data-root>/classifiers/`. Stand-in data (random labels) gets no scores.
 """
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -386,7 +387,8 @@ def fidelity(fake, real, weights="", device="cpu", extractor=None, layers=None, 
     if weights:
         kw["feature_extractor_weights_path"] = weights
     try:
-        with torch.random.fork_rng(devices=[]):  # KID's subsets draw random numbers: scoring never moves a run
+        on_gpu = torch.cuda.device(device) if torch.device(device).type == "cuda" else contextlib.nullcontext()
+        with torch.random.fork_rng(devices=[]), on_gpu:  # the library's .cuda() means the current device
             out = torch_fidelity.calculate_metrics(**kw)
     except OSError as e:  # the download (URLError is an OSError) or a cache write failed
         raise FidelityUnavailable(f"{WEIGHTS_HELP} ({type(e).__name__}: {e})") from None

@@ -72,10 +72,17 @@ def frechet(a, b):
     return float(((a.mean(0) - b.mean(0)) ** 2).sum() + np.trace(sa + sb - 2 * root))
 
 
+def test_images_reach_the_library_as_uint8_rgb():
+    x = torch.tensor([-1.0, -0.5, 0.0, 1.0, 1.5]).reshape(5, 1, 1, 1)
+    u8 = metrics._Uint8Images(x)
+    assert len(u8) == 5 and u8[0].shape == (3, 1, 1) and u8[0].dtype == torch.uint8
+    assert [int(u8[i][c, 0, 0]) for i in range(5) for c in (0, 2)] == [0, 0, 64, 64, 128, 128, 255, 255, 255, 255]
+
+
 def test_fid_is_the_frechet_distance_of_the_features(stand_in):
     fake, real = images(600, 0.1, seed=1), images(600, seed=2)
     out = metrics.fidelity(fake, real)
-    u8 = lambda x: ((x + 1) * 127.5).round().to(torch.uint8).expand(-1, 3, -1, -1)  # grey to RGB, as torch-fidelity reads
+    u8 = lambda x: torch.stack([metrics._Uint8Images(x)[i] for i in range(len(x))])
     assert out["fid"] == pytest.approx(frechet(pooled(u8(fake)), pooled(u8(real))), rel=1e-3)
     assert out["fidelity"]["fake_samples"] == 600 and out["fidelity"]["extractor"] == "pooled-pixels"
 
@@ -104,7 +111,7 @@ def tiny_run(out, *extra):
 def test_a_run_scores_itself_and_evaluate_gives_the_same_numbers_without_training(stand_in, tmp_path):
     summary = tiny_run(tmp_path / "r", "--fid-samples", "300")
     assert summary["fidelity"]["fake_samples"] == 300 and summary["fidelity"]["reference"] == "digits train"
-    before = {f: (tmp_path / "r" / f).read_bytes() for f in ("checkpoint.pt", "metrics.jsonl")}
+    before = {f: (tmp_path / "r" / f).read_bytes() for f in ("checkpoint.pt", "metrics.jsonl", "config.json")}
     scores = evaluate.fid_of_run(tmp_path / "r", 300)
     assert scores["step"] == 4 and scores["fid"] == pytest.approx(summary["fid"], rel=1e-9)
     assert scores["kid"] == pytest.approx(summary["kid"], rel=1e-9)
@@ -116,10 +123,19 @@ def test_a_run_scores_itself_and_evaluate_gives_the_same_numbers_without_trainin
     assert json.loads((tmp_path / "r" / "summary.json").read_text())["fidelity"]["fake_samples"] == 200
 
 
-def test_scoring_does_not_move_the_training_rng(stand_in, tmp_path):
-    a = tiny_run(tmp_path / "a")
-    b = tiny_run(tmp_path / "b", "--fid-samples", "100")
-    assert {k: v for k, v in b.items() if k in a and k != "seconds"} == {k: v for k, v in a.items() if k != "seconds"}
+def test_scoring_does_not_move_the_training_rng(stand_in, tmp_path, monkeypatch):
+    """Run.fidelity draws its samples from its own stream: torch's RNG state is the same after it as before."""
+    states, real_fidelity = [], common.Run.fidelity
+
+    def fidelity(run, n):
+        states.append(torch.get_rng_state())
+        out = real_fidelity(run, n)
+        states.append(torch.get_rng_state())
+        return out
+
+    monkeypatch.setattr(common.Run, "fidelity", fidelity)
+    tiny_run(tmp_path / "a", "--fid-samples", "100")
+    assert len(states) == 2 and torch.equal(states[0], states[1])
 
 
 def test_without_weights_a_run_finishes_and_says_why(tmp_path, capsys):
