@@ -38,7 +38,7 @@ def test_every_target_is_covered():
 EXPECTED = {
     "bench": ["bench/bench.md", "bench/bench.json", "bench/bench.png"],
     "reproduce-cpu": ["reproduce/REPRODUCTION.md", "reproduce/s1/toy-mode-reg/reg-s1/summary.json",
-                      "reproduce/s0/digits-roth/crosstest/crosstest.md"],
+                      "reproduce/s0/toy-zero-gp-surface/surface.json"],
     "demo": ["demo/comparison.md", "demo/comparison.png", "demo/wgan-gp/summary.json"],
     "toy-baselines": ["toy-baselines/ring8/comparison.md", "toy-baselines/grid25-minimax-noise/summary.json",
                       "toy-baselines/grid25/comparison.png"],
@@ -109,10 +109,10 @@ def test_smoke(target, tmp_path, classifiers):
         assert (tmp_path / "runs" / f).exists(), f
     for s in (tmp_path / "runs").rglob("summary.json"):
         assert json.loads(s.read_text())["device"] == "cpu"
-    if target == "reproduce-cpu":  # the claims on the three smoke targets got verdicts from two seeds each
+    if target == "reproduce-cpu":  # the claims on the two smoke targets got verdicts from two seeds each
         rows = [l for l in (tmp_path / "runs" / "reproduce" / "REPRODUCTION.md").read_text().splitlines()
-                if "| **" in l and any(t in l for t in ("`toy-mode-reg`", "`toy-zero-gp-surface`", "`digits-roth`"))]
-        assert len(rows) == 3 and not any("not run" in r for r in rows), rows
+                if "| **" in l and any(t in l for t in ("`toy-mode-reg`", "`toy-zero-gp-surface`"))]
+        assert len(rows) == 2 and not any("not run" in r for r in rows), rows
 
 
 # --------------------------------------------------------------------------
@@ -127,26 +127,26 @@ def run_files(out):
 
 
 def test_a_second_make_starts_no_run_and_a_removed_summary_reruns_only_its_run(tmp_path):
-    out = tmp_path / "runs"
-    first = make("demo", out, tmp_path / "data")
+    out, target = tmp_path / "runs", "toy-mode-reg"  # two runs, gan-s0 and reg-s0, 20 steps each under SMOKE=1
+    first = make(target, out, tmp_path / "data")
     assert first.returncode == 0, first.stderr[-2000:]
-    assert len(list(out.glob("demo/*/summary.json"))) == 4
+    assert len(list(out.glob(f"{target}/*/summary.json"))) == 2
     before = run_files(out)
-    again = make("demo", out, tmp_path / "data")
+    again = make(target, out, tmp_path / "data")
     assert again.returncode == 0 and "resumed" not in again.stdout and "step " not in again.stdout
     assert run_files(out) == before
-    (out / "demo" / "lsgan" / "summary.json").unlink()
-    third = make("demo", out, tmp_path / "data")
+    (out / target / "reg-s0" / "summary.json").unlink()
+    third = make(target, out, tmp_path / "data")
     assert third.returncode == 0 and third.stdout.count("resumed from") == 1, third.stdout[-2000:]
-    assert f"resumed from {out / 'demo' / 'lsgan' / 'checkpoint.pt'} at step 30" in third.stdout  # no step retrained
+    assert f"resumed from {out / target / 'reg-s0' / 'checkpoint.pt'} at step 20" in third.stdout  # no step retrained
     after = run_files(out)
-    assert (out / "demo" / "lsgan" / "summary.json") in after
-    assert {p: t for p, t in after.items() if "lsgan" not in str(p)} == \
-        {p: t for p, t in before.items() if "lsgan" not in str(p)}
+    assert (out / target / "reg-s0" / "summary.json") in after
+    assert {p: t for p, t in after.items() if "reg-s0" not in str(p)} == \
+        {p: t for p, t in before.items() if "reg-s0" not in str(p)}
     # a changed setting changes every run's command.txt: each run resumes and trains on to the new length
-    longer = make("demo", out, tmp_path / "data", "TOY_STEPS=40")
-    assert longer.returncode == 0 and longer.stdout.count("at step 30") == 4, longer.stdout[-2000:] + longer.stderr
-    assert all(json.loads(f.read_text())["steps"] == 40 for f in out.glob("demo/*/summary.json"))
+    longer = make(target, out, tmp_path / "data", "MREG_TOY=--steps 30 --heat-steps 0 10 20 --batch-size 32")
+    assert longer.returncode == 0 and longer.stdout.count("at step 20") == 2, longer.stdout[-2000:] + longer.stderr
+    assert all(json.loads(f.read_text())["steps"] == 30 for f in out.glob(f"{target}/*/summary.json"))
 
 
 def printed(target, out, *extra):
@@ -170,13 +170,13 @@ def test_print_lists_every_run_once_and_runs_nothing(tmp_path):
 def test_a_printed_command_is_the_run_make_would_make(tmp_path):
     """Run one printed line by hand (as xargs or an array job would): make then skips that run only."""
     out = tmp_path / "runs"
-    line = printed("demo", out)[0]
+    line = printed("toy-mode-reg", out)[0]
     assert subprocess.run(line, shell=True, cwd=ROOT, capture_output=True, timeout=300).returncode == 0
     folder = Path(re.search(r"--out (\S+) --resume$", line).group(1))
     done = run_files(folder)
-    p = make("demo", out, tmp_path / "data")
+    p = make("toy-mode-reg", out, tmp_path / "data")
     assert p.returncode == 0 and run_files(folder) == done
-    assert len(list(out.glob("demo/*/summary.json"))) == 4 and (out / "demo" / "comparison.md").exists()
+    assert len(list(out.glob("toy-mode-reg/*/summary.json"))) == 2 and (out / "toy-mode-reg" / "seeds.md").exists()
 
 
 def test_with_gpu_takes_the_first_free_gpu_and_frees_it(tmp_path):

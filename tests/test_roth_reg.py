@@ -65,7 +65,7 @@ def test_js_regularizer_on_a_linear_d_is_the_closed_form():
     torch.manual_seed(2)
     lin = nn.Linear(4, 1).double()
     xr, xf = torch.randn(9, 4).double(), torch.randn(9, 4).double()
-    w2 = float((lin.weight**2).sum())
+    w2 = float((lin.weight.detach()**2).sum())
     dr = [1 / (1 + math.exp(-float(lin(x)))) for x in xr]
     df = [1 / (1 + math.exp(-float(lin(x)))) for x in xf]
     want = w2 * (np.mean([(1 - v) ** 2 for v in dr]) + np.mean([v**2 for v in df]))
@@ -80,7 +80,7 @@ def test_js_regularizer_weights_are_not_detached():
     lin = nn.Linear(3, 1).double()
     xr, xf = torch.randn(8, 3).double(), torch.randn(8, 3).double()
     (gb,) = torch.autograd.grad(R.js_regularizer(lin, xr, xf), [lin.bias])
-    w2 = float((lin.weight**2).sum())
+    w2 = float((lin.weight.detach()**2).sum())
     s = lambda x: torch.sigmoid(lin(x)).squeeze(1)
     # d/db [(1 - s)^2] = -2 (1 - s) s (1 - s); d/db [s^2] = 2 s s (1 - s)
     want = w2 * ((-2 * (1 - s(xr)) ** 2 * s(xr)).mean() + (2 * s(xf) ** 2 * (1 - s(xf))).mean())
