@@ -99,6 +99,8 @@ ifeq ($(SMOKE),1)
   ZGP_DIGITS_STEPS = 4
   ZGP_MNIST_STEPS = 4
   ZGP_BIG_RUNS = none 0gp-b0.9
+  ZGP_DIGITS_RUNS = none 0gp-b0.9
+  TOY_SETS = ring8
   ZGP_TOY_RUNS = 0gp-ttur 0gp-lam100 1gp
   ZGP_SWISS = 1gp
   ZGP_GRID = 0gp
@@ -140,6 +142,7 @@ else
   ZGP_DIGITS_STEPS = 3000
   ZGP_MNIST_STEPS = 10000
   ZGP_BIG_RUNS = $(ZGP_IMG_RUNS)
+  ZGP_DIGITS_RUNS = $(ZGP_IMG_RUNS)
   ZGP_SWISS = 0gp 1gp
   ZGP_GRID = none 0gp 1gp
   MREG_TOY = --steps 25000 --heat-steps 0 1000 5000 10000 25000
@@ -225,12 +228,13 @@ fid: $(DEPS)
 # (sigma 0.1, annealed linearly to 0). Toy settings as in the demo.
 TOY_LOSSES ?= minimax nonsaturating lsgan wgan wgan-gp
 NOISE_LOSSES ?= minimax nonsaturating
-toy-baselines: $(foreach ds,ring8 grid25,\
+TOY_SETS ?= ring8 grid25
+toy-baselines: $(foreach ds,$(TOY_SETS),\
 	  $(foreach l,$(TOY_LOSSES),$(call run,$(OUT)/toy-baselines/$(ds)-$(l),$(BASE) --loss $(l) --dataset $(ds) \
 	    --steps $(TOY_STEPS) --lr $(if $(filter wgan,$(l)),5e-4,1e-3) --batch-size 256 $(LOG))) \
 	  $(foreach l,$(NOISE_LOSSES),$(call run,$(OUT)/toy-baselines/$(ds)-$(l)-noise,$(BASE) --loss $(l) --dataset $(ds) \
 	    --steps $(TOY_STEPS) --lr 1e-3 --batch-size 256 --instance-noise 0.1 --noise-anneal linear $(LOG))))
-	$(SKIP) for ds in ring8 grid25; do \
+	$(SKIP) for ds in $(TOY_SETS); do \
 	  $(PY) -m figures compare $(OUT)/toy-baselines/$$ds-* --out $(OUT)/toy-baselines/$$ds \
 	    --keys loss,instance_noise,modes,high_quality,reverse_kl,grad_norm_fake,seconds || exit 1; \
 	done
@@ -406,8 +410,8 @@ define zgp_report
 	  --keys mode_score,label_kl,modes,missed_modes,kl_modes,grad_prob_real,grad_prob_interp,seconds
 endef
 
-digits-zero-gp: $(call zgp_images,digits,$(ZGP_DIGITS_STEPS),$(OUT)/digits-zero-gp,,$(ZGP_IMG_RUNS))
-	$(call zgp_report,$(OUT)/digits-zero-gp,$(ZGP_IMG_RUNS))
+digits-zero-gp: $(call zgp_images,digits,$(ZGP_DIGITS_STEPS),$(OUT)/digits-zero-gp,,$(ZGP_DIGITS_RUNS))
+	$(call zgp_report,$(OUT)/digits-zero-gp,$(ZGP_DIGITS_RUNS))
 
 mnist-zero-gp: $(call zgp_images,mnist,$(ZGP_MNIST_STEPS),$(OUT)/mnist-zero-gp,--image-size 28,$(ZGP_BIG_RUNS))
 	$(call zgp_report,$(OUT)/mnist-zero-gp,$(ZGP_BIG_RUNS))

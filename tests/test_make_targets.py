@@ -40,8 +40,8 @@ EXPECTED = {
     "reproduce-cpu": ["reproduce/REPRODUCTION.md", "reproduce/s1/toy-mode-reg/reg-s1/summary.json",
                       "reproduce/s0/toy-zero-gp-surface/surface.json"],
     "demo": ["demo/comparison.md", "demo/comparison.png", "demo/wgan-gp/summary.json"],
-    "toy-baselines": ["toy-baselines/ring8/comparison.md", "toy-baselines/grid25-minimax-noise/summary.json",
-                      "toy-baselines/grid25/comparison.png"],
+    "toy-baselines": ["toy-baselines/ring8/comparison.md", "toy-baselines/ring8-minimax-noise/summary.json",
+                      "toy-baselines/ring8/comparison.png"],  # SMOKE=1: ring8 only
     "digits-baselines": ["digits-baselines/comparison.md", "digits-baselines/wgan/samples_final.png"],
     **{f"{ds}-principled": [f"{ds}-principled/{f}" for f in
                             ("summary.json", "d_error.png", "d_accuracy.png", "grad_minimax.png", "grad_nonsaturating.png",

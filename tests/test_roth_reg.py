@@ -66,8 +66,8 @@ def test_js_regularizer_on_a_linear_d_is_the_closed_form():
     lin = nn.Linear(4, 1).double()
     xr, xf = torch.randn(9, 4).double(), torch.randn(9, 4).double()
     w2 = float((lin.weight.detach()**2).sum())
-    dr = [1 / (1 + math.exp(-float(lin(x)))) for x in xr]
-    df = [1 / (1 + math.exp(-float(lin(x)))) for x in xf]
+    dr = [1 / (1 + math.exp(-float(lin(x).detach()))) for x in xr]
+    df = [1 / (1 + math.exp(-float(lin(x).detach()))) for x in xf]
     want = w2 * (np.mean([(1 - v) ** 2 for v in dr]) + np.mean([v**2 for v in df]))
     assert R.js_regularizer(lin, xr, xf).item() == pytest.approx(want, rel=1e-12)
     # d returning (B,) instead of (B, 1) gives the same
