@@ -11,7 +11,7 @@
 # tables and figures wait for its runs. To redo a run, delete its folder.
 #   PRINT=1   print one command per run of the target (finished or not) and run nothing: for xargs -P,
 #             GNU parallel or a cluster's array job (README); then `make <target>` again draws the tables
-#   GPUS=0,1  each run takes the first GPU of the list that no other run of this OUT holds (with_gpu.sh)
+#   GPUS=0,1  each run takes the first GPU of the list that no other run holds (with_gpu.sh; locks in GPU_LOCKS)
 # Variables: OUT (run folders, default runs; runs/smoke with SMOKE=1), DATA (data root, default data),
 # DEVICE (auto|cpu|cuda), SEED, SEEDS, PY (python; default .venv/bin/python), DOWNLOAD (1: MNIST and CIFAR-10
 # download themselves into DATA on first use, CelebA is tried; 0: never).
