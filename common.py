@@ -425,8 +425,7 @@ class Run:
             print(f"note: {cfg.dataset} {cfg.fid_ref} has {len(real.images)} images: the FID compares {n} samples "
                   f"with all {len(real.images)}", file=sys.stderr)
         try:
-            with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []), \
-                    diagnostic_mode(self.g):
+            with diagnostic_mode(self.g):  # puts every RNG state back: scoring never moves a run
                 torch.manual_seed(cfg.seed + 2)
                 fake = generate(self.g, n, cfg.batch_size, self.z_dim, self.device, self.prior)[:n]
             scores = metrics.fidelity(fake, metrics.reference_images(real, n, cfg.seed), cfg.inception_weights,
