@@ -77,7 +77,7 @@ ifeq ($(SMOKE),1)
   TOY_STEPS = 30
   IMG_STEPS = 6
   LOG = --log-every 10 --sample-every 20 --ckpt-every 20 --eval-samples 500 --stand-in
-  PRINCIPLED = --epoch-steps 2 --d-iters 20 --measure-every 10 --grad-batches 2 --batch-size 16 --image-size 16
+  PRINCIPLED = --epoch-steps 2 --d-iters 20 --measure-every 10 --grad-batches 2 --d-seeds 2 --batch-size 16 --image-size 16
   RATIOS = 2
   DIAG = 2
   DIGITS_VRAL_STEPS = 4
@@ -122,7 +122,7 @@ else
   TOY_STEPS = 3000
   IMG_STEPS = 5000
   LOG = --log-every 50 --sample-every 1000 --ckpt-every 1000
-  PRINCIPLED = --d-iters 4000 --measure-every 100 --grad-batches 10
+  PRINCIPLED = --d-iters 4000 --measure-every 100 --grad-batches 10 --d-seeds 3
   RATIOS = 1 10 25 50
   DIAG = 50
   DIGITS_VRAL_STEPS = 1000
@@ -254,7 +254,8 @@ digits-baselines: $(foreach l,$(TOY_LOSSES),$(call run,$(OUT)/digits-baselines/$
 # Arjovsky & Bottou 2017 (slides: "DCGAN trained for 1, 10, 25 epochs, then, with the
 # generator fixed, train a discriminator from scratch"): D's error and the norm of
 # G's gradient under the original and the -log D cost, with and without instance
-# noise (sigma 0.5) on D's inputs. digits are resized to 16 px for a two-layer DCGAN.
+# noise (sigma 0.5) on D's inputs; without noise, two more fresh Ds per G (--d-seeds 3) for the spread of G's
+# gradient across Ds. digits are resized to 16 px for a two-layer DCGAN.
 digits-principled: $(call once,$(OUT)/digits-principled/summary.json,$(PRINCIPLED_RUN) --dataset digits --image-size 16 \
 	  --epochs 1$(comma)10$(comma)25 --d-noise 0.5 $(PRINCIPLED) $(LOG) --out $(OUT)/digits-principled)
 

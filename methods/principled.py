@@ -24,6 +24,8 @@ epochs, then, with the generator fixed, train a discriminator from scratch"):
               under both costs on `--grad-batches` fixed latent batches          -> fresh_discriminator_phase,
                                                                                     generator_grad_norm
     noise     with `--d-noise SIGMA`, phase 2 again with instance noise on D's inputs (training and measuring)
+    across D  with `--d-seeds N`, N - 1 more fresh Ds per kept G (no noise), each seeded apart; the spread of
+              G's final gradient across the N Ds                                    -> across_discriminators
 
 Run
     make digits-principled        digits at 16 px (CPU-sized; 10 min on one core)
@@ -49,6 +51,15 @@ Deviations and decisions
    the slides name no data set (digits, MNIST and CIFAR-10 are our choices).
    How far the original cost's gradient falls is given from its peak
    (`minimax_decades`) and from the first measurement (`_from_first`).
+   Both spreads hold D fixed. Thm. 2.6's variance is over D as well, so
+   `--d-seeds N` trains N fresh Ds against the same frozen G (the first is
+   phase 2's own, the others seeded --seed + 1 + 100 j, each with its own
+   initialisation and batches) and compares G's final gradient under each,
+   taken as the gradient of the mean cost over all the fixed latent batches:
+   the norms' coefficient of variation (`across_d_nonsat_cv`) and the
+   vectors' spread (`across_d_nonsat_vec_spread`), likewise for the original
+   cost. Without noise only; the extra Ds are measured at their last
+   iteration only.
 3. The fresh D is the DCGAN discriminator with BatchNorm, initialised from
    the same seed (`--seed` + 1) for every k, and sees the same batches.
 4. Phase 1 trains with baselines.train in chunks of epochs, resuming from
@@ -81,6 +92,7 @@ class Config(common.RunConfig):
     measure_every: int = 50  # phase 2: discriminator iterations between measurements
     grad_batches: int = 10  # phase 2: latent batches per measurement of G's gradient norm (mean and spread)
     d_noise: float = 0.0  # if > 0, phase 2 again with instance noise of this std on D's inputs
+    d_seeds: int = 1  # phase 2 without noise: fresh Ds per kept G, seeded apart; > 1 adds the spread of G's gradient across them
     dataset: str = "digits"  # data set
     out: str = "runs/principled"  # run folder
 
@@ -123,6 +135,15 @@ def discriminator_error(d, real, fake):
             "accuracy": 0.5 * ((lr > 0).float().mean() + (lf < 0).float().mean()).item()}
 
 
+COSTS = ("minimax", "nonsaturating")
+
+
+def fixed_latents(cfg, z_dim, device):
+    """The `grad_batches` latent batches G's gradient is measured on, the same for every k and every D."""
+    gen = torch.Generator().manual_seed(cfg.seed + 7)
+    return [torch.randn(cfg.batch_size, z_dim, generator=gen).to(device) for _ in range(cfg.grad_batches)]
+
+
 def measure(cfg, data, g, d, z_fixed, sigma, it):
     """One row: D's error on a real and a generated batch, and G's gradient under both costs over the latent batches."""
     with common.diagnostic_mode(g, d):
@@ -131,26 +152,28 @@ def measure(cfg, data, g, d, z_fixed, sigma, it):
             fake = baselines.noisy(g(z_fixed[0]), sigma)
         row = {"iter": it, **discriminator_error(d, real, fake)}
         noise_gen = torch.Generator().manual_seed(cfg.seed + 11)
-        for cost in ("minimax", "nonsaturating"):
+        for cost in COSTS:
             grads = [generator_grad(g, d, z, cost, sigma, noise_gen) for z in z_fixed]
             row.update({f"{cost}_{k}": v for k, v in gradient_spread(grads).items()})
     return row
 
 
-def fresh_discriminator_phase(cfg, data, g, d, z_dim, device, sigma):
+def fresh_discriminator_phase(cfg, data, g, d, z_dim, device, sigma, measure_every=None):
     """G frozen (no optimizer; its buffers restored after), D trained from scratch on real vs G(z), Adam(2e-4, (0.5, 0.999)).
 
-    Measured at iteration 0, every `measure_every` iterations and at the end,
-    with G's gradient on the same `grad_batches` fixed latent batches.
+    Measured at iteration 0, every `measure_every` (default cfg.measure_every)
+    iterations and at the end, with G's gradient on the same `grad_batches`
+    fixed latent batches. Measuring does not change D's training (its RNG
+    states are put back).
     """
+    measure_every = measure_every or cfg.measure_every
     g_buffers = {k: b.clone() for k, b in g.named_buffers()}
     opt = torch.optim.Adam(d.parameters(), lr=2e-4, betas=(0.5, 0.999))
-    gen = torch.Generator().manual_seed(cfg.seed + 7)
-    z_fixed = [torch.randn(cfg.batch_size, z_dim, generator=gen).to(device) for _ in range(cfg.grad_batches)]
+    z_fixed = fixed_latents(cfg, z_dim, device)
     rows = []
     progress = common.Progress(cfg.d_iters, name=f"[fresh D, sigma {sigma:g}] ")
     for it in range(cfg.d_iters + 1):
-        if it % cfg.measure_every == 0 or it == cfg.d_iters:
+        if it % measure_every == 0 or it == cfg.d_iters:
             rows.append(measure(cfg, data, g, d, z_fixed, sigma, it))
             progress.update(it, d_error=rows[-1]["err_real"] + rows[-1]["err_fake"], minimax=rows[-1]["minimax_mean"])
         if it == cfg.d_iters:
@@ -170,6 +193,29 @@ def fresh_discriminator_phase(cfg, data, g, d, z_dim, device, sigma):
     return rows
 
 
+def mean_generator_grads(g, d, z_fixed):
+    """Per cost, G's gradient of the mean cost over all the fixed latent batches (the mean of the batches' gradients)."""
+    with common.diagnostic_mode(g, d):
+        return {cost: torch.stack([generator_grad(g, d, z, cost) for z in z_fixed]).mean(0) for cost in COSTS}
+
+
+def across_discriminators(cfg, data, g, d, fresh_nets, z_dim, device):
+    """The spread of G's final gradient across `d_seeds` fresh Ds trained against the same frozen G, without noise.
+
+    `d` is phase 2's own D, already trained; `fresh_nets(seed)` gives (G, a fresh
+    D) with the global RNG seeded, for the others. Per cost, gradient_spread of
+    the Ds' mean_generator_grads: `std / mean` of the norms and `vec_spread`.
+    """
+    z_fixed = fixed_latents(cfg, z_dim, device)
+    finals = [mean_generator_grads(g, d, z_fixed)]
+    for j in range(1, cfg.d_seeds):
+        g_j, d_j = fresh_nets(cfg.seed + 1 + 100 * j)
+        print(f"  fresh D {j + 1} of {cfg.d_seeds} (seed {cfg.seed + 1 + 100 * j}), measured at its last iteration")
+        fresh_discriminator_phase(cfg, data, g_j, d_j, z_dim, device, 0.0, measure_every=cfg.d_iters)
+        finals.append(mean_generator_grads(g_j, d_j, z_fixed))
+    return {cost: gradient_spread([f[cost] for f in finals]) for cost in COSTS}
+
+
 def parse_epochs(text):
     try:
         ks = sorted({int(e) for e in text.split(",")})
@@ -183,8 +229,8 @@ def parse_epochs(text):
 def train(cfg):
     """Phase 1 (train a GAN, keep G after each of --epochs), phase 2 (a fresh D against each frozen G), figures."""
     ks = parse_epochs(cfg.epochs)
-    if cfg.loss not in ("minimax", "nonsaturating") or cfg.d_noise < 0:
-        raise common.UserError("--loss must be minimax or nonsaturating, --d-noise >= 0")
+    if cfg.loss not in COSTS or cfg.d_noise < 0 or cfg.d_seeds < 1:
+        raise common.UserError("--loss must be minimax or nonsaturating, --d-noise >= 0, --d-seeds >= 1")
     t0 = time.time()
     run = common.Run(cfg, "principled")
     spe = cfg.epoch_steps or math.ceil(len(run.data) / cfg.batch_size)
@@ -202,22 +248,35 @@ def train(cfg):
 
     log = common.RunDir(out, cfg, resolved=run.resolved)
     sigmas = [0.0] + ([cfg.d_noise] if cfg.d_noise > 0 else [])
-    results = {}
+    results, across = {}, {}
     for k in ks:
-        for sigma in sigmas:
-            common.seed_everything(cfg.seed + 1)  # the same fresh D and batches for every k
+        def fresh_nets(seed):  # G after k epochs, frozen, and a fresh D from `seed`
+            common.seed_everything(seed)
             g, d = run.make_nets()
             g.load_state_dict(torch.load(out / "gan" / f"g_step{k * spe}.pt", map_location=run.device))
+            return g, d
+
+        for sigma in sigmas:
+            g, d = fresh_nets(cfg.seed + 1)  # the same fresh D and batches for every k
             print(f"phase 2: G after {k} epochs frozen, fresh D for {cfg.d_iters} iterations, noise sigma {sigma}")
             rows = fresh_discriminator_phase(cfg, run.data, g, d, run.z_dim, run.device, sigma)
             for r in rows:
                 log.log(r["iter"], epochs=k, sigma=sigma, **r)
             results[(k, sigma)] = rows
+            if sigma == 0 and cfg.d_seeds > 1:
+                across[k] = across_discriminators(cfg, run.data, g, d, fresh_nets, run.z_dim, run.device)
     figures.principled_figures(out, results, ks, sigmas)
     summary = {"steps": cfg.d_iters, "seconds": round(time.time() - t0, 2), "device": str(run.device),
                "dataset": cfg.dataset, "epochs": cfg.epochs}
     for (k, sigma), rows in results.items():
         summary.update(summarise(rows, f"k{k}" + ("_noise" if sigma > 0 else "")))
+    for k, spread in across.items():
+        for cost, short in (("minimax", "minimax"), ("nonsaturating", "nonsat")):
+            s = spread[cost]
+            summary.update({f"k{k}_across_d_{short}_mean": s["mean"], f"k{k}_across_d_{short}_cv": s["std"] / s["mean"],
+                            f"k{k}_across_d_{short}_vec_spread": s["vec_spread"]})
+    if across:
+        summary["d_seeds"] = cfg.d_seeds
     log.summary(**summary)
     print(f"done: {out}/summary.json")
     return summary
