@@ -14,12 +14,16 @@ rules its numbers must satisfy. The verdict:
 - does not: they hold in no seed and not for the means;
 - not run: a run is missing.
 
-The report also gives, per target, the runs' summed training time (from each
+After the claims, one table per target gives every run's main numbers over
+the seeds (DETAILS: the keys shown, mean ± std; a run's `-s<seed>` suffix is
+dropped from its name), so that the README can cite them instead of copying
+numbers by hand. Last, per target, the runs' summed training time (from each
 summary's `seconds`), so that the time a reproduction takes is measured too.
 """
 
 import argparse
 import json
+import re
 import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -133,6 +137,72 @@ CLAIMS = [
 ]
 
 
+# Per target: the summary keys its table shows. A target with one summary.json of its own (principled) or a
+# surface.json (the 0-GP surface) has one row per measured quantity instead of one per run.
+DETAILS = {
+    "toy-baselines": ["modes", "high_quality", "reverse_kl", "grad_norm_fake"],
+    "digits-principled": ["d_error_last", "d_accuracy_last", "minimax_decades", "minimax_decades_from_first",
+                          "nonsat_first", "nonsat_last", "nonsat_cv_last", "nonsat_vec_spread_last",
+                          "across_d_nonsat_cv", "across_d_nonsat_vec_spread"],
+    "digits-vral": ["mode_score", "label_kl", "d_real_std", "d_fake_std", "grad_norm_fake"],
+    "toy-roth": ["modes", "high_quality", "reverse_kl"],
+    "digits-roth": ["mode_score", "label_kl", "grad_norm_fake"],
+    "toy-zero-gp-surface": ["gap"],
+    "toy-zero-gp": ["modes", "high_quality", "reverse_kl", "grad_prob_real", "grad_prob_interp"],
+    "digits-zero-gp": ["mode_score", "label_kl", "grad_prob_real", "grad_prob_interp"],
+    "toy-mode-reg": ["modes", "high_quality", "reverse_kl"],
+    "digits-mode-reg": ["mode_score", "missed_modes", "kl_modes", "missing_sigma0.5"],
+    "digits-mdgan": ["missed_modes", "kl_modes", "missing_sigma0.5", "missing_sigma1"],
+}
+
+
+def detail_values(root, target, keys):
+    """{row: {key: [value per seed that has it]}} for one target's table.
+
+    Rows are the target's runs (summary.json files below it, named by their
+    folder without `-s<seed>`), or, for a target whose own folder holds the
+    summary (principled: keys k<epochs>[_noise]_<name>), one row per
+    k<epochs>[_noise]; for the 0-GP surface, one row per panel of surface.json's `gap`.
+    """
+    rows = {}
+    for seed, d in seed_dirs(root).items():
+        top = d / target
+        if (top / "surface.json").exists():
+            for panel, vals in json.loads((top / "surface.json").read_text())["gap"].items():
+                rows.setdefault(panel, {}).setdefault("gap", []).extend(vals)
+        elif (top / "summary.json").exists():
+            summary = json.loads((top / "summary.json").read_text())
+            for name, value in summary.items():
+                m = re.fullmatch(r"(k\d+(?:_noise)?)_(.+)", name)
+                if m and m.group(2) in keys:
+                    rows.setdefault(m.group(1), {}).setdefault(m.group(2), []).append(float(value))
+        else:
+            for f in sorted(top.glob("**/summary.json")):
+                name = re.sub(rf"-s{seed}$", "", str(f.parent.relative_to(top)))
+                summary = json.loads(f.read_text())
+                for k in keys:
+                    if isinstance(summary.get(k), (int, float)):
+                        rows.setdefault(name, {}).setdefault(k, []).append(float(summary[k]))
+    return rows
+
+
+def detail_table(root, target, keys):
+    rows = detail_values(root, target, keys)
+    if not rows:
+        return [f"No runs of `{target}`.", ""]
+    shown = [k for k in keys if any(k in r for r in rows.values())]
+    out = [f"| run | seeds | {' | '.join(shown)} |", "|---" * (len(shown) + 2) + "|"]
+    for name, vals in sorted(rows.items(), key=lambda kv: natural(kv[0])):
+        n = max(len(v) for v in vals.values())
+        out.append(f"| {name} | {n} | " + " | ".join(spread(vals[k], "{:.3g}") if k in vals else "" for k in shown) + " |")
+    return out + [""]
+
+
+def natural(name):
+    """Sort key: numbers inside names compared as numbers (vral-10 after vral-2, k10 after k1)."""
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", name)]
+
+
 def read_value(seed_dir, spec, key):
     """The number a row names, or None when its file is missing."""
     path, _, inner = spec.partition("#")
@@ -217,7 +287,12 @@ def report(root, claims=CLAIMS, command="make reproduce-cpu"):
         per_seed = "" if not j["per_seed"] else " (" + " ".join("✓" if ok else "✗" for ok in j["per_seed"]) + ")"
         lines.append(f"| {c.paper} | {c.where} | {c.text} | {nums} | {'; '.join(map(rule_text, c.rules))} | "
                      f"**{j['verdict']}**{per_seed} | `{c.target}` |")
-    lines += ["", "## Time", "", "Training time summed over runs (each run's `seconds`; runs of a seed share the machine "
+    lines += ["", "## Every run, per target", "", "Each run's main numbers, mean ± std over the seeds that have it "
+              "(one value: one seed).", ""]
+    for target, keys in DETAILS.items():
+        if any((d / target).exists() for d in seed_dirs(root).values()):
+            lines += [f"### `{target}`", ""] + detail_table(root, target, keys)
+    lines += ["## Time", "", "Training time summed over runs (each run's `seconds`; runs of a seed share the machine "
               "with the others that `make -j` starts):", "", "| target | runs | seconds (sum) |", "|---|---|---|"]
     times = target_times(root)
     for t, (n, s) in sorted(times.items()):

@@ -58,3 +58,20 @@ def test_every_claim_names_runs_a_target_makes():
         assert all(spec.split("#")[0].split("/")[0] == c.target for spec in c.rows.values()), c.text
         for a, op, b in c.rules:
             assert a in c.rows and (not isinstance(b, str) or b in c.rows) and op in reproduce.OPS, c.text
+
+
+def test_detail_tables_per_run_per_quantity_and_per_panel(root):
+    """Runs named without their -s<seed>; a target's own summary split into k<epochs>[_noise] rows; surface panels."""
+    assert reproduce.detail_values(root, "t", ["modes", "absent"]) == {"a": {"modes": [5, 6, 2]}, "b": {"modes": [3, 2, 4]}}
+    for s in (0, 1):
+        write(root, s, "p", k1_minimax_decades=4 + s, k1_noise_minimax_decades=3, k25_nonsat_last=100 * (s + 1),
+              k1_other=9, epochs="1,25")
+        f = root / f"s{s}" / "z" / "surface.json"
+        f.parent.mkdir(parents=True)
+        f.write_text(json.dumps({"gap": {"(a) no GP": [0.1 + s], "(e) 0-GP": [0.01]}, "seconds": 5}))
+    assert reproduce.detail_values(root, "p", ["minimax_decades", "nonsat_last"]) == {
+        "k1": {"minimax_decades": [4, 5]}, "k1_noise": {"minimax_decades": [3, 3]}, "k25": {"nonsat_last": [100, 200]}}
+    assert reproduce.detail_values(root, "z", ["gap"]) == {"(a) no GP": {"gap": [0.1, 1.1]}, "(e) 0-GP": {"gap": [0.01, 0.01]}}
+    table = reproduce.detail_table(root, "t", ["modes"])
+    assert table[:4] == ["| run | seeds | modes |", "|---|---|---|", "| a | 3 | 4.33 ± 2.08 |", "| b | 3 | 3 ± 1 |"]
+    assert reproduce.natural("vral-10") > reproduce.natural("vral-2")
