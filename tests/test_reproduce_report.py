@@ -50,6 +50,8 @@ def test_report_rows_and_time(root):
     row = [l for l in text.splitlines() if l.startswith("| P |")][0]
     assert "A: 4.3 ± 2.1; B: 3.0 ± 1.0" in row and "**partly** (✓ ✓ ✗)" in row and "`t`" in row
     assert "| `t` | 6 | 60 |" in text
+    noted = reproduce.report(root, [claim([("A", ">", "B")], note="why")])
+    assert "| a claim *why* |" in noted
 
 
 def test_every_claim_names_runs_a_target_makes():
