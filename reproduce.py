@@ -153,8 +153,8 @@ DETAILS = {
     "toy-zero-gp": ["modes", "high_quality", "reverse_kl", "grad_prob_real", "grad_prob_interp"],
     "digits-zero-gp": ["mode_score", "label_kl", "grad_prob_real", "grad_prob_interp"],
     "toy-mode-reg": ["modes", "high_quality", "reverse_kl"],
-    "digits-mode-reg": ["mode_score", "missed_modes", "kl_modes", "missing_sigma0.5"],
-    "digits-mdgan": ["missed_modes", "kl_modes", "missing_sigma0.5", "missing_sigma1"],
+    "digits-mode-reg": ["mode_score", "missed_modes", "kl_train_modes", "missing_sigma0.5", "missing_sigma1"],
+    "digits-mdgan": ["missed_modes", "kl_train_modes", "missing_sigma0.5", "missing_sigma1"],
 }
 
 

@@ -56,10 +56,12 @@ Deviations and decisions
    phase 2's own, the others seeded --seed + 1 + 100 j, each with its own
    initialisation and batches) and compares G's final gradient under each,
    taken as the gradient of the mean cost over all the fixed latent batches:
-   the norms' coefficient of variation (`across_d_nonsat_cv`) and the
-   vectors' spread (`across_d_nonsat_vec_spread`), likewise for the original
-   cost. Without noise only; the extra Ds are measured at their last
-   iteration only.
+   the mean of the N norms (`across_d_nonsat_mean`), their coefficient of
+   variation (`across_d_nonsat_cv`) and the vectors' spread
+   (`across_d_nonsat_vec_spread`), likewise for the original cost. Without
+   noise only; the extra Ds' rows (iteration 0 and the last) are not kept.
+   Every std here, across batches or across Ds, is the population std
+   (ddof 0): with N = 3 Ds the CV is sqrt(2/3) of the sample-std CV.
 3. The fresh D is the DCGAN discriminator with BatchNorm, initialised from
    the same seed (`--seed` + 1) for every k, and sees the same batches.
 4. Phase 1 trains with baselines.train in chunks of epochs, resuming from

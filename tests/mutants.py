@@ -58,6 +58,7 @@ MUTANTS = [
     ("principled-phase1-no-resume", "methods/principled.py", '"resume": i > 0', '"resume": False', "tests/test_principled.py"),
     ("principled-extra-d-untrained", "methods/principled.py", "        fresh_discriminator_phase(cfg, data, g_j, d_j, z_dim, device, 0.0, measure_every=cfg.d_iters)\n", "", "tests/test_principled.py -k across"),
     ("principled-across-one-d", "methods/principled.py", "finals.append(mean_generator_grads(g_j, d_j, z_fixed))", "finals.append(mean_generator_grads(g, d, z_fixed))", "tests/test_principled.py -k across"),
+    ("principled-across-on-noisy-d", "methods/principled.py", "if sigma == 0 and cfg.d_seeds > 1:", "if sigma == sigmas[-1] and cfg.d_seeds > 1:", "tests/test_principled.py -k across"),
     ("principled-across-first-d-untrained", "methods/principled.py", "across_discriminators(cfg, run.data, g, d, fresh_nets,", "across_discriminators(cfg, run.data, *fresh_nets(cfg.seed + 1), fresh_nets,", "tests/test_principled.py -k across"),
     ("seed-ignored-torch", "common.py", "    torch.manual_seed(seed)\n\n\ndef pick_device", "    pass\n\n\ndef pick_device", "tests/test_run_contract.py"),
     ("ns-g-loss-is-minimax", "methods/baselines.py", 'G_LOSS = {"minimax": g_loss_minimax, "nonsaturating": g_loss_nonsaturating,', 'G_LOSS = {"minimax": g_loss_minimax, "nonsaturating": g_loss_minimax,', "tests/test_baselines.py"),

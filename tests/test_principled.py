@@ -131,9 +131,12 @@ def test_gradient_spread_by_hand():
     assert s["vec_spread"] == pytest.approx(math.sqrt(0.5) / float(mean.norm()), rel=1e-12)
 
 
-def _fresh_nets(seed):
-    common.seed_everything(seed)
-    return nets.DCGANGenerator(8, 8, 1, 8), nets.DCGANDiscriminator(8, 1, 8)
+def _frozen_g_and_fresh_d(g):
+    """fresh_nets for across_discriminators: the same G every time (a copy), a fresh D from the seed."""
+    def fresh_nets(seed):
+        common.seed_everything(seed)
+        return copy.deepcopy(g), nets.DCGANDiscriminator(8, 1, 8)
+    return fresh_nets
 
 
 def test_across_discriminators_against_a_per_batch_loop():
@@ -143,15 +146,17 @@ def test_across_discriminators_against_a_per_batch_loop():
     cfg = P.Config(dataset="digits", batch_size=16, d_iters=6, measure_every=6, grad_batches=3, d_seeds=3, seed=4)
     ds = datasets.load("digits")
     cpu = torch.device("cpu")
-    g, d = _fresh_nets(cfg.seed + 1)
+    torch.manual_seed(0)
+    fresh_nets = _frozen_g_and_fresh_d(nets.DCGANGenerator(8, 8, 1, 8))
+    g, d = fresh_nets(cfg.seed + 1)
     P.fresh_discriminator_phase(cfg, ds, g, d, 8, cpu, 0.0)
-    got = P.across_discriminators(cfg, ds, g, d, _fresh_nets, 8, cpu)
+    got = P.across_discriminators(cfg, ds, g, d, fresh_nets, 8, cpu)
     gen = torch.Generator().manual_seed(cfg.seed + 7)
     zs = [torch.randn(16, 8, generator=gen) for _ in range(3)]
     for cost, loss in (("minimax", B.g_loss_minimax), ("nonsaturating", B.g_loss_nonsaturating)):
         per_d = []
         for seed in (cfg.seed + 1, cfg.seed + 101, cfg.seed + 201):
-            g0, d0 = _fresh_nets(seed)
+            g0, d0 = fresh_nets(seed)
             P.fresh_discriminator_phase(cfg, ds, g0, d0, 8, cpu, 0.0, measure_every=2)
             flat = []
             for z in zs:
@@ -165,21 +170,22 @@ def test_across_discriminators_against_a_per_batch_loop():
         assert got[cost]["mean"] == pytest.approx(norms.mean(), rel=1e-6)
         assert got[cost]["std"] / got[cost]["mean"] == pytest.approx(norms.std() / norms.mean(), rel=1e-4)
         assert got[cost]["vec_spread"] == pytest.approx(spread, rel=1e-5)
-        assert spread > 0.01  # the Ds really differ
+        assert spread > 0.01  # the Ds really differ (G is the same under each)
 
 
-def test_across_d_run_keeps_phase_two_and_trains_every_d(tmp_path):
-    """--d-seeds 2 leaves phase 2's own measurements unchanged, its first D is phase 2's trained D (with one latent
-    batch, G's gradient norm under it is the last row's)."""
-    kw = dict(dataset="digits", epochs="1", epoch_steps=2, d_iters=20, measure_every=10, grad_batches=1,
-              batch_size=16, device="cpu", eval_samples=0)
+def test_across_d_run_keeps_phase_two(tmp_path):
+    """--d-seeds 2 leaves every phase-2 measurement unchanged (each k, with and without noise), and for each k its
+    first D is phase 2's own trained D: with one latent batch, G's gradient norm under it is the last row's."""
+    kw = dict(dataset="digits", epochs="1,2", epoch_steps=2, d_iters=20, measure_every=10, grad_batches=1,
+              d_noise=0.5, batch_size=16, device="cpu", eval_samples=0)
     one = P.train(P.Config(**kw, out=str(tmp_path / "one")))
     two = P.train(P.Config(**kw, d_seeds=2, out=str(tmp_path / "two")))
     assert common.read_jsonl(tmp_path / "one" / "metrics.jsonl") == common.read_jsonl(tmp_path / "two" / "metrics.jsonl")
     assert {k: v for k, v in two.items() if k in one and k != "seconds"} == {k: v for k, v in one.items() if k != "seconds"}
-    assert two["d_seeds"] == 2 and "d_seeds" not in one
-    for short in ("minimax", "nonsat"):
-        cv, mean = two[f"k1_across_d_{short}_cv"], two[f"k1_across_d_{short}_mean"]
-        # the two norms are mean * (1 -+ cv); one of them is phase 2's last measurement
-        assert min(abs(mean * (1 - cv) - one[f"k1_{short}_last"]), abs(mean * (1 + cv) - one[f"k1_{short}_last"])) \
-            == pytest.approx(0, abs=1e-6 * mean)
+    assert two["d_seeds"] == 2 and "d_seeds" not in one and not any("noise_across" in k for k in two)
+    for k in (1, 2):
+        for short in ("minimax", "nonsat"):
+            cv, mean = two[f"k{k}_across_d_{short}_cv"], two[f"k{k}_across_d_{short}_mean"]
+            # two norms: mean * (1 -+ cv) (population std); one of them is phase 2's last measurement at this k
+            last = one[f"k{k}_{short}_last"]
+            assert min(abs(mean * (1 - cv) - last), abs(mean * (1 + cv) - last)) == pytest.approx(0, abs=1e-6 * mean)
