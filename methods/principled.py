@@ -28,7 +28,7 @@ epochs, then, with the generator fixed, train a discriminator from scratch"):
               G's final gradient across the N Ds                                    -> across_discriminators
 
 Run
-    make digits-principled        digits at 16 px (CPU-sized; 10 min on one core)
+    make digits-principled        digits at 16 px (CPU-sized; about an hour on one core with --d-seeds 3)
     make mnist-principled, make cifar-principled
     python -m methods.principled --dataset digits --image-size 16 --epochs 1,10,25 --d-noise 0.5 --out runs/p
     python -m methods.principled --help
