@@ -162,11 +162,13 @@ def rng_state():
 
 
 def set_rng_state(state):
+    """Restore `rng_state()`. torch wants CPU byte tensors: a checkpoint loaded with map_location="cuda" has the
+    states on the GPU, hence .cpu()."""
     random.setstate(state["python"])
     np.random.set_state(state["numpy"])
-    torch.set_rng_state(state["torch"])
+    torch.set_rng_state(state["torch"].cpu())
     if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
+        torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda"]])
 
 
 def save_checkpoint(path, step, modules, extra=None):

@@ -368,9 +368,10 @@ def principled_figures(run_dir, results, ks, sigmas):
 # VRAL Figs. 2-4: every method at every training ratio
 # --------------------------------------------------------------------------
 
-GRID_METHODS = ("minimax", "nonsaturating", "lsgan", "wgan", "vral", "vral-sub", "vral-mu0")
+GRID_METHODS = ("minimax", "nonsaturating", "lsgan", "wgan", "vral", "vral-sub", "vral-mu0", "vral-authors")
 GRID_LABELS = {"minimax": "GAN", "nonsaturating": "-log D GAN", "lsgan": "LSGAN", "wgan": "WGAN",
-               "vral": "VRAL", "vral-sub": "VRAL (mean sub.)", "vral-mu0": "VRAL, mu_f 0"}
+               "vral": "VRAL", "vral-sub": "VRAL (mean sub.)", "vral-mu0": "VRAL, mu_f 0",
+               "vral-authors": "VRAL, authors' set-up"}
 
 
 def vral_grid(root):

@@ -104,6 +104,18 @@ def test_checkpoint_roundtrip_restores_rng(tmp_path):
     assert not (tmp_path / "c.pt.tmp").exists()
 
 
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device (run on a GPU machine)")
+def test_checkpoint_roundtrip_on_cuda_restores_both_rngs(tmp_path):
+    """--resume on a GPU: load_checkpoint maps the saved tensors, the RNG states too, onto the device."""
+    net = torch.nn.Linear(3, 2).to("cuda")
+    torch.manual_seed(3)
+    common.save_checkpoint(tmp_path / "c.pt", 7, {"net": net}, {})
+    after, after_cuda = torch.rand(3), torch.rand(3, device="cuda")
+    other = torch.nn.Linear(3, 2).to("cuda")
+    assert common.load_checkpoint(tmp_path / "c.pt", {"net": other}, torch.device("cuda"))[0] == 7
+    assert torch.equal(torch.rand(3), after) and torch.equal(torch.rand(3, device="cuda"), after_cuda)
+
+
 def test_check_finite_names_step_and_loss():
     common.check_finite(3, a=1.0, b=-2.0)
     with pytest.raises(common.NonFiniteLoss, match="loss_d = inf at step 12"):

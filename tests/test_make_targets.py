@@ -51,7 +51,8 @@ EXPECTED = {
                                                "wgan-2/summary.json", "vral-sub-2/d_outputs.npz")],
     "digits-vral": [f"digits-vral/{f}" for f in ("samples.png", "hist.png", "grad_norm.png", "table.md",
                                                  "wgan-2/summary.json", "vral-sub-2/d_outputs.npz",
-                                                 "vral-mu0-2/summary.json")],  # with the mu_f = 0 ablation
+                                                 "vral-mu0-2/summary.json",  # the mu_f = 0 ablation
+                                                 "vral-authors-2/summary.json")],  # the authors' set-up
     "celeba-vral": ["celeba-vral/samples.png", "celeba-vral/hist.png", "celeba-vral/vral-sub-2/summary.json"],
     "celeba-vral-lipschitz": ["celeba-vral-lipschitz/samples_final.png", "celeba-vral-lipschitz/d_hist.png"],
     "toy-roth": ["toy-roth/1to1/comparison.md", "toy-roth/5to1/over_time.png", "toy-roth/5to1-gamma0.1/snapshots.png",
@@ -160,7 +161,7 @@ def test_print_lists_every_run_once_and_runs_nothing(tmp_path):
     out = tmp_path / "runs"
     lines = printed("digits-vral", out)
     folders = [re.search(r"--out (\S+) --resume$", l).group(1) for l in lines]
-    assert sorted(folders) == sorted(f"{out}/digits-vral/{r}-2" for r in ("wgan", "vral", "vral-sub", "vral-mu0"))
+    assert sorted(folders) == sorted(f"{out}/digits-vral/{r}-2" for r in ("wgan", "vral", "vral-sub", "vral-mu0", "vral-authors"))
     assert all(l.startswith(f"{sys.executable} -m methods.") for l in lines)
     assert not out.exists()
     lines = printed("toy-zero-gp", out, "SEEDS=0 1 2")
