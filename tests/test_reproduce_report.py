@@ -77,3 +77,23 @@ def test_detail_tables_per_run_per_quantity_and_per_panel(root):
     table = reproduce.detail_table(root, "t", ["modes"])
     assert table[:4] == ["| run | seeds | modes |", "|---|---|---|", "| a | 3 | 4.33 ± 2.08 |", "| b | 3 | 3 ± 1 |"]
     assert reproduce.natural("vral-10") > reproduce.natural("vral-2")
+
+
+def test_every_claim_reads_runs_that_reproduce_cpu_makes(tmp_path):
+    """Each row of each claim (at every seed) is the --out folder of a run `make reproduce-cpu` makes, so no claim
+    reads a run that REPRO_SETTINGS dropped (the report would say "not run" on a fresh machine)."""
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+    out = tmp_path / "o"
+    p = subprocess.run(["make", "-s", "reproduce-cpu", "PRINT=1", f"OUT={out}", "DEVICE=cpu", f"PY={sys.executable}",
+                        "DEPS="], cwd=Path(__file__).parents[1], capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    made = set(re.findall(r"--out (\S+)", p.stdout))
+    for c in reproduce.CLAIMS:
+        for spec in c.rows.values():
+            for s in (0, 1, 2):
+                path = spec.split("#")[0].replace("{seed}", str(s))
+                folder = path.rsplit("/", 1)[0] if path.endswith(".json") else path
+                assert f"{out}/reproduce/s{s}/{folder}" in made, (c.text, folder)
