@@ -28,7 +28,8 @@ becomes flat over the data or the samples, and G keeps a gradient.
               Adam(1e-4, betas (0.5, 0.999), eps 3e-6), m = 64                        -> train
 
 Run
-    make digits-vral            the Figs. 2-4 grid at CPU size (every method at 1:1, 10:1, 25:1, 50:1)
+    make digits-vral            the Figs. 2-4 grid at CPU size (every method at 1:1, 10:1, 25:1, 50:1;
+                                also VRAL with mu_f 0 and with the authors' CelebA choices)
     make cifar-vral             Figs. 2-4 on CIFAR-10 (GPU-sized)
     make celeba-vral            Fig. 5;  make celeba-vral-lipschitz: Fig. 6
     python -m figures vral-grid runs/digits-vral   the Figs. 2-4 composites from finished grid runs
