@@ -163,6 +163,10 @@ def test_print_lists_every_run_once_and_runs_nothing(tmp_path):
     folders = [re.search(r"--out (\S+) --resume$", l).group(1) for l in lines]
     assert sorted(folders) == sorted(f"{out}/digits-vral/{r}-2" for r in ("wgan", "vral", "vral-sub", "vral-mu0", "vral-authors"))
     assert all(l.startswith(f"{sys.executable} -m methods.") for l in lines)
+    run = {re.search(r"--out \S+/(\S+) --resume$", l).group(1): l for l in lines}
+    assert "--betas 0.1 0.999 --meta-init glorot --share-real" in run["vral-authors-2"]
+    assert "--mu-fake 0" in run["vral-mu0-2"]
+    assert "--mu-fake" not in run["vral-2"] and "--share-real" not in run["vral-2"]
     assert not out.exists()
     lines = printed("toy-zero-gp", out, "SEEDS=0 1 2")
     assert len(lines) == len(set(lines)) == 3 * 3 and not out.exists()  # three runs per seed under SMOKE=1
