@@ -6,8 +6,8 @@
 its own folder (OUT/reproduce/s<seed>/, the targets' own layout inside), then
 calls this. Each claim below names the runs it reads (paths under a seed's
 folder; `{seed}` stands for the seed), the number it reads from each
-(`summary.json` by default, `file.json#a/b/0` for a nested value), and the
-rules its numbers must satisfy. The verdict:
+(`summary.json` by default, `file.json#a/b/0` for a nested value, or a
+quantity DERIVED from a summary's keys), and the rules its numbers must satisfy. The verdict:
 
 - reproduces: every rule holds in every seed;
 - partly: the rules hold in some seeds, or for the means over seeds, but not in every seed;
@@ -29,6 +29,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 OPS = {">": lambda a, b: a > b, ">=": lambda a, b: a >= b, "<": lambda a, b: a < b, "<=": lambda a, b: a <= b}
+
+# Quantities a summary does not store but its keys give. D's within-batch spread as a share of the gap between
+# its mean outputs on real and generated data: scale-free, so that a GAN's logits (means near +-20) and VRAL's
+# unit-scale outputs compare. The paper's Fig. 3 shows a failing D as two narrow spikes far apart: this is small.
+DERIVED = {
+    "d_real_spread": lambda s: s["d_real_std"] / abs(s["d_real_mean"] - s["d_fake_mean"]),
+    "d_fake_spread": lambda s: s["d_fake_std"] / abs(s["d_real_mean"] - s["d_fake_mean"]),
+}
 
 
 @dataclass
@@ -78,6 +86,14 @@ CLAIMS = [
     Claim("VRAL", "Fig. 2, sec. 4.2", "At 50:1 the -log D GAN and the WGAN keep learning (MODE score above 5; real digits "
           "score 9.9).", "digits-vral", {"-log D 50:1": "digits-vral/nonsaturating-50", "WGAN 50:1": "digits-vral/wgan-50"},
           [("-log D 50:1", ">", 5), ("WGAN 50:1", ">", 5)], key="mode_score"),
+    *[Claim("VRAL", "Fig. 3", f"At 50:1 the {name}'s D puts real and generated data in narrow spikes far apart: its "
+            "within-batch spread, as a share of the gap between its mean outputs on the two, is below VRAL's on both.",
+            "digits-vral", {f"{short} {data}": f"digits-vral/{run}-50#d_{data}_spread" for short, run in
+                            ((name.split()[-1], loss), ("VRAL", "vral")) for data in ("real", "fake")},
+            [(f"{name.split()[-1]} {data}", "<", f"VRAL {data}") for data in ("real", "fake")], fmt="{:.3f}",
+            note="Spread = std / |mean on real - mean on generated| (reproduce.DERIVED), over 50 batches; the paper "
+                 "plots raw pre-sigmoid outputs, whose scale differs by method.")
+      for name, loss in (("standard GAN", "minimax"), ("LSGAN", "lsgan"))],
     Claim("VRAL", "Figs. 2-3", "VRAL learns at every training ratio (MODE score above 5 at 1:1, 10:1, 25:1 and 50:1; "
           "real digits score 9.9).", "digits-vral",
           {f"VRAL {r}:1": f"digits-vral/vral-{r}" for r in (1, 10, 25, 50)},
@@ -155,7 +171,8 @@ DETAILS = {
     "digits-principled": ["d_error_last", "d_accuracy_last", "minimax_decades", "minimax_decades_from_first",
                           "nonsat_first", "nonsat_last", "nonsat_cv_last", "nonsat_vec_spread_last",
                           "across_d_nonsat_cv", "across_d_nonsat_vec_spread"],
-    "digits-vral": ["mode_score", "label_kl", "d_real_std", "d_fake_std", "grad_norm_fake"],
+    "digits-vral": ["mode_score", "label_kl", "d_real_std", "d_fake_std", "d_real_spread", "d_fake_spread",
+                    "grad_norm_fake"],
     "toy-roth": ["modes", "high_quality", "reverse_kl"],
     "digits-roth": ["mode_score", "label_kl", "grad_norm_fake"],
     "toy-zero-gp-surface": ["gap"],
@@ -192,8 +209,9 @@ def detail_values(root, target, keys):
                 name = re.sub(rf"-s{seed}$", "", str(f.parent.relative_to(top)))
                 summary = json.loads(f.read_text())
                 for k in keys:
-                    if isinstance(summary.get(k), (int, float)):
-                        rows.setdefault(name, {}).setdefault(k, []).append(float(summary[k]))
+                    value = read_value(f.parent.parent, f.parent.name, k)
+                    if value is not None:
+                        rows.setdefault(name, {}).setdefault(k, []).append(value)
     return rows
 
 
@@ -215,7 +233,7 @@ def natural(name):
 
 
 def read_value(seed_dir, spec, key):
-    """The number a row names, or None when its file is missing."""
+    """The number a row names (a stored key, or one of DERIVED), or None when its file or key is missing."""
     path, _, inner = spec.partition("#")
     file = Path(seed_dir) / path
     if not path.endswith(".json"):
@@ -223,12 +241,18 @@ def read_value(seed_dir, spec, key):
     if not file.exists():
         return None
     value = json.loads(file.read_text())
+    name = inner or key
+    if name in DERIVED and name not in value:
+        try:
+            return float(DERIVED[name](value))
+        except (KeyError, ZeroDivisionError):
+            return None
     try:
         for part in (inner or key).split("/"):
             value = value[int(part)] if isinstance(value, list) else value[part]
-    except (KeyError, IndexError, ValueError):
+        return float(value)
+    except (KeyError, IndexError, ValueError, TypeError):
         return None
-    return float(value)
 
 
 def seed_dirs(root):
@@ -296,7 +320,7 @@ def report(root, claims=CLAIMS, command="make reproduce-cpu"):
         nums = "; ".join(f"{label}: {spread([v for v in vs if v is not None], c.fmt) if any(v is not None for v in vs) else 'missing'}"
                          for label, vs in j["values"].items())
         per_seed = "" if not j["per_seed"] else " (" + " ".join("✓" if ok else "✗" for ok in j["per_seed"]) + ")"
-        text = c.text + (f" *{c.note}*" if c.note else "")
+        text = (c.text + (f" *{c.note}*" if c.note else "")).replace("|", "\\|")  # a bar would end the cell
         lines.append(f"| {c.paper} | {c.where} | {text} | {nums} | {'; '.join(map(rule_text, c.rules))} | "
                      f"**{j['verdict']}**{per_seed} | `{c.target}` |")
     lines += ["", "## Every run, per target", "", "Each run's main numbers, mean ± std over the seeds that have it "

@@ -45,13 +45,31 @@ def test_nested_values_and_json_files(root):
     assert j["values"]["G"] == [0.5, 0.6, 0.2] and j["per_seed"] == [True, False, True]
 
 
+def test_derived_spread_is_std_over_the_gap_of_means(root):
+    """D's spread as a share of the real-generated gap: a GAN's logits at +-20 with std 2 (0.05) against unit-scale
+    outputs with std 0.5 (0.5), read by key, by `#name`, and in the detail table; a missing key gives None."""
+    write(root, 0, "v/gan", d_real_mean=20.0, d_fake_mean=-20.0, d_real_std=2.0, d_fake_std=1.0)
+    write(root, 0, "v/vral", d_real_mean=1.0, d_fake_mean=-1.0, d_real_std=1.0, d_fake_std=0.5)
+    write(root, 0, "v/old", d_real_std=1.0)
+    write(root, 1, "v/flip", d_real_mean=-1.0, d_fake_mean=3.0, d_real_std=1.0, d_fake_std=2.0)  # a critic's sign
+    assert reproduce.read_value(root / "s1", "v/flip", "d_fake_spread") == pytest.approx(0.5)
+    assert reproduce.read_value(root / "s0", "v/gan", "d_real_spread") == pytest.approx(0.05)
+    assert reproduce.read_value(root / "s0", "v/gan#d_fake_spread", "") == pytest.approx(0.025)
+    assert reproduce.read_value(root / "s0", "v/vral#d_fake_spread", "modes") == pytest.approx(0.25)
+    assert reproduce.read_value(root / "s0", "v/old", "d_real_spread") is None
+    assert reproduce.detail_values(root, "v", ["d_real_spread", "d_real_std"]) == {
+        "gan": {"d_real_spread": [pytest.approx(0.05)], "d_real_std": [2.0]},
+        "vral": {"d_real_spread": [pytest.approx(0.5)], "d_real_std": [1.0]}, "old": {"d_real_std": [1.0]},
+        "flip": {"d_real_spread": [pytest.approx(0.25)], "d_real_std": [1.0]}}
+
+
 def test_report_rows_and_time(root):
     text = reproduce.report(root, [claim([("A", ">", "B")], fmt="{:.1f}")])
     row = [l for l in text.splitlines() if l.startswith("| P |")][0]
     assert "A: 4.3 ± 2.1; B: 3.0 ± 1.0" in row and "**partly** (✓ ✓ ✗)" in row and "`t`" in row
     assert "| `t` | 6 | 60 |" in text
-    noted = reproduce.report(root, [claim([("A", ">", "B")], note="why")])
-    assert "| a claim *why* |" in noted
+    noted = reproduce.report(root, [claim([("A", ">", "B")], note="why |x|")])
+    assert "| a claim *why \\|x\\|* |" in noted
 
 
 def test_every_claim_names_runs_a_target_makes():
