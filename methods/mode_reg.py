@@ -510,7 +510,7 @@ def grid(out, base, kind="small", n=24, size_scale=1.0, print_only=False):
 
 
 def command(cfg):
-    """The command line that runs `cfg`, with --resume: a rerun continues a stopped run."""
+    """The command line that runs `cfg` with this interpreter, with --resume: a rerun continues a stopped run."""
     default = Config()
     flags = [] if cfg.resume else ["--resume"]
     for f in dataclasses.fields(cfg):
@@ -523,7 +523,7 @@ def command(cfg):
                 flags.append(f"{flag} {' '.join(shlex.quote(str(x)) for x in v)}")
             else:
                 flags.append(f"{flag} {shlex.quote(str(v))}")
-    return "python -m methods.mode_reg " + " ".join(flags)
+    return f"{shlex.quote(sys.executable)} -m methods.mode_reg " + " ".join(flags)
 
 
 def grid_main(argv):

@@ -4,6 +4,7 @@ missing-mode metrics (metrics.py) on sets with known answers."""
 
 import json
 import math
+import sys
 
 import numpy as np
 import pytest
@@ -393,7 +394,7 @@ def test_grid_runs_both_models_per_point_skips_finished_runs_and_prints_commands
     capsys.readouterr()
     M.grid(tmp_path / "grid", base, "small", 2, 0.05, print_only=True)
     lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == 4 and all(l.startswith("python -m methods.mode_reg ") for l in lines)
+    assert len(lines) == 4 and all(l.startswith(f"{sys.executable} -m methods.mode_reg ") for l in lines)
     # a printed command rebuilds the same config
     args = lines[1].split()[3:]
     cfg = common.parse_config(M.Config, M.__doc__, args)
