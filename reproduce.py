@@ -77,12 +77,10 @@ CLAIMS = [
                             "-log D": "toy-baselines/ring8-nonsaturating"},
           [("-log D + noise", ">=", 7)], key="modes", fmt="{:.1f}"),
     # VRAL
-    Claim("VRAL", "Figs. 2-3", "At 50:1 the standard GAN fails while VRAL keeps learning (MODE score).",
-          "digits-vral", {"GAN 50:1": "digits-vral/minimax-50", "VRAL 50:1": "digits-vral/vral-50"},
-          [("VRAL 50:1", ">", "GAN 50:1")], key="mode_score"),
-    Claim("VRAL", "Figs. 2-3", "At 50:1 LSGAN fails while VRAL keeps learning (MODE score).",
-          "digits-vral", {"LSGAN 50:1": "digits-vral/lsgan-50", "VRAL 50:1": "digits-vral/vral-50"},
-          [("VRAL 50:1", ">", "LSGAN 50:1")], key="mode_score"),
+    *[Claim("VRAL", "Figs. 2-3, sec. 4.2", f"At 50:1 {name} fails (MODE score below 4; real digits score 9.9).",
+            "digits-vral", {f"{label} 50:1": f"digits-vral/{run}-50"}, [(f"{label} 50:1", "<", 4)], key="mode_score",
+            note="Below 4 is our line for failing: every baseline run that learns scores above 6 here.")
+      for name, label, run in (("the standard GAN", "GAN", "minimax"), ("LSGAN", "LSGAN", "lsgan"))],
     Claim("VRAL", "Fig. 2, sec. 4.2", "At 50:1 the -log D GAN and the WGAN keep learning (MODE score above 5; real digits "
           "score 9.9).", "digits-vral", {"-log D 50:1": "digits-vral/nonsaturating-50", "WGAN 50:1": "digits-vral/wgan-50"},
           [("-log D 50:1", ">", 5), ("WGAN 50:1", ">", 5)], key="mode_score"),
