@@ -86,12 +86,12 @@ CLAIMS = [
           [("-log D 50:1", ">", 5), ("WGAN 50:1", ">", 5)], key="mode_score"),
     *[Claim("VRAL", "Fig. 3", f"At 50:1 the {name}'s D puts real and generated data in narrow spikes far apart: its "
             "within-batch spread, as a share of the gap between its mean outputs on the two, is below VRAL's on both.",
-            "digits-vral", {f"{short} {data}": f"digits-vral/{run}-50#d_{data}_spread" for short, run in
-                            ((name.split()[-1], loss), ("VRAL", "vral")) for data in ("real", "fake")},
-            [(f"{name.split()[-1]} {data}", "<", f"VRAL {data}") for data in ("real", "fake")], fmt="{:.3f}",
+            "digits-vral", {f"{label} {data}": f"digits-vral/{run}-50#d_{data}_spread" for label, run in
+                            ((short, loss), ("VRAL", "vral")) for data in ("real", "fake")},
+            [(f"{short} {data}", "<", f"VRAL {data}") for data in ("real", "fake")], fmt="{:.3f}",
             note="Spread = std / |mean on real - mean on generated| (reproduce.DERIVED), over 50 batches; the paper "
                  "plots raw pre-sigmoid outputs, whose scale differs by method.")
-      for name, loss in (("standard GAN", "minimax"), ("LSGAN", "lsgan"))],
+      for name, short, loss in (("standard GAN", "GAN", "minimax"), ("LSGAN", "LSGAN", "lsgan"))],
     Claim("VRAL", "Figs. 2-3", "VRAL learns at every training ratio (MODE score above 5 at 1:1, 10:1, 25:1 and 50:1; "
           "real digits score 9.9).", "digits-vral",
           {f"VRAL {r}:1": f"digits-vral/vral-{r}" for r in (1, 10, 25, 50)},
@@ -205,7 +205,6 @@ def detail_values(root, target, keys):
         else:
             for f in sorted(top.glob("**/summary.json")):
                 name = re.sub(rf"-s{seed}$", "", str(f.parent.relative_to(top)))
-                summary = json.loads(f.read_text())
                 for k in keys:
                     value = read_value(f.parent.parent, f.parent.name, k)
                     if value is not None:
@@ -246,7 +245,7 @@ def read_value(seed_dir, spec, key):
         except (KeyError, ZeroDivisionError):
             return None
     try:
-        for part in (inner or key).split("/"):
+        for part in name.split("/"):
             value = value[int(part)] if isinstance(value, list) else value[part]
         return float(value)
     except (KeyError, IndexError, ValueError, TypeError):
