@@ -19,11 +19,19 @@ the seeds (DETAILS: the keys shown, mean ± std; a run's `-s<seed>` suffix is
 dropped from its name), so that the README can cite them instead of copying
 numbers by hand. Last, per target, the runs' summed training time (from each
 summary's `seconds`), so that the time a reproduction takes is measured too.
+
+Run folders are not in git (runs/ holds checkpoints and samples). `--keep
+results/reproduce` first copies each finished run's summary.json (or
+surface.json) and command.txt into that folder, the same paths, adding to the
+runs kept there before, and draws the report from it: the report in git is
+drawn from the summaries beside it, which can be checked, and a reproduction
+done over several sittings adds up.
 """
 
 import argparse
 import json
 import re
+import shutil
 import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -303,6 +311,25 @@ def target_times(root):
     return times
 
 
+def keep(root, record):
+    """Copy every finished run's summary.json or surface.json, with its command.txt, from root into record (same
+    relative paths; a kept run of the same path is replaced, other kept runs stay). Returns the files copied."""
+    copied = []
+    for f in sorted(Path(root).glob("s*/**/*.json")):
+        if f.name not in ("summary.json", "surface.json") or not f.relative_to(root).parts[0][1:].isdigit():
+            continue
+        outer = f.parents[1:len(f.relative_to(root).parts) - 1]  # folders above the run's, below the seed's
+        if any((d / "command.txt").exists() and not (d / "summary.json").exists() for d in outer):
+            continue  # a part of a run not yet finished (principled's phase-1 GAN)
+        for g in (f, f.parent / "command.txt"):
+            if g.exists():
+                dest = Path(record) / g.relative_to(root)
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(g, dest)
+                copied.append(dest)
+    return copied
+
+
 def report(root, claims=CLAIMS, command="make reproduce-cpu"):
     seeds = list(seed_dirs(root))
     lines = ["# Reproduction report", "",
@@ -312,8 +339,11 @@ def report(root, claims=CLAIMS, command="make reproduce-cpu"):
              "or on the means; does not: in none), and the target that makes the runs. One seed's runs, with the "
              "settings the Makefile's REPRO_SETTINGS gives them: `make reproduce-s<seed>`.", "",
              "| paper | where | claim | our numbers | rule | verdict | target |", "|---|---|---|---|---|---|---|"]
-    for c in claims:
-        j = judge(c, root)
+    judged = [judge(c, root) for c in claims]
+    missing = sum(j["verdict"] == "not run" for j in judged)
+    if missing:
+        lines[2:2] = [f"**Incomplete: {missing} of {len(claims)} claims lack runs (verdict: not run).**", ""]
+    for c, j in zip(claims, judged):
         nums = "; ".join(f"{label}: {spread([v for v in vs if v is not None], c.fmt) if any(v is not None for v in vs) else 'missing'}"
                          for label, vs in j["values"].items())
         per_seed = "" if not j["per_seed"] else " (" + " ".join("✓" if ok else "✗" for ok in j["per_seed"]) + ")"
@@ -340,7 +370,12 @@ def main(argv=None):
     ap.add_argument("root", help="the folder holding one s<seed> folder per seed")
     ap.add_argument("--out", default="REPRODUCTION.md", help="the report file")
     ap.add_argument("--command", default="make reproduce-cpu", help="the command named in the report")
+    ap.add_argument("--keep", metavar="DIR", help="copy the finished runs' summaries and commands into DIR (e.g. "
+                    "results/reproduce, kept in git), adding to those there, and draw the report from DIR")
     a = ap.parse_args(argv)
+    if a.keep:
+        print(f"kept {len(keep(a.root, a.keep))} files in {a.keep}")
+        a.root = a.keep
     if not seed_dirs(a.root):
         raise SystemExit(f"error: no s<seed> folders under {a.root} (make reproduce-cpu makes them)")
     text = report(a.root, command=a.command)

@@ -115,3 +115,29 @@ def test_every_claim_reads_runs_that_reproduce_cpu_makes(tmp_path):
                 path = spec.split("#")[0].replace("{seed}", str(s))
                 folder = path.rsplit("/", 1)[0] if path.endswith(".json") else path
                 assert f"{out}/reproduce/s{s}/{folder}" in made, (c.text, folder)
+
+
+def test_keep_copies_finished_runs_summaries_and_commands_only(tmp_path):
+    """--keep: a finished run's summary and command.txt go to the record (nothing else of its folder); an unfinished
+    run, or the finished part of one (principled's phase-1 GAN), does not; earlier kept runs stay, a rerun replaces."""
+    root, record = tmp_path / "runs", tmp_path / "record"
+    write(root, 0, "t/a-s0", modes=5)
+    (root / "s0/t/a-s0/command.txt").write_text("python -m x --out a\n")
+    (root / "s0/t/a-s0/checkpoint.pt").write_bytes(b"x")
+    (root / "s0/t/b-s0").mkdir()
+    (root / "s0/t/b-s0/command.txt").write_text("python -m x --out b\n")  # started, not finished
+    write(root, 0, "p/gan", seconds=4)
+    (root / "s0/p/command.txt").write_text("python -m principled\n")  # principled running: its GAN is done
+    write(record, 1, "t/a-s1", modes=2)  # kept by an earlier sitting
+    write(record, 0, "t/a-s0", modes=1)  # an older result of the same run
+    copied = reproduce.keep(root, record)
+    assert sorted(str(f.relative_to(record)) for f in copied) == ["s0/t/a-s0/command.txt", "s0/t/a-s0/summary.json"]
+    assert sorted(str(f.relative_to(record)) for f in record.rglob("*") if f.is_file()) == \
+        ["s0/t/a-s0/command.txt", "s0/t/a-s0/summary.json", "s1/t/a-s1/summary.json"]
+    assert reproduce.read_value(record / "s0", "t/a-s0", "modes") == 5
+    out = tmp_path / "R.md"
+    reproduce.main([str(root), "--keep", str(record), "--out", str(out)])
+    text = out.read_text()
+    assert f"the runs under `{record}` (seeds 0, 1)" in text and "| `t` | 2 |" in text
+    assert "Incomplete" not in reproduce.report(record, [claim([("A", ">", 0)], rows={"A": "t/a-s{seed}"})])
+    assert "**Incomplete: 1 of 1 claims lack runs" in reproduce.report(record, [claim([("A", ">", "B")])])
