@@ -336,7 +336,7 @@ def target_times(root):
     for f in sorted(Path(root).glob("s*/*/**/*.json")):
         parts = f.relative_to(root).parts
         if f.name not in ("summary.json", "surface.json") or any(
-                (Path(root).joinpath(*parts[:i]) / "summary.json").exists() for i in range(3, len(parts) - 1)):
+                (Path(root).joinpath(*parts[:i]) / "summary.json").exists() for i in range(2, len(parts) - 1)):
             continue
         n, t = times.get(parts[1], (0, 0.0))
         times[parts[1]] = (n + 1, t + float(json.loads(f.read_text()).get("seconds", 0)))

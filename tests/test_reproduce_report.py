@@ -141,3 +141,14 @@ def test_keep_copies_finished_runs_summaries_and_commands_only(tmp_path):
     assert f"the runs under `{record}` (seeds 0, 1)" in text and "| `t` | 2 |" in text
     assert "Incomplete" not in reproduce.report(record, [claim([("A", ">", 0)], rows={"A": "t/a-s{seed}"})])
     assert "**Incomplete: 1 of 1 claims lack runs" in reproduce.report(record, [claim([("A", ">", "B")])])
+
+
+def test_time_counts_a_run_once_not_the_finished_part_inside_it(tmp_path):
+    """principled's phase-1 GAN (p/gan/summary.json) is part of the run p, whose summary's seconds include it; the
+    points of a grid (g/grid/<point>/summary.json) are runs of their own."""
+    write(tmp_path, 0, "p", seconds=100.0)
+    write(tmp_path, 0, "p/gan", seconds=5.0)
+    write(tmp_path, 0, "g/grid/p0", seconds=7.0)
+    write(tmp_path, 0, "g/grid/p1", seconds=8.0)
+    write(tmp_path, 1, "p", seconds=90.0)
+    assert reproduce.target_times(tmp_path) == {"p": (2, 190.0), "g": (2, 15.0)}
