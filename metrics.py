@@ -41,10 +41,13 @@ The classifier is a 4-layer CNN (Che et al. use a 4-layer CNN on MNIST): three
 set's labelled images; its accuracy on the other 10% is reported beside the
 scores. It is trained once per data set and size, with its own seed and the
 global RNG restored afterwards (so scoring never changes a run), and cached in
-`<data-root>/classifiers/`. Stand-in data (random labels) gets no scores.
+`<data-root>/classifiers/`. Runs started side by side (`make -j`, test workers)
+train it once: the first takes a lock file beside the cache, the others wait for it and
+load its result. Stand-in data (random labels) gets no scores.
 """
 
 import contextlib
+import fcntl
 import os
 from pathlib import Path
 
@@ -202,20 +205,23 @@ def data_classifier(data, root):
     c, h, _ = data.shape
     train_dist = np.bincount(data.labels.cpu().numpy(), minlength=n) / len(data.labels)
     path = Path(root) / "classifiers" / f"{data.name}-{c}x{h}px.pt"
-    if path.exists():
-        state = torch.load(path, map_location=data.images.device)
-        with torch.random.fork_rng(devices=[]):  # the initialisation it overwrites draws random numbers
-            clf = Classifier(c, n).to(data.images.device)
-        clf.load_state_dict(state["model"])
-        clf.eval()
-        return clf, state["accuracy"], train_dist
-    print(f"training the {data.name} classifier for the MODE score ({c}x{h} px, once; cached in {path})", flush=True)
-    clf, acc = train_classifier(data.images, data.labels, n)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")  # parallel test workers may train the same classifier
-    torch.save({"model": clf.state_dict(), "accuracy": acc}, tmp)
-    tmp.replace(path)
-    return clf, acc, train_dist
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path.with_suffix(".lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # held until the file closes; another run may have trained it meanwhile
+            if not path.exists():
+                print(f"training the {data.name} classifier for the MODE score ({c}x{h} px, once; cached in {path})",
+                      flush=True)
+                clf, acc = train_classifier(data.images, data.labels, n)
+                tmp = path.with_suffix(f".{os.getpid()}.tmp")  # whole or absent, even if this run is stopped
+                torch.save({"model": clf.state_dict(), "accuracy": acc}, tmp)
+                tmp.replace(path)
+    state = torch.load(path, map_location=data.images.device)
+    with torch.random.fork_rng(devices=[]):  # the initialisation it overwrites draws random numbers
+        clf = Classifier(c, n).to(data.images.device)
+    clf.load_state_dict(state["model"])
+    clf.eval()
+    return clf, state["accuracy"], train_dist
 
 
 def image_scores(data, samples, root):

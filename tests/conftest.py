@@ -4,6 +4,7 @@ Under pytest-xdist (`make test` runs two workers) each worker and its subprocess
 """
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -38,3 +39,18 @@ def on_nets(monkeypatch):
         monkeypatch.setattr(common.Run, "make_nets", make_nets)
 
     return install
+
+
+@pytest.fixture(scope="session")
+def digits_classifiers():
+    """The digits classifiers (8 and 16 px) that runs on digits score with, trained into the repository's
+    data/classifiers/ cache as a run with --data-root data would (metrics.data_classifier's lock: one worker
+    trains, the other waits and loads), so that no test trains them again. Returns that folder."""
+    import data as datasets
+    import metrics
+
+    root = Path(__file__).resolve().parent.parent / "data"
+    sizes = (16, 8) if os.environ.get("PYTEST_XDIST_WORKER") == "gw1" else (8, 16)  # two workers: one each at once
+    for size in sizes:
+        metrics.data_classifier(datasets.load("digits", image_size=size), root)
+    return root / "classifiers"

@@ -82,28 +82,10 @@ EXPECTED = {
 }
 
 
-@pytest.fixture(scope="session")
-def classifiers():
-    """The digits classifiers (8 and 16 px) the smoke targets score with, trained once into the repository's
-    data/classifiers/ cache (as a run with --data-root data would; one worker trains, the other waits) and
-    copied into each target's data root, so that each target does not train them again."""
-    import fcntl
-
-    import data as datasets
-    import metrics
-
-    root = ROOT / "data"
-    root.mkdir(exist_ok=True)
-    with open(root / ".classifiers.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        for size in (8, 16):
-            metrics.data_classifier(datasets.load("digits", image_size=size), root)
-    return root / "classifiers"
-
-
 @pytest.mark.parametrize("target", sorted(EXPECTED))
-def test_smoke(target, tmp_path, classifiers):
-    shutil.copytree(classifiers, tmp_path / "data" / "classifiers")
+def test_smoke(target, tmp_path, digits_classifiers):
+    # each target's data root gets the cached classifiers, so that no target trains them again
+    shutil.copytree(digits_classifiers, tmp_path / "data" / "classifiers", ignore=shutil.ignore_patterns("*.lock"))
     r = make(target, tmp_path / "runs", tmp_path / "data")
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     for f in EXPECTED[target]:

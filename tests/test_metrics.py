@@ -1,6 +1,9 @@
 """Classifier scores (Che et al. eqs. 3-4) against closed forms and scipy, and the digits classifier."""
 
 import math
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -54,20 +57,36 @@ def test_label_kl_sees_a_missing_class():
     assert metrics.label_kl(three, train) > 0.6
 
 
-def test_digits_classifier_and_scores(tmp_path):
-    torch.manual_seed(123)
+def test_digits_classifier_is_trained_once_and_cached(tmp_path, monkeypatch):
     d = data.load("digits", tmp_path, "cpu")
+    fits = []
+    real_fit = metrics.train_classifier
+    monkeypatch.setattr(metrics, "train_classifier",  # a short fit: the real one is checked below, on the cache
+                        lambda *a, **kw: fits.append(1) or real_fit(*a, **kw, steps=20))
+    torch.manual_seed(123)
     before = torch.get_rng_state()
     clf, acc, dist = metrics.data_classifier(d, tmp_path)
+    assert torch.equal(before, torch.get_rng_state())  # training leaves the training RNG alone
+    assert (tmp_path / "classifiers" / "digits-1x8px.pt").exists() and fits == [1]
+    assert dist.sum() == pytest.approx(1.0) and dist == pytest.approx(np.full(10, 0.1), abs=0.01)
+    again, acc_again, _ = metrics.data_classifier(d, tmp_path)  # loads the cache: the same weights, no new fit
+    assert fits == [1] and acc_again == acc and torch.equal(before, torch.get_rng_state())
+    assert all(torch.equal(p, q) for p, q in zip(clf.parameters(), again.parameters()))
+    # the cache is what the fit produced: a fit under the same seed outside data_classifier gives the same weights
+    ref, ref_acc = real_fit(d.images, d.labels, 10, steps=20)
+    assert ref_acc == acc and all(torch.equal(p, q) for p, q in zip(ref.parameters(), clf.parameters()))
+
+
+def test_digits_classifier_scores(digits_classifiers):
+    d = data.load("digits", digits_classifiers.parent, "cpu")
+    root = digits_classifiers.parent  # the full fit, cached once per test session
+    torch.manual_seed(123)
+    before = torch.get_rng_state()
+    real = metrics.image_scores(d, d.images[:1000], root)
     assert torch.equal(before, torch.get_rng_state())  # scoring leaves the training RNG alone
-    assert acc > 0.9
-    assert (tmp_path / "classifiers" / "digits-1x8px.pt").exists()
-    assert dist.sum() == pytest.approx(1.0)
-    real = metrics.image_scores(d, d.images[:1000], tmp_path)  # loads the cached classifier
-    assert torch.equal(before, torch.get_rng_state())
-    assert real["classifier_accuracy"] == acc
+    assert real["classifier_accuracy"] > 0.9
     assert real["mode_score"] > 8 and real["label_kl"] < 0.05 and "inception_score" not in real  # one number, once
-    sevens = metrics.image_scores(d, d.images[d.labels == 7], tmp_path)
+    sevens = metrics.image_scores(d, d.images[d.labels == 7], root)
     assert sevens["mode_score"] < 1.5 and sevens["label_kl"] > 1.5
 
 
@@ -129,3 +148,23 @@ def test_composed_modes_count_a_real_sample_and_a_collapsed_generator():
     assert one["kl_modes"] == pytest.approx(np.log(1000), rel=1e-6)  # KL(point mass || uniform over 1,000)
     assert metrics.image_scores(ds, ds.sample(100), "data").keys() == real.keys()
     assert metrics.composed_modes(data.load("digits"), ds.sample(10), "data") == {}
+
+
+def test_runs_started_together_train_the_classifier_once(tmp_path):
+    """Two processes ask for the same uncached classifier at once (make -j, test workers): one fits, the other
+    waits on the lock and loads that fit."""
+    script = ("import sys, time, data, metrics\n"
+              "fit = metrics.train_classifier\n"
+              "def slow_short_fit(*a, **kw):\n"
+              "    time.sleep(3)  # both processes are past the cache check before the first one saves\n"
+              "    return fit(*a, **kw, steps=5)\n"
+              "metrics.train_classifier = slow_short_fit\n"
+              "_, acc, _ = metrics.data_classifier(data.load('digits', sys.argv[1], 'cpu'), sys.argv[1])\n"
+              "print('accuracy', acc)\n")
+    root = Path(__file__).resolve().parent.parent
+    procs = [subprocess.Popen([sys.executable, "-c", script, str(tmp_path)], cwd=root, stdout=subprocess.PIPE,
+                              text=True) for _ in range(2)]
+    outs = [p.communicate(timeout=300)[0] for p in procs]
+    assert all(p.returncode == 0 for p in procs), outs
+    assert sum(o.count("training the digits classifier") for o in outs) == 1, outs
+    assert len({o.splitlines()[-1] for o in outs}) == 1  # the same accuracy: the waiting one loaded the fit
