@@ -30,6 +30,7 @@ done over several sittings adds up.
 
 import argparse
 import json
+import math
 import re
 import shutil
 import statistics
@@ -322,6 +323,8 @@ def judge(claim, root):
 def spread(vals, fmt):
     if len(vals) == 1:
         return fmt.format(vals[0])
+    if not all(math.isfinite(v) for v in vals):  # e.g. a label KL of inf (a class never generated): the values
+        return " / ".join(fmt.format(v) for v in vals)
     return f"{fmt.format(statistics.mean(vals))} ± {fmt.format(statistics.stdev(vals))}"
 
 

@@ -152,3 +152,8 @@ def test_time_counts_a_run_once_not_the_finished_part_inside_it(tmp_path):
     write(tmp_path, 0, "g/grid/p1", seconds=8.0)
     write(tmp_path, 1, "p", seconds=90.0)
     assert reproduce.target_times(tmp_path) == {"p": (2, 190.0), "g": (2, 15.0)}
+
+
+def test_spread_lists_the_values_when_one_is_infinite():
+    assert reproduce.spread([11.1, float("inf")], "{:.3g}") == "11.1 / inf"  # a label KL of inf: no mean, no crash
+    assert reproduce.spread([1.0, 3.0], "{:.3g}") == "2 ± 1.41"
