@@ -156,8 +156,7 @@ CLAIMS = [
           "toy-zero-gp", {"no GP": "toy-zero-gp/none-s{seed}", "1-GP": "toy-zero-gp/1gp-s{seed}",
                           "0-GP": "toy-zero-gp/0gp-s{seed}"},
           [("0-GP", ">=", 6), ("0-GP", ">", "no GP"), ("1-GP", "<=", 1)], key="modes", fmt="{:.1f}",
-          note="At 20,000 steps, as in the paper's figure (reproduce-cpu ran 10,000 until 2026-11-27: 0-GP then "
-               "had 3.0 ± 1.0 modes, still forming)."),
+          note="20,000 steps, as in the paper's figure."),
     Claim("Thanh-Tung et al. 2019", "Fig. 2i", "0-GP on real and generated samples collapses where 0-GP does not "
           "(fewer modes).", "toy-zero-gp", {"0-GP-sample": "toy-zero-gp/0gp-sample-s{seed}",
                                             "0-GP": "toy-zero-gp/0gp-s{seed}"},
