@@ -157,3 +157,37 @@ def test_time_counts_a_run_once_not_the_finished_part_inside_it(tmp_path):
 def test_spread_lists_the_values_when_one_is_infinite():
     assert reproduce.spread([11.1, float("inf")], "{:.3g}") == "11.1 / inf"  # a label KL of inf: no mean, no crash
     assert reproduce.spread([1.0, 3.0], "{:.3g}") == "2 ± 1.41"
+
+
+def test_commands_drop_kept_runs_made_with_older_settings(tmp_path):
+    """--commands: a kept run whose command.txt `make reproduce-cpu PRINT=1` no longer prints (REPRO_SETTINGS
+    changed) leaves the record, whole, and its claim reads "not run"; a current run stays, and so does a grid's
+    point without command.txt (counted as unchecked); a list that matches no run is refused as the wrong file."""
+    root, record, cmds = tmp_path / "runs", tmp_path / "record", tmp_path / "cmds.txt"
+    root.mkdir()
+    for s in (0, 1):
+        write(record, s, f"t/a-s{s}", modes=5)
+        (record / f"s{s}/t/a-s{s}/command.txt").write_text(f"python -m x --steps 20 --out a{s}\n")
+        write(record, s, f"t/b-s{s}", modes=3)
+        (record / f"s{s}/t/b-s{s}/command.txt").write_text(f"python -m x --steps 10 --out b{s}\n")
+    write(record, 0, "g/grid/p0", modes=1)
+    write(record, 0, "p", seconds=3)  # principled: its phase-1 GAN inside is part of it
+    write(record, 0, "p/gan", seconds=1)
+    (record / "s0/p/command.txt").write_text("python -m principled --steps 5\n")
+    cmds.write_text("python -m x --steps 20 --out a0\npython -m x --steps 20 --out a1\n"
+                    "python -m x --steps 20 --out b0\npython -m x --steps 20 --out b1\npython -m principled --steps 9\n")
+    out = tmp_path / "R.md"
+    reproduce.main([str(root), "--keep", str(record), "--commands", str(cmds), "--out", str(out)])
+    left = sorted(str(f.relative_to(record)) for f in record.rglob("*") if f.is_file())
+    assert left == ["s0/g/grid/p0/summary.json", "s0/t/a-s0/command.txt", "s0/t/a-s0/summary.json",
+                    "s1/t/a-s1/command.txt", "s1/t/a-s1/summary.json"]
+    text = out.read_text()
+    assert "Each of the 2 runs with a `command.txt` is made by a command" in text and "(3 older runs dropped)" in text
+    assert "the 1 runs a grid makes itself have none" in text
+    assert reproduce.judge(claim([("A", ">", "B")]), record)["verdict"] == "not run"
+    cmds.write_text("python -m y\n")
+    with pytest.raises(SystemExit, match="wrong file"):
+        reproduce.main([str(root), "--keep", str(record), "--commands", str(cmds), "--out", str(out)])
+    assert len(list(record.rglob("summary.json"))) == 3  # nothing deleted on a refused list
+    with pytest.raises(SystemExit):
+        reproduce.main([str(root), "--commands", str(cmds)])  # the check is for the kept record only
