@@ -456,7 +456,7 @@ GRID ?= small
 mreg_grid = $(PY) -m methods.mode_reg grid --device $(DEVICE) --data-root $(DATA) $(DL) --seed $(SEED) $(MREG_GRID) \
 	$(if $(filter 1,$(PRINT)),--print) $(LOG)
 mnist-mode-reg-grid: $(DEPS)
-	$(mreg_grid) --dataset mnist $(MREG_MNIST_GRID) --out $(OUT)/mnist-mode-reg-grid
+	$(if $(filter 1,$(PRINT)),@)$(mreg_grid) --dataset mnist $(MREG_MNIST_GRID) --out $(OUT)/mnist-mode-reg-grid
 
 # Sec. 4.1.2, Table 2: DCGAN and Reg-DCGAN on compositional MNIST (three digits in one 64 px image)
 # with four digit distributions (SETS in methods/mode_reg.py); missed numbers and KL over seeds,
@@ -473,7 +473,7 @@ compositional-mnist-mode-reg: $(call mreg_comp,compositional_mnist,$(MREG_MNIST_
 # CPU-sized: the grid subset on the 8 x 8 digits (sizes x 0.25, 2,000 steps) and the four
 # compositional sets on compositional_digits at 32 px (DCGAN width 16, 2,000 steps).
 digits-mode-reg: $(call mreg_comp,compositional_digits,$(MREG_DIGITS_COMP),$(OUT)/digits-mode-reg/compositional)
-	$(mreg_grid) --dataset digits $(MREG_DIGITS_GRID) --size-scale 0.25 --out $(OUT)/digits-mode-reg/grid
+	$(if $(filter 1,$(PRINT)),@)$(mreg_grid) --dataset digits $(MREG_DIGITS_GRID) --size-scale 0.25 --out $(OUT)/digits-mode-reg/grid
 	$(SKIP) $(PY) -m methods.mode_reg table $(OUT)/digits-mode-reg/compositional/*-s* --out $(OUT)/digits-mode-reg/compositional
 
 # Che et al. 2017, sec. 3.3 and 4.2 (MDGAN), Table 3: DCGAN and Reg-GAN with z of 100 and 200

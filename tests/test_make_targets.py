@@ -135,8 +135,8 @@ def test_a_second_make_starts_no_run_and_a_removed_summary_reruns_only_its_run(t
     assert all(json.loads(f.read_text())["steps"] == 30 for f in out.glob(f"{target}/*/summary.json"))
 
 
-def printed(target, out, *extra):
-    p = subprocess.run(["make", "-s", target, "SMOKE=1", "PRINT=1", f"OUT={out}", "DEVICE=cpu", f"PY={sys.executable}",
+def printed(target, out, *extra, flags=("-s",)):
+    p = subprocess.run(["make", *flags, target, "SMOKE=1", "PRINT=1", f"OUT={out}", "DEVICE=cpu", f"PY={sys.executable}",
                         "DEPS=", *extra], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stderr
     return p.stdout.splitlines()
@@ -155,6 +155,11 @@ def test_print_lists_every_run_once_and_runs_nothing(tmp_path):
     assert not out.exists()
     lines = printed("toy-zero-gp", out, "SEEDS=0 1 2")
     assert len(lines) == len(set(lines)) == 3 * 3 and not out.exists()  # three runs per seed under SMOKE=1
+    # without -s too (as the README shows it): a grid's own command (`mode_reg grid --print`) is not echoed
+    lines = printed("digits-mode-reg", out, flags=())
+    folders = [re.search(r"--out (\S+)", l).group(1) for l in lines]
+    assert len(folders) == len(set(folders)) == 2 + 2 * 2 and not out.exists()  # set4 gan/reg, 2 points x gan/reg
+    assert not any("--print" in l for l in lines)
 
 
 def test_a_printed_command_is_the_run_make_would_make(tmp_path):
