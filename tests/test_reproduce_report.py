@@ -26,6 +26,11 @@ def claim(rules, rows=None, **kw):
     return Claim("P", "Fig. 1", "a claim", "t", rows or {"A": "t/a-s{seed}", "B": "t/b-s{seed}"}, rules, key="modes", **kw)
 
 
+def specs(c):
+    """Every path spec a claim's rows name (a row may be a tuple of them, read as their mean)."""
+    return [one for spec in c.rows.values() for one in (spec if isinstance(spec, tuple) else (spec,))]
+
+
 def test_verdicts(root):
     assert reproduce.judge(claim([("A", ">=", 2)]), root)["verdict"] == "reproduces"
     partly = reproduce.judge(claim([("A", ">", "B")]), root)
@@ -38,6 +43,15 @@ def test_verdicts(root):
     assert on_means["verdict"] == "partly"
     missing = reproduce.judge(claim([("A", ">", "C")], rows={"A": "t/a-s{seed}", "C": "t/c-s{seed}"}), root)
     assert missing["verdict"] == "not run"
+
+
+def test_a_row_of_several_runs_reads_their_mean(root):
+    """A tuple row (a grid's points) is the mean of its runs at each seed, and missing when one run is."""
+    rows = {"AB": ("t/a-s{seed}", "t/b-s{seed}"), "A": "t/a-s{seed}"}
+    j = reproduce.judge(claim([("AB", "<", "A")], rows=rows), root)
+    assert j["values"]["AB"] == [4, 4, 3] and j["per_seed"] == [True, True, False]
+    rows["AC"] = ("t/a-s{seed}", "t/c-s{seed}")
+    assert reproduce.judge(claim([("AB", "<", "A")], rows=rows), root)["verdict"] == "not run"
 
 
 def test_nested_values_and_json_files(root):
@@ -75,7 +89,7 @@ def test_report_rows_and_time(root):
 def test_every_claim_names_runs_a_target_makes():
     """Each claim's rows live under its own target's folder, and its rules use its own labels."""
     for c in reproduce.CLAIMS:
-        assert all(spec.split("#")[0].split("/")[0] == c.target for spec in c.rows.values()), c.text
+        assert all(spec.split("#")[0].split("/")[0] == c.target for spec in specs(c)), c.text
         for a, op, b in c.rules:
             assert a in c.rows and (not isinstance(b, str) or b in c.rows) and op in reproduce.OPS, c.text
 
@@ -110,7 +124,7 @@ def test_every_claim_reads_runs_that_reproduce_cpu_makes(tmp_path):
     assert p.returncode == 0, p.stderr
     made = set(re.findall(r"--out (\S+)", p.stdout))
     for c in reproduce.CLAIMS:
-        for spec in c.rows.values():
+        for spec in specs(c):
             for s in (0, 1, 2):
                 path = spec.split("#")[0].replace("{seed}", str(s))
                 folder = path.rsplit("/", 1)[0] if path.endswith(".json") else path
