@@ -156,7 +156,7 @@ def test_print_lists_every_run_once_and_runs_nothing(tmp_path):
     lines = printed("toy-zero-gp", out, "SEEDS=0 1 2")
     assert len(lines) == len(set(lines)) == 3 * 3 and not out.exists()  # three runs per seed under SMOKE=1
     # without -s too (as the README shows it): a grid's own command (`mode_reg grid --print`) is not echoed
-    lines = printed("digits-mode-reg", out, flags=())
+    lines = printed("digits-mode-reg", out, flags=("--no-print-directory",))  # no "Entering directory" under make test
     folders = [re.search(r"--out (\S+)", l).group(1) for l in lines]
     assert len(folders) == len(set(folders)) == 2 + 2 * 2 and not out.exists()  # set4 gan/reg, 2 points x gan/reg
     assert not any("--print" in l for l in lines)
