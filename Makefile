@@ -451,12 +451,22 @@ toy-mode-reg: $(foreach s,$(SEEDS),$(foreach m,gan reg,$(call run,$(OUT)/toy-mod
 
 # Sec. 4.1.1, Table 1, Fig. 3: GAN and Reg-GAN (lambda1 0.2, lambda2 0.4) at every point of the
 # hyper-parameter grid (GRID=small: 24 points drawn by a fixed seed; GRID=full: all 2,592), MODE score
-# distributions. A stopped grid continues where it stopped; PRINT=1 prints one command per run.
+# distributions. Each run of a grid (a point and a model) is a file target made by `grid --only <run>`, so
+# make -j runs several at once; the grid's own recipe then finds them done and draws grid.md and fig3.png.
+# The grid lists its runs itself (--list), only when its target is a goal (as in reproduce-cpu's sub-makes), so
+# no other make runs Python to read the Makefile; before `make setup` (no Python to ask) the grid's recipe
+# runs its points one after another. PRINT=1 prints one command per run.
 GRID ?= small
 mreg_grid = $(PY) -m methods.mode_reg grid --device $(DEVICE) --data-root $(DATA) $(DL) --seed $(SEED) $(MREG_GRID) \
 	$(if $(filter 1,$(PRINT)),--print) $(LOG)
-mnist-mode-reg-grid: $(DEPS)
-	$(if $(filter 1,$(PRINT)),@)$(mreg_grid) --dataset mnist $(MREG_MNIST_GRID) --out $(OUT)/mnist-mode-reg-grid
+# $(call grid_runs,<grid command>,<target>): the summary.json of each of the grid's runs
+grid_runs = $(if $(filter 1,$(PRINT)),,$(if $(filter $(2),$(MAKECMDGOALS)),\
+	$(addsuffix /summary.json,$(shell $(1) --list 2>/dev/null))))
+mreg_mnist_grid = $(mreg_grid) --dataset mnist $(MREG_MNIST_GRID) --out $(OUT)/mnist-mode-reg-grid
+mnist-mode-reg-grid: $(DEPS) $(call grid_runs,$(mreg_mnist_grid),mnist-mode-reg-grid)
+	$(if $(filter 1,$(PRINT)),@)$(mreg_mnist_grid)
+$(OUT)/mnist-mode-reg-grid/%/summary.json: $(BUILD_DEPS)
+	$(LAUNCH) $(mreg_mnist_grid) --only $*
 
 # Sec. 4.1.2, Table 2: DCGAN and Reg-DCGAN on compositional MNIST (three digits in one 64 px image)
 # with four digit distributions (SETS in methods/mode_reg.py); missed numbers and KL over seeds,
@@ -472,8 +482,12 @@ compositional-mnist-mode-reg: $(call mreg_comp,compositional_mnist,$(MREG_MNIST_
 
 # CPU-sized: the grid subset on the 8 x 8 digits (sizes x 0.25, 2,000 steps) and the four
 # compositional sets on compositional_digits at 32 px (DCGAN width 16, 2,000 steps).
-digits-mode-reg: $(call mreg_comp,compositional_digits,$(MREG_DIGITS_COMP),$(OUT)/digits-mode-reg/compositional)
-	$(if $(filter 1,$(PRINT)),@)$(mreg_grid) --dataset digits $(MREG_DIGITS_GRID) --size-scale 0.25 --out $(OUT)/digits-mode-reg/grid
+mreg_digits_grid = $(mreg_grid) --dataset digits $(MREG_DIGITS_GRID) --size-scale 0.25 --out $(OUT)/digits-mode-reg/grid
+digits-mode-reg: $(call mreg_comp,compositional_digits,$(MREG_DIGITS_COMP),$(OUT)/digits-mode-reg/compositional) \
+	  $(call grid_runs,$(mreg_digits_grid),digits-mode-reg)
+	$(if $(filter 1,$(PRINT)),@)$(mreg_digits_grid)
+$(OUT)/digits-mode-reg/grid/%/summary.json: $(BUILD_DEPS)
+	$(LAUNCH) $(mreg_digits_grid) --only $*
 	$(SKIP) $(PY) -m methods.mode_reg table $(OUT)/digits-mode-reg/compositional/*-s* --out $(OUT)/digits-mode-reg/compositional
 
 # Che et al. 2017, sec. 3.3 and 4.2 (MDGAN), Table 3: DCGAN and Reg-GAN with z of 100 and 200

@@ -463,35 +463,45 @@ def point_name(i, point):
             f"{'-drop' if point['dropout'] else ''}-{point['opt_g']}-{point['opt_d']}-lr{point['lr']:g}")
 
 
-def grid(out, base, kind="small", n=24, size_scale=1.0, print_only=False):
+def grid(out, base, kind="small", n=24, size_scale=1.0, print_only=False, only=None, list_only=False):
     """Run GAN and Reg-GAN at every grid point into out/<point>-<model>; grid.json, grid.md and fig3.png.
 
     A point whose summary.json exists is skipped, one with a checkpoint resumed:
     a stopped grid continues where it stopped. `print_only` prints one command
-    per run instead (for xargs -P or a cluster's array job).
+    per run instead (for xargs -P or a cluster's array job), `list_only` the run
+    folders, and `only` (a run folder's name) runs that one run: make's file
+    target for each run, so `make -j N` runs N of a grid at once.
     """
-    out = Path(out)
-    points = grid_points(kind, n)
+    listed, out = str(out), Path(out)  # --list prints the folders as make spells them (OUT unnormalised)
+    runs = [(f"{point_name(i, p)}-{model}", i, p, model) for i, p in enumerate(grid_points(kind, n))
+            for model in ("gan", "reg")]
+    if only is not None and only not in {name for name, *_ in runs}:
+        raise common.UserError(f"--only {only}: no such run in this grid (--list lists them)")
     scores = {m: [] for m in MODELS}
-    for i, p in enumerate(points):
-        for model in ("gan", "reg"):
-            folder = out / f"{point_name(i, p)}-{model}"
-            cfg = dataclasses.replace(point_config(p, model, size_scale, base), out=str(folder))
-            if print_only:
-                print(command(cfg))
-                continue
-            if not (folder / "summary.json").exists():
-                print(f"[grid] point {i + 1}/{len(points)} {model}: {folder}", flush=True)
-                train(dataclasses.replace(cfg, resume=(folder / "checkpoint.pt").exists(), overwrite=True))
-            s = json.loads((folder / "summary.json").read_text())
-            scores[model].append({"point": point_name(i, p), **{k: s.get(k) for k in ("mode_score", "label_kl")}})
-    if print_only:
+    for name, i, p, model in runs:
+        folder = out / name
+        if list_only:
+            print(f"{listed}/{name}")
+            continue
+        if only not in (None, name):
+            continue
+        cfg = dataclasses.replace(point_config(p, model, size_scale, base), out=str(folder))
+        if print_only:
+            print(command(cfg))
+            continue
+        if not (folder / "summary.json").exists():
+            print(f"[grid] point {i + 1}/{len(runs) // 2} {model}: {folder}", flush=True)
+            train(dataclasses.replace(cfg, resume=(folder / "checkpoint.pt").exists(), overwrite=True))
+        s = json.loads((folder / "summary.json").read_text())
+        scores[model].append({"point": point_name(i, p), **{k: s.get(k) for k in ("mode_score", "label_kl")}})
+    if print_only or list_only or only is not None:
         return None
-    res = {"grid": kind, "points": len(points), "size_scale": size_scale, "steps": base.steps, "seed": base.seed,
+    n_points = len(runs) // 2
+    res = {"grid": kind, "points": n_points, "size_scale": size_scale, "steps": base.steps, "seed": base.seed,
            "dataset": base.dataset, "runs": scores}
     common.write_json(out / "grid.json", res)
     ms = {m: np.array([r["mode_score"] for r in scores[m] if r["mode_score"] is not None], float) for m in ("gan", "reg")}
-    lines = [f"Sec. 4.1.1 grid ({kind}: {len(points)} points of Table 1, sizes x {size_scale:g}), {base.dataset}, "
+    lines = [f"Sec. 4.1.1 grid ({kind}: {n_points} points of Table 1, sizes x {size_scale:g}), {base.dataset}, "
              f"{base.steps} steps, seed {base.seed}: MODE score over the points.", "",
              "| model | points | mean | median | 25% | 75% | max | points with MODE score > 5 |", "|---|---|---|---|---|---|---|---|"]
     for m, label in (("gan", "GAN"), ("reg", "Reg-GAN")):
@@ -504,7 +514,7 @@ def grid(out, base, kind="small", n=24, size_scale=1.0, print_only=False):
                       f"(same point, same seed)."]
     (out / "grid.md").write_text("\n".join(lines) + "\n")
     figures.plot_score_distributions(out / "fig3.png", {"GAN": ms["gan"], "Reg-GAN": ms["reg"]}, "MODE score",
-                                     f"{base.dataset}: MODE score over {len(points)} grid points")
+                                     f"{base.dataset}: MODE score over {n_points} grid points")
     print("\n".join(lines) + f"\n\nfigure: {out / 'fig3.png'}")
     return res
 
@@ -533,11 +543,13 @@ def grid_main(argv):
     ap.add_argument("--points", type=int, default=24, help="points of the small grid")
     ap.add_argument("--size-scale", type=float, default=1.0, help="multiply sizeG and sizeD (0.25 for digits)")
     ap.add_argument("--print", action="store_true", help="print one command per run instead of running")
+    ap.add_argument("--list", action="store_true", help="print the grid's run folders, one per line, and run nothing")
+    ap.add_argument("--only", metavar="RUN", help="run only this run of the grid (a folder name --list prints)")
     a, rest = ap.parse_known_args(argv)
     if a.grid not in ("small", "full") or a.points < 1 or a.size_scale <= 0:
         raise common.UserError("--grid must be small or full, --points >= 1, --size-scale > 0")
     base = common.parse_config(Config, __doc__, rest, hide=("width",))
-    return grid(base.out, base, a.grid, a.points, a.size_scale, a.print)
+    return grid(base.out, base, a.grid, a.points, a.size_scale, a.print, a.only, a.list)
 
 
 # ---------------------------------------------------------------------------

@@ -162,6 +162,35 @@ def test_print_lists_every_run_once_and_runs_nothing(tmp_path):
     assert not any("--print" in l for l in lines)
 
 
+def test_each_run_of_a_grid_is_its_own_file_target(tmp_path):
+    """The Reg-GAN grid's runs are listed by the grid (`--list`) and made one by one (`--only`), so make -j
+    splits the grid and a finished run is not made again; a target without a grid runs no Python to read them."""
+    out = tmp_path / "runs"
+
+    def planned(target, py=sys.executable):  # the --only runs a dry run (make -n) would make
+        p = subprocess.run(["make", "-n", "--no-print-directory", target, "SMOKE=1", f"OUT={out}", "DEVICE=cpu",
+                            f"PY={py}", "DEPS="], cwd=ROOT, capture_output=True, text=True, timeout=120)
+        assert p.returncode == 0, p.stderr
+        return re.findall(r" --only (\S+)", p.stdout)
+
+    grid = out / "digits-mode-reg" / "grid"
+    listed = subprocess.run([sys.executable, "-m", "methods.mode_reg", "grid", "--points", "2", "--out", str(grid),
+                             "--list"], cwd=ROOT, capture_output=True, text=True, timeout=120).stdout.split()
+    runs = planned("digits-mode-reg")
+    assert len(runs) == 4 and runs == [Path(l).name for l in listed]  # SMOKE=1: 2 points x GAN, Reg-GAN
+    (grid / runs[1]).mkdir(parents=True)
+    (grid / runs[1] / "summary.json").write_text("{}")
+    assert planned("digits-mode-reg") == runs[:1] + runs[2:]
+    calls = tmp_path / "calls.txt"  # a stand-in python that records how it was called
+    fake = tmp_path / "python"
+    fake.write_text(f'#!/bin/sh\necho "$@" >> {calls}\n')
+    fake.chmod(0o755)
+    planned("toy-mode-reg", py=fake)
+    assert not calls.exists()
+    planned("digits-mode-reg", py=fake)
+    assert "methods.mode_reg grid" in calls.read_text() and "--list" in calls.read_text()
+
+
 def test_a_printed_command_is_the_run_make_would_make(tmp_path):
     """Run one printed line by hand (as xargs or an array job would): make then skips that run only."""
     out = tmp_path / "runs"

@@ -5,6 +5,7 @@ missing-mode metrics (metrics.py) on sets with known answers."""
 import json
 import math
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -400,6 +401,25 @@ def test_grid_runs_both_models_per_point_skips_finished_runs_and_prints_commands
     cfg = common.parse_config(M.Config, M.__doc__, args)
     expected = M.point_config(M.grid_points("small", 2)[0], "reg", 0.05, base)
     assert cfg == M.dataclasses.replace(expected, out=cfg.out, resume=True) and cfg.out.endswith("-reg")
+
+
+def test_grid_only_makes_one_run_as_the_whole_grid_makes_it_and_list_names_the_runs(tmp_path, capsys):
+    """make's file target for one grid run (`grid --only <run>`, named by `grid --list`)."""
+    base = M.Config(dataset="digits", steps=2, batch_size=16, log_every=2, eval_samples=100, device="cpu")
+    M.grid(tmp_path / "whole", base, "small", 2, 0.05)
+    capsys.readouterr()
+    M.grid(tmp_path / "one", base, "small", 2, 0.05, list_only=True)
+    listed = capsys.readouterr().out.split()
+    assert listed == [f"{tmp_path / 'one'}/{p.name}" for p in sorted((tmp_path / "whole").glob("p*"))]
+    assert len(listed) == 4 and not (tmp_path / "one").exists()
+    name = Path(listed[1]).name
+    M.grid(tmp_path / "one", base, "small", 2, 0.05, only=name)
+    assert [p.name for p in (tmp_path / "one").iterdir()] == [name]  # that run only, and no grid.md
+    whole, one = (json.loads((d / name / "summary.json").read_text()) for d in (tmp_path / "whole", tmp_path / "one"))
+    assert {k: v for k, v in whole.items() if k not in ("seconds", "out")} == \
+        {k: v for k, v in one.items() if k not in ("seconds", "out")}
+    with pytest.raises(common.UserError, match="--list"):
+        M.grid(tmp_path / "one", base, "small", 2, 0.05, only="p0009-not-a-run-gan")
 
 
 def test_table_averages_over_seeds_per_set_and_model(tmp_path):
