@@ -512,7 +512,8 @@ def over_time(run_dirs, out, keys="modes,high_quality"):
 
 
 def seeds_table(run_dirs, keys):
-    """Markdown: one row per setting (run folders named <setting>-s<seed>), each key's mean and std over seeds."""
+    """Markdown: one row per setting (run folders named <setting>-s<seed>), each key's mean and std over seeds
+    (numpy's std, ddof 0, as the README's tables give it; REPRODUCTION.md gives the sample std)."""
     import re
 
     groups = {}
@@ -522,7 +523,8 @@ def seeds_table(run_dirs, keys):
                 json.loads((Path(r) / "summary.json").read_text()))
     if not groups:
         sys.exit("error: none of the given folders holds a summary.json")
-    lines = ["| setting | seeds | " + " | ".join(keys) + " |", "|---" * (len(keys) + 2) + "|"]
+    lines = ["Mean ± std over seeds (numpy's std, ddof 0).", "",
+             "| setting | seeds | " + " | ".join(keys) + " |", "|---" * (len(keys) + 2) + "|"]
     for name, runs in groups.items():
         cells = []
         for k in keys:

@@ -332,7 +332,7 @@ def table(run_dirs, out):
 
     n_test = "/".join(str(n) for n in sorted({s["third_party_images"] for s in runs if "third_party_images" in s}))
     lines = [f"Table 3 (sec. 4.2.1): test images on missing modes by the third-party noisy D (of {n_test} test images), "
-             "mean ± std over seeds; the number in brackets is z's dimension.", "",
+             "mean ± std over seeds (numpy's, ddof 0); the number in brackets is z's dimension.", "",
              "| | " + " | ".join(f"{MODEL_NAMES[m]} ({z})" for m, z in order) + " |", "|---" * (len(order) + 1) + "|"]
     lines += [f"| sigma {s:g} | " + " | ".join(cell(f"missing_sigma{s:g}", c) for c in order) + " |" for s in sigmas]
     if any("missed_modes" in s for s in runs):  # the 1,000-mode sets (Table 2's measures)

@@ -572,7 +572,7 @@ def table(run_dirs, out):
     sets = sorted({s for s, _ in rows})
     fmt = lambda v, d=1: f"{np.mean(v):.{d}f} ± {np.std(v):.{d}f}" if len(v) else ""
     lines = ["Table 2 (sec. 4.1.2): missed numbers (#Miss, of 1,000) and KL (smoothed KL(train || generated); "
-             "KL(generated || train) in brackets), mean ± std over seeds.", "",
+             "KL(generated || train) in brackets), mean ± std over seeds (numpy's, ddof 0).", "",
              "| model | " + " | ".join(f"{s} #Miss | {s} KL" for s in sets) + " |", "|---" * (2 * len(sets) + 1) + "|"]
     # the real-data row reads the real_* numbers the GAN runs carry (the Reg-GAN runs carry the same)
     for model, label, pre in (("gan", "DCGAN", ""), ("reg", "Reg-DCGAN", ""), ("gan", "real data", "real_")):

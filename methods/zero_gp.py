@@ -435,7 +435,7 @@ def surface(out, seeds=(0,), steps=10000, lam=1.0, device="cpu"):
            "seconds": round(time.time() - t0, 1), "gap": gaps}
     common.write_json(out / "surface.json", res)
     lines = [f"Fig. 1: mean |D - D*| on a 100 x 100 grid of [-2.5, 4.5]^2, {steps} Adam steps, lambda {lam}, "
-             f"seeds {', '.join(map(str, seeds))} (mean, std over seeds).", "",
+             f"seeds {', '.join(map(str, seeds))} (mean, std over seeds: numpy's, ddof 0).", "",
              "| panel | mean abs gap to D* | std |", "|---|---|---|"]
     lines += [f"| {label} | {np.mean(v):.4f} | {np.std(v):.4f} |" for label, v in gaps.items()]
     (out / "surface.md").write_text("\n".join(lines) + "\n")

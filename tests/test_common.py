@@ -190,3 +190,14 @@ def test_no_path_outside_the_repository():
     assert len(files) > 10
     bad = [f"{p.name}: {o}" for p in files for o in outside if o in p.read_text()]
     assert not bad
+
+
+def test_seeds_table_gives_each_settings_mean_and_ddof0_std(tmp_path):
+    for name, modes in (("a-s0", 2.0), ("a-s1", 4.0), ("a-s2", 9.0), ("b-s0", 5.0)):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "summary.json").write_text(json.dumps({"modes": modes}))
+    table = figures.seeds_table(sorted(tmp_path.iterdir()), ["modes"]).splitlines()
+    a = [2.0, 4.0, 9.0]
+    std0 = math.sqrt(sum((v - 5.0) ** 2 for v in a) / 3)  # ddof 0, as the caption says
+    assert "ddof 0" in table[0]
+    assert f"| a | 3 | 5 ± {std0:.2g} |" in table and "| b | 1 | 5 ± 0 |" in table
