@@ -383,7 +383,7 @@ def test_grid_points_cover_table_1():
     assert cfg.dropout == (0.5 if small[0]["dropout"] else 0.0)
 
 
-def test_grid_runs_both_models_per_point_skips_finished_runs_and_prints_commands(tmp_path, capsys):
+def test_grid_runs_both_models_per_point_skips_finished_runs_prints_commands_and_makes_one_run(tmp_path, capsys):
     base = M.Config(dataset="digits", steps=2, batch_size=16, log_every=2, eval_samples=100, device="cpu",
                     out=str(tmp_path / "grid"))
     res = M.grid(tmp_path / "grid", base, "small", 2, 0.05)
@@ -401,21 +401,15 @@ def test_grid_runs_both_models_per_point_skips_finished_runs_and_prints_commands
     cfg = common.parse_config(M.Config, M.__doc__, args)
     expected = M.point_config(M.grid_points("small", 2)[0], "reg", 0.05, base)
     assert cfg == M.dataclasses.replace(expected, out=cfg.out, resume=True) and cfg.out.endswith("-reg")
-
-
-def test_grid_only_makes_one_run_as_the_whole_grid_makes_it_and_list_names_the_runs(tmp_path, capsys):
-    """make's file target for one grid run (`grid --only <run>`, named by `grid --list`)."""
-    base = M.Config(dataset="digits", steps=2, batch_size=16, log_every=2, eval_samples=100, device="cpu")
-    M.grid(tmp_path / "whole", base, "small", 2, 0.05)
-    capsys.readouterr()
+    # make's file target for one run: `grid --only <run>`, the run named by `grid --list`, made as the whole grid made it
     M.grid(tmp_path / "one", base, "small", 2, 0.05, list_only=True)
     listed = capsys.readouterr().out.split()
-    assert listed == [f"{tmp_path / 'one'}/{p.name}" for p in sorted((tmp_path / "whole").glob("p*"))]
+    assert listed == [f"{tmp_path / 'one'}/{p.name}" for p in sorted((tmp_path / "grid").glob("p*"))]
     assert len(listed) == 4 and not (tmp_path / "one").exists()
     name = Path(listed[1]).name
     M.grid(tmp_path / "one", base, "small", 2, 0.05, only=name)
     assert [p.name for p in (tmp_path / "one").iterdir()] == [name]  # that run only, and no grid.md
-    whole, one = (json.loads((d / name / "summary.json").read_text()) for d in (tmp_path / "whole", tmp_path / "one"))
+    whole, one = (json.loads((d / name / "summary.json").read_text()) for d in (tmp_path / "grid", tmp_path / "one"))
     assert {k: v for k, v in whole.items() if k not in ("seconds", "out")} == \
         {k: v for k, v in one.items() if k not in ("seconds", "out")}
     with pytest.raises(common.UserError, match="--list"):
