@@ -486,9 +486,9 @@ mreg_digits_grid = $(mreg_grid) --dataset digits $(MREG_DIGITS_GRID) --size-scal
 digits-mode-reg: $(call mreg_comp,compositional_digits,$(MREG_DIGITS_COMP),$(OUT)/digits-mode-reg/compositional) \
 	  $(call grid_runs,$(mreg_digits_grid),digits-mode-reg)
 	$(if $(filter 1,$(PRINT)),@)$(mreg_digits_grid)
+	$(SKIP) $(PY) -m methods.mode_reg table $(OUT)/digits-mode-reg/compositional/*-s* --out $(OUT)/digits-mode-reg/compositional
 $(OUT)/digits-mode-reg/grid/%/summary.json: $(BUILD_DEPS)
 	$(LAUNCH) $(mreg_digits_grid) --only $*
-	$(SKIP) $(PY) -m methods.mode_reg table $(OUT)/digits-mode-reg/compositional/*-s* --out $(OUT)/digits-mode-reg/compositional
 
 # Che et al. 2017, sec. 3.3 and 4.2 (MDGAN), Table 3: DCGAN and Reg-GAN with z of 100 and 200
 # dimensions (SMOKE=1: 100 only), MDGAN with 200, the same DCGAN nets and settings and the same --steps (an

@@ -171,6 +171,7 @@ def test_each_run_of_a_grid_is_its_own_file_target(tmp_path):
         p = subprocess.run(["make", "-n", "--no-print-directory", target, "SMOKE=1", f"OUT={out}", "DEVICE=cpu",
                             f"PY={py}", "DEPS="], cwd=ROOT, capture_output=True, text=True, timeout=120)
         assert p.returncode == 0, p.stderr
+        assert target != "digits-mode-reg" or "methods.mode_reg table" in p.stdout  # drawn with no grid run to make
         return re.findall(r" --only (\S+)", p.stdout)
 
     grid = out / "digits-mode-reg" / "grid"
@@ -181,6 +182,10 @@ def test_each_run_of_a_grid_is_its_own_file_target(tmp_path):
     (grid / runs[1]).mkdir(parents=True)
     (grid / runs[1] / "summary.json").write_text("{}")
     assert planned("digits-mode-reg") == runs[:1] + runs[2:]
+    for run in runs:
+        (grid / run).mkdir(exist_ok=True)
+        (grid / run / "summary.json").write_text("{}")
+    assert planned("digits-mode-reg") == []
     calls = tmp_path / "calls.txt"  # a stand-in python that records how it was called
     fake = tmp_path / "python"
     fake.write_text(f'#!/bin/sh\necho "$@" >> {calls}\n')
