@@ -105,7 +105,7 @@ ifeq ($(SMOKE),1)
   ZGP_SWISS = 1gp
   ZGP_GRID = 0gp
   MREG_TOY = --steps 20 --heat-steps 0 10 20 --batch-size 32
-  MREG_GRID = --grid small --points 2 --steps 4 --batch-size 16
+  MREG_GRID = --grid small --points 1 --steps 4 --batch-size 16
   MREG_COMP = --steps 4 --batch-size 16 --image-size 16 --g-width 16 --d-width 16 --third-party-steps 5
   MREG_COMP_SETS = set2
   MREG_MNIST_COMP = --third-party-sigma 3.5
