@@ -332,12 +332,13 @@ def test_the_loop_passes_real_data_its_reconstruction_and_d_on_it(tmp_path, monk
     assert checked == ["feature", "feature"]
 
 
-def test_the_third_party_d_has_the_runs_architecture_without_normalization(tmp_path, monkeypatch):
+def test_the_third_party_d_has_the_runs_architecture_without_normalization(tmp_path, monkeypatch, digits_classifiers):
     seen = []
     real = metrics.missing_mode_estimate
     monkeypatch.setattr(metrics, "missing_mode_estimate", lambda d, *a: seen.append((d, a[3])) or real(d, *a))
     M.train(M.Config(dataset="digits", image_size=16, steps=1, batch_size=16, g_width=8, d_width=8, log_every=1,
-                     eval_samples=64, third_party_sigma=(0.5, 1.0), third_party_steps=2, out=str(tmp_path / "r")))
+                     eval_samples=64, third_party_sigma=(0.5, 1.0), third_party_steps=2, out=str(tmp_path / "r"),
+                     data_root=str(digits_classifiers.parent)))  # the session's classifiers: no 16 px fit here
     assert [sigma for _, sigma in seen] == [0.5, 1.0]
     for d, _ in seen:
         assert isinstance(d, nets.DCGANDiscriminator)
