@@ -4,8 +4,6 @@ Under pytest-xdist (`make test` runs two workers) each worker and its subprocess
 """
 
 import os
-import shutil
-from pathlib import Path
 
 import pytest
 
@@ -46,32 +44,19 @@ def on_nets(monkeypatch):
 def digits_classifiers(tmp_path_factory):
     """A classifiers folder for the smoke runs on digits, so that no run trains one. Returns that folder.
 
-    8 px: the full fit, trained into the repository's data/classifiers/ cache as a run with --data-root data
-    would (the in-process tests on digits score with that cache too), and copied here.
-    16 px: a 200-step fit (about 10 s, not the full fit's 2 minutes), in a folder the test workers share; only
-    smoke runs at 16 px score with it, and they check the pipeline, not the score.
-    metrics.data_classifier's lock makes one worker fit each and the other wait and load it."""
+    200-step fits (8 px about 5 s, 16 px about 10 s; the full fits take 30 s and 2 minutes): the smoke runs
+    check the pipeline, not the score. They sit in a folder the test workers share, each worker fitting one at
+    once (metrics.data_classifier's lock: the other waits and loads it). The full 8 px fit is checked in
+    test_metrics, in the repository's data/classifiers/ cache that in-process tests on digits score with."""
     import data as datasets
     import metrics
 
     base = tmp_path_factory.getbasetemp()
     shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base  # xdist: every worker's parent
-    folder = shared / "classifiers"
-    repo = Path(__file__).resolve().parent.parent / "data"
-
-    def full_8px():
-        metrics.data_classifier(datasets.load("digits", image_size=8), repo)
-        folder.mkdir(exist_ok=True)
-        tmp = folder / f"digits-1x8px.{os.getpid()}.tmp"
-        shutil.copyfile(repo / "classifiers" / "digits-1x8px.pt", tmp)
-        tmp.replace(folder / "digits-1x8px.pt")  # whole or absent for the other worker
-
-    def short_16px():
-        fit = metrics.train_classifier
-        with pytest.MonkeyPatch.context() as mp:
-            mp.setattr(metrics, "train_classifier", lambda *a, **kw: fit(*a, **{**kw, "steps": 200}))
-            metrics.data_classifier(datasets.load("digits", image_size=16), shared)
-
-    for get in (short_16px, full_8px) if os.environ.get("PYTEST_XDIST_WORKER") == "gw1" else (full_8px, short_16px):
-        get()  # two workers: one fit each at once
-    return folder
+    fit = metrics.train_classifier
+    sizes = (16, 8) if os.environ.get("PYTEST_XDIST_WORKER") == "gw1" else (8, 16)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(metrics, "train_classifier", lambda *a, **kw: fit(*a, **{**kw, "steps": 200}))
+        for size in sizes:
+            metrics.data_classifier(datasets.load("digits", image_size=size), shared)
+    return shared / "classifiers"

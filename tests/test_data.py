@@ -153,6 +153,17 @@ def test_stand_in_only_when_asked(tmp_path):
     assert d.shape == (3, 32, 32) and "stand-in" in d.name
 
 
+def test_digits_are_scikit_learns_load_digits_without_importing_it():
+    from sklearn.datasets import load_digits  # the oracle: scikit-learn's own loader
+    ref = load_digits()
+    x, y = data.load_digits_tensor()
+    assert torch.equal(x, torch.tensor(ref.images, dtype=torch.float32).unsqueeze(1) / 8.0 - 1.0)
+    assert torch.equal(y, torch.tensor(ref.target, dtype=torch.long))
+    r = subprocess.run([sys.executable, "-c", "import sys, data; data.load_digits_tensor(); print('sklearn' in sys.modules)"],
+                       cwd=Path(data.__file__).parent, capture_output=True, text=True)
+    assert r.stdout.strip() == "False", r.stderr
+
+
 def test_digits_and_composites():
     d = data.load("digits")
     assert d.shape == (1, 8, 8) and len(d) == 1797 and d.images.min() == -1 and d.images.max() == 1

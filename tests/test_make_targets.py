@@ -91,13 +91,19 @@ def check_smoke(target, out, r):
         assert json.loads(s.read_text())["device"] == "cpu"
 
 
-# toy-mode-reg's smoke run is the first make of the grid test below (which then makes it again)
-@pytest.mark.parametrize("target", sorted(set(EXPECTED) - {"toy-mode-reg"}))
+# toy-mode-reg's smoke run is the first make of the grid test below (which then makes it again);
+# cifar-roth-crosstest's follows cifar-roth's, on its runs
+@pytest.mark.parametrize("target", sorted(set(EXPECTED) - {"toy-mode-reg", "cifar-roth-crosstest"}))
 def test_smoke(target, tmp_path, digits_classifiers):
     # each target's data root gets the cached classifiers, so that no target trains them again
     shutil.copytree(digits_classifiers, tmp_path / "data" / "classifiers",
-                    ignore=shutil.ignore_patterns("*.lock", "*.tmp"))
+                    ignore=shutil.ignore_patterns("*.lock", "*.tmp"))  # .tmp: a fit being saved
     check_smoke(target, tmp_path / "runs", make(target, tmp_path / "runs", tmp_path / "data"))
+    if target == "cifar-roth":  # the cross-test alone: it reuses the two runs it compares, and trains none
+        (tmp_path / "runs" / "cifar-roth" / "crosstest" / "crosstest.json").unlink()
+        r = make("cifar-roth-crosstest", tmp_path / "runs", tmp_path / "data")
+        check_smoke("cifar-roth-crosstest", tmp_path / "runs", r)
+        assert "done: " not in r.stdout, r.stdout[-2000:]
     if target == "reproduce-cpu":  # the claims on the two smoke targets got verdicts from two seeds each
         import reproduce
         smoked = ("toy-mode-reg", "toy-zero-gp-surface")
