@@ -1,13 +1,17 @@
 """Mutation check: does a test catch each realistic one-line bug? Not collected by pytest (no test_ prefix).
 
     .venv/bin/python tests/mutants.py                 every mutant, one at a time
-    .venv/bin/python tests/mutants.py NAME ...        only these
+    .venv/bin/python tests/mutants.py NAME ...        only these (or a class name: every mutant of that class)
+    .venv/bin/python tests/mutants.py --list          the classes and their mutants, without running anything
 
 Each mutant is applied to a scratch copy of the repository (in a temporary
 folder; the working tree is never touched) and the test files named beside
 it run there with -x. A mutant the tests do not catch is reported as
 SURVIVED: a test is missing, or the mutant does not change behaviour (say
-why in the list). Add the mutants of a new method when it lands.
+why in EQUIVALENT). A mutant whose line is not found exactly once is STALE:
+the list is checked before anything runs, and a stale entry stops the
+script (exit 1) and turns tests/test_mutants.py red. The score is printed per class.
+Add the mutants of a new method when it lands.
 """
 
 import os
@@ -19,131 +23,153 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# The classes of bugs (issue 33): a mutant's class is the heading it is listed under.
+CLASSES = {
+    "equation": "a loss, regularizer or metric computed wrong inside its own function",
+    "harness": "the run harness: seeding, resume, checkpoints, NaN guard, overwrite",
+    "direction": "a call site that moves a net the wrong way (real and fake swapped, a sign flipped)",
+    "routing": "a term that does not reach the nets it should (a cut gradient, a net not stepped, a term on the wrong net)",
+    "side-path": "a factor or sign wrong on a side path (f-GAN, explicit noise, annealing, TTUR, cross-test, minimax)",
+    "settings": "a default resolved wrong, a pair of rates swapped, a make target's argument dropped",
+    "closed-form": "a closed form wrong where the symmetric case hides it (unequal covariances, non-uniform weights)",
+    "reported": "a logged or summarised number computed on the wrong tensor",
+    "data-nets": "a data set or a network that departs from its definition",
+}
+
 MUTANTS = [
-    # (name, file, the line as it is, the bug, the test files that should catch it)
-    ("critic-loop-once", "methods/baselines.py", "for _ in range(critic_steps(cfg, step)):", "for _ in range(1):", "tests/test_baselines.py"),
-    ("noise-real-only-in-D", "methods/baselines.py", "real_in, fake_in = noisy(real, sigma), noisy(fake, sigma)", "real_in, fake_in = noisy(real, sigma), fake", "tests/test_baselines.py"),
-    ("no-noise-in-G", "methods/baselines.py", "d(noisy(g(run.noise()), sigma))", "d(g(run.noise()))", "tests/test_baselines.py"),
-    ("nan-guard-loss_g-only", "common.py", "check_finite(done, **values)", "check_finite(done, loss_g=values.get('loss_g', 0.0))", "tests/test_run_contract.py"),
-    ("vral-F-R-swapped-in-D", "methods/vral.py", 'd_loss_vral(nets["f"], nets["r"], prep_fake(fake_out), real_out)', 'd_loss_vral(nets["r"], nets["f"], prep_fake(fake_out), real_out)', "tests/test_vral.py"),
-    ("vral-R-ref-mu_f", "methods/vral.py", "reference_batch(m, cfg.mu_real, 1.0, device), out_r", "reference_batch(m, mu_f, 1.0, device), out_r", "tests/test_vral.py"),
-    ("vral-no-centring-in-D", "methods/vral.py", "prep_fake(fake_out), real_out)", "fake_out, real_out)", "tests/test_vral.py"),
-    ("vral-ls-to-mu_f", "methods/vral.py", "g_loss_ls(fake_out, cfg.mu_real)", "g_loss_ls(fake_out, mu_f)", "tests/test_vral.py"),
-    ("folder-0-1", "data.py", "return TF.to_tensor(img) * 2 - 1", "return TF.to_tensor(img)", "tests/test_data.py"),
-    ("modes-count-all", "metrics.py", '"modes": int((hq_counts >= min_count).sum())', '"modes": int((np.bincount(k, minlength=K) >= min_count).sum())', "tests/test_common.py tests/test_metrics.py"),
-    ("principled-noise-real-only", "methods/principled.py", "d(baselines.noisy(real, sigma)), d(baselines.noisy(fake, sigma))", "d(baselines.noisy(real, sigma)), d(fake)", "tests/test_principled.py"),
-    ("principled-grad-no-noise", "methods/principled.py", "generator_grad(g, d, z, cost, sigma, noise_gen)", "generator_grad(g, d, z, cost, 0.0, noise_gen)", "tests/test_principled.py"),
-    ("no-zero-grad-D", "methods/baselines.py", "            opt_d.zero_grad(set_to_none=True)\n", "", "tests/test_baselines.py"),
+    # (class, name, file, the line as it is, the bug, the test files that should catch it)
+    ("side-path", "critic-loop-once", "methods/baselines.py", "for _ in range(critic_steps(cfg, step)):", "for _ in range(1):", "tests/test_baselines.py"),
+    ("routing", "noise-real-only-in-D", "methods/baselines.py", "real_in, fake_in = noisy(real, sigma), noisy(fake, sigma)", "real_in, fake_in = noisy(real, sigma), fake", "tests/test_baselines.py"),
+    ("routing", "no-noise-in-G", "methods/baselines.py", "d(noisy(g(run.noise()), sigma))", "d(g(run.noise()))", "tests/test_baselines.py"),
+    ("harness", "nan-guard-loss_g-only", "common.py", "check_finite(done, **values)", "check_finite(done, loss_g=values.get('loss_g', 0.0))", "tests/test_run_contract.py"),
+    ("direction", "vral-F-R-swapped-in-D", "methods/vral.py", 'd_loss_vral(nets["f"], nets["r"], prep_fake(fake_out), real_out)', 'd_loss_vral(nets["r"], nets["f"], prep_fake(fake_out), real_out)', "tests/test_vral.py"),
+    ("equation", "vral-R-ref-mu_f", "methods/vral.py", "reference_batch(m, cfg.mu_real, 1.0, device), out_r", "reference_batch(m, mu_f, 1.0, device), out_r", "tests/test_vral.py"),
+    ("equation", "vral-no-centring-in-D", "methods/vral.py", "prep_fake(fake_out), real_out)", "fake_out, real_out)", "tests/test_vral.py"),
+    ("equation", "vral-ls-to-mu_f", "methods/vral.py", "g_loss_ls(fake_out, cfg.mu_real)", "g_loss_ls(fake_out, mu_f)", "tests/test_vral.py"),
+    ("data-nets", "folder-0-1", "data.py", "return TF.to_tensor(img) * 2 - 1", "return TF.to_tensor(img)", "tests/test_data.py"),
+    ("equation", "modes-count-all", "metrics.py", '"modes": int((hq_counts >= min_count).sum())', '"modes": int((np.bincount(k, minlength=K) >= min_count).sum())', "tests/test_common.py tests/test_metrics.py"),
+    ("routing", "principled-noise-real-only", "methods/principled.py", "d(baselines.noisy(real, sigma)), d(baselines.noisy(fake, sigma))", "d(baselines.noisy(real, sigma)), d(fake)", "tests/test_principled.py"),
+    ("side-path", "principled-grad-no-noise", "methods/principled.py", "generator_grad(g, d, z, cost, sigma, noise_gen)", "generator_grad(g, d, z, cost, 0.0, noise_gen)", "tests/test_principled.py"),
+    ("equation", "no-zero-grad-D", "methods/baselines.py", "            opt_d.zero_grad(set_to_none=True)\n", "", "tests/test_baselines.py"),
     # more classes: optimizers, schedules, harness, metrics, data, principled
-    ("no-clipping", "methods/baselines.py", "                clip_weights(d, cfg.clip)", "                pass", "tests/test_baselines.py tests/test_run_contract.py"),
-    ("gp-lambda-ignored", "methods/baselines.py", "cfg.gp_lambda * gradient_penalty(d, real_in, fake_in)", "gradient_penalty(d, real_in, fake_in)", "tests/test_baselines.py"),
-    ("gp-on-clean-inputs", "methods/baselines.py", "gradient_penalty(d, real_in, fake_in)", "gradient_penalty(d, real, fake)", "tests/test_baselines.py"),
-    ("diag-mode-keeps-bn", "common.py", "                b.copy_(saved[k])", "                pass", "tests/test_run_contract.py tests/test_common.py"),
-    ("resume-no-rng", "common.py", '    set_rng_state(state["rng"])\n    return state["step"]', '    return state["step"]', "tests/test_run_contract.py tests/test_common.py"),
-    ("anneal-half-speed", "methods/baselines.py", "1.0 - step / cfg.steps", "1.0 - step / (2 * cfg.steps)", "tests/test_baselines.py"),
-    ("vral-step-no-zero-grad", "methods/vral.py", "    opt.zero_grad(set_to_none=True)\n    loss.backward()", "    loss.backward()", "tests/test_vral.py tests/test_run_contract.py"),
-    ("lipschitz-critic-sign", "methods/vral.py", "return critic_term(fake_out, real_out) + F.softplus", "return critic_term(real_out, fake_out) + F.softplus", "tests/test_vral.py"),
-    ("vral-F-on-real", "methods/vral.py", "out_f = prep_fake(d(fake_batch()))", "out_f = prep_fake(d(data.sample(m)))", "tests/test_vral.py"),
-    ("vral-D-fake-real-swapped", "methods/vral.py", "fake_out, real_out = d(fake_batch()), d(real_r if cfg.share_real else data.sample(m))", "real_out, fake_out = d(fake_batch()), d(real_r if cfg.share_real else data.sample(m))", "tests/test_vral.py"),
-    ("vral-share-real-ignored", "methods/vral.py", "d(real_r if cfg.share_real else data.sample(m))", "d(data.sample(m))", "tests/test_vral.py"),
-    ("vral-glorot-ignored", "methods/vral.py", 'init = glorot if cfg.meta_init == "glorot" else (lambda net: net)', "init = lambda net: net", "tests/test_vral.py"),
-    ("vral-slope-ignored", "methods/vral.py", "    set_lrelu_slope(d, cfg.lrelu_slope)\n", "", "tests/test_vral.py"),
-    ("vral-G-no-d-freeze-restore", "methods/vral.py", "        d.requires_grad_(True)\n        run.end_step", "        run.end_step", "tests/test_vral.py tests/test_run_contract.py"),
-    ("diag-fake-std-from-real", "metrics.py", '"d_fake_std": avg(f, torch.std)', '"d_fake_std": avg(r, torch.std)', "tests/test_metrics.py tests/test_run_contract.py"),
-    ("npz-fake-is-real", "common.py", "out_f = torch.cat([d(x) for x in fakes])", "out_f = torch.cat([d(x) for x in reals])", "tests/test_run_contract.py"),
-    ("grad-norm-not-flattened", "metrics.py", "return g.flatten(1).norm(dim=1)", "return g.norm(dim=1)", "tests/test_baselines.py tests/test_metrics.py"),
-    ("hq-2-std", "metrics.py", "good = dist <= 3 * std", "good = dist <= 2 * std", "tests/test_common.py"),
-    ("revkl-direction", "metrics.py", "np.sum(q[nz] * np.log(q[nz] / p[nz]))", "np.sum(p[nz] * np.log(p[nz] / q[nz]))", "tests/test_common.py"),
-    ("principled-G-buffers-not-restored", "methods/principled.py", "            b.copy_(g_buffers[k])", "            pass", "tests/test_principled.py"),
-    ("principled-phase1-no-resume", "methods/principled.py", '"resume": i > 0', '"resume": False', "tests/test_principled.py"),
-    ("principled-extra-d-untrained", "methods/principled.py", "        fresh_discriminator_phase(cfg, data, g_j, d_j, z_dim, device, 0.0, measure_every=cfg.d_iters)\n", "", "tests/test_principled.py -k across"),
-    ("principled-across-one-d", "methods/principled.py", "finals.append(mean_generator_grads(g_j, d_j, z_fixed))", "finals.append(mean_generator_grads(g, d, z_fixed))", "tests/test_principled.py -k across"),
-    ("principled-across-on-noisy-d", "methods/principled.py", "if sigma == 0 and cfg.d_seeds > 1:", "if sigma == sigmas[-1] and cfg.d_seeds > 1:", "tests/test_principled.py -k across"),
-    ("principled-across-first-d-untrained", "methods/principled.py", "across_discriminators(cfg, run.data, g, d, fresh_nets,", "across_discriminators(cfg, run.data, *fresh_nets(cfg.seed + 1), fresh_nets,", "tests/test_principled.py -k across"),
-    ("seed-ignored-torch", "common.py", "    torch.manual_seed(seed)\n\n\ndef pick_device", "    pass\n\n\ndef pick_device", "tests/test_run_contract.py"),
-    ("ns-g-loss-is-minimax", "methods/baselines.py", 'G_LOSS = {"minimax": g_loss_minimax, "nonsaturating": g_loss_nonsaturating,', 'G_LOSS = {"minimax": g_loss_minimax, "nonsaturating": g_loss_minimax,', "tests/test_baselines.py"),
-    ("stacked-digit-order", "data.py", "labels = (digits * torch.tensor([100, 10, 1])).sum(1)", "labels = (digits * torch.tensor([1, 10, 100])).sum(1)", "tests/test_data.py"),
-    ("mode-score-no-kl-term", "metrics.py", "return float(np.exp(_kl_rows(probs, train_dist).mean() - _kl_rows(probs.mean(0), train_dist)))", "return float(np.exp(_kl_rows(probs, train_dist).mean()))", "tests/test_metrics.py"),
-    ("wgan-gp-critic-batchnorm", "methods/baselines.py", 'd_norm="none" if cfg.loss == "wgan-gp" else None', "d_norm=None", "tests/test_baselines.py"),
-    ("layer-norm-per-channel", "nets.py", "nn.GroupNorm(1, ch * 2)", "nn.GroupNorm(ch * 2, ch * 2)", "tests/test_common.py"),
-    ("resume-config-unchecked", "common.py", "if cfg is not None and saved is not None:", "if False:", "tests/test_run_contract.py"),
-    ("overwrite-unchecked", "common.py", "        if not cfg.overwrite:\n", "        if False:\n", "tests/test_run_contract.py"),
-    ("folder-unseeded-indices", "data.py", "idx = torch.randint(len(self.files), (n,)).tolist()", "idx = np.random.default_rng().integers(len(self.files), size=n).tolist()", "tests/test_data.py"),
-    ("png16-clipped", "data.py", 'if img.mode.startswith("I"):', "if False:", "tests/test_data.py"),
-    ("roth-weights-detached", "methods/roth_reg.py", "d_real, d_fake = torch.sigmoid(logit_real), torch.sigmoid(logit_fake)", "d_real, d_fake = torch.sigmoid(logit_real).detach(), torch.sigmoid(logit_fake).detach()", "tests/test_roth_reg.py"),
-    ("roth-grad-no-create-graph", "methods/roth_reg.py", "(x_real, x_fake), create_graph=True)", "(x_real, x_fake), create_graph=False)", "tests/test_roth_reg.py"),
-    ("roth-norm-not-squared", "methods/roth_reg.py", "g_real.flatten(1).pow(2).sum(1)", "g_real.flatten(1).norm(dim=1)", "tests/test_roth_reg.py"),
-    ("roth-grad-of-batch-mean", "methods/roth_reg.py", "logit_real.sum() + logit_fake.sum()", "logit_real.mean() + logit_fake.mean()", "tests/test_roth_reg.py"),
-    ("roth-real-weight-is-D", "methods/roth_reg.py", "((1 - d_real) ** 2 * sq_grad_real)", "(d_real**2 * sq_grad_real)", "tests/test_roth_reg.py"),
-    ("roth-gamma-not-halved", "methods/roth_reg.py", "d_loss_js(logit_real, logit_fake) + gamma / 2 * omega", "d_loss_js(logit_real, logit_fake) + gamma * omega", "tests/test_roth_reg.py"),
-    ("roth-anneal-linear", "methods/roth_reg.py", "gamma0 * decay ** (step / total_steps)", "gamma0 * (1 - (1 - decay) * step / total_steps)", "tests/test_roth_reg.py"),
-    ("roth-anneal-from-step-0", "methods/roth_reg.py", "annealed_gamma(step + 1, cfg.steps", "annealed_gamma(step, cfg.steps", "tests/test_roth_reg.py"),
-    ("roth-d-steps-once", "methods/roth_reg.py", "        for _ in range(cfg.d_steps):", "        for _ in range(1):", "tests/test_roth_reg.py"),
-    ("roth-g-costs-swapped", "methods/roth_reg.py", "g_loss_original(out_fake) if g_loss == \"minimax\" else g_loss_alternative(out_fake)", "g_loss_alternative(out_fake) if g_loss == \"minimax\" else g_loss_original(out_fake)", "tests/test_roth_reg.py"),
-    ("roth-noise-fake-only", "methods/roth_reg.py", "real = noise(run.data.sample(m))", "real = run.data.sample(m)", "tests/test_roth_reg.py"),
-    ("roth-f-weight-is-conjugate", "methods/roth_reg.py", "(conj2(psi) * g.flatten(1)", "(conj(psi) * g.flatten(1)", "tests/test_roth_reg.py"),
-    ("roth-hellinger-conj2", "methods/roth_reg.py", "lambda t: 2 / (1 - t) ** 3", "lambda t: 1 / (1 - t) ** 2", "tests/test_roth_reg.py"),
-    ("roth-crosstest-own-samples", "methods/roth_reg.py", "predict_real(d, samples[other], bs)", "predict_real(d, samples[k], bs)", "tests/test_roth_reg.py"),
-    ("roth-toy-relu", "methods/roth_reg.py", "        g, d = build(act=\"tanh\")", "        g, d = build()", "tests/test_roth_reg.py"),
-    ("label-kl-reversed", "metrics.py", "return float(_kl_rows(np.asarray(train_dist, np.float64), np.asarray(probs, np.float64).mean(0)))", "return float(_kl_rows(np.asarray(probs, np.float64).mean(0), np.asarray(train_dist, np.float64)))", "tests/test_metrics.py"),
-    ("zgp-a-per-pixel", "methods/zero_gp.py", 'a = torch.rand(len(x_real), *([1] * (x_real.dim() - 1)), device=x_real.device)', 'a = torch.rand_like(x_real)', "tests/test_zero_gp.py tests/test_run_contract.py"),
-    ("zgp-no-create-graph", "methods/zero_gp.py", '(g,) = torch.autograd.grad(out.sum(), x, create_graph=True)', '(g,) = torch.autograd.grad(out.sum(), x, create_graph=False)', "tests/test_zero_gp.py tests/test_run_contract.py"),
-    ("zgp-always-logit", "methods/zero_gp.py", 'out = torch.sigmoid(logit) if output == "prob" else logit', 'out = logit', "tests/test_zero_gp.py tests/test_run_contract.py"),
-    ("zgp-samples-real-only", "methods/zero_gp.py", 'x = torch.cat([x_real, x_fake])', 'x = x_real', "tests/test_zero_gp.py tests/test_run_contract.py"),
-    ("zgp-norm-not-squared", "methods/zero_gp.py", 'return g.pow(2).sum(1).mean()', 'return g.norm(dim=1).mean()', "tests/test_zero_gp.py tests/test_run_contract.py"),
-    ("zgp-centre-ignored", "methods/zero_gp.py", 'return ((g.norm(dim=1) - center) ** 2).mean()', 'return (g.norm(dim=1) ** 2).mean()', "tests/test_zero_gp.py tests/test_run_contract.py"),
-    ("zgp-no-flatten", "methods/zero_gp.py", '    return g.flatten(1)\n', '    return g\n', "tests/test_zero_gp.py tests/test_run_contract.py"),
-    ("zgp-lambda-ignored", "methods/zero_gp.py", 'return loss + lam * gp, gp', 'return loss + gp, gp', "tests/test_zero_gp.py tests/test_run_contract.py"),
-    ("zgp-d-steps-once", "methods/zero_gp.py", '        for _ in range(cfg.d_steps):', '        for _ in range(1):', "tests/test_zero_gp.py tests/test_run_contract.py"),
-    ("zgp-g-saturating", "methods/zero_gp.py", '    return F.softplus(-logit_fake).mean()\n\n\ndef discriminator_loss', '    return -F.softplus(logit_fake).mean()\n\n\ndef discriminator_loss', "tests/test_zero_gp.py tests/test_run_contract.py"),
-    ("zgp-ttur-swapped", "methods/zero_gp.py", 'make_optim(cfg, g.parameters(), cfg.lr_g), make_optim(cfg, d.parameters(), cfg.lr_d)', 'make_optim(cfg, g.parameters(), cfg.lr_d), make_optim(cfg, d.parameters(), cfg.lr_g)', "tests/test_zero_gp.py tests/test_run_contract.py"),
-    ("zgp-field-of-logit", "methods/zero_gp.py", 'F.logsigmoid(d(v).reshape(-1)).sum()', 'd(v).reshape(-1).sum()', "tests/test_zero_gp.py tests/test_run_contract.py"),
-    ("zgp-optimal-d-swapped", "methods/zero_gp.py", 'return pr / (pr + pg)', 'return pg / (pr + pg)', "tests/test_zero_gp.py tests/test_run_contract.py"),
-    ("zgp-surface-fake-cov", "methods/zero_gp.py", 'rng.multivariate_normal(MEANS[1], COVS[1], n)', 'rng.multivariate_normal(MEANS[1], COVS[0], n)', "tests/test_zero_gp.py tests/test_run_contract.py"),
-    ("zgp-no-zero-grad-D", "methods/zero_gp.py", '            opt_d.zero_grad(set_to_none=True)\n            loss_d.backward()', '            loss_d.backward()', "tests/test_zero_gp.py tests/test_run_contract.py"),
-    ("composed-third-swapped", "metrics.py", "torch.stack([band[..., i * h:(i + 1) * h] for i in range(3)], 1)", "torch.stack([band[..., (2 - i) * h:(3 - i) * h] for i in range(3)], 1)", "tests/test_metrics.py"),
+    ("side-path", "no-clipping", "methods/baselines.py", "                clip_weights(d, cfg.clip)", "                pass", "tests/test_baselines.py tests/test_run_contract.py"),
+    ("side-path", "gp-lambda-ignored", "methods/baselines.py", "cfg.gp_lambda * gradient_penalty(d, real_in, fake_in)", "gradient_penalty(d, real_in, fake_in)", "tests/test_baselines.py"),
+    ("side-path", "gp-on-clean-inputs", "methods/baselines.py", "gradient_penalty(d, real_in, fake_in)", "gradient_penalty(d, real, fake)", "tests/test_baselines.py"),
+    ("harness", "diag-mode-keeps-bn", "common.py", "                b.copy_(saved[k])", "                pass", "tests/test_run_contract.py tests/test_common.py"),
+    ("harness", "resume-no-rng", "common.py", '    set_rng_state(state["rng"])\n    return state["step"]', '    return state["step"]', "tests/test_run_contract.py tests/test_common.py"),
+    ("side-path", "anneal-half-speed", "methods/baselines.py", "1.0 - step / cfg.steps", "1.0 - step / (2 * cfg.steps)", "tests/test_baselines.py"),
+    ("equation", "vral-step-no-zero-grad", "methods/vral.py", "    opt.zero_grad(set_to_none=True)\n    loss.backward()", "    loss.backward()", "tests/test_vral.py tests/test_run_contract.py"),
+    ("direction", "lipschitz-critic-sign", "methods/vral.py", "return critic_term(fake_out, real_out) + F.softplus", "return critic_term(real_out, fake_out) + F.softplus", "tests/test_vral.py"),
+    ("direction", "vral-F-on-real", "methods/vral.py", "out_f = prep_fake(d(fake_batch()))", "out_f = prep_fake(d(data.sample(m)))", "tests/test_vral.py"),
+    ("direction", "vral-D-fake-real-swapped", "methods/vral.py", "fake_out, real_out = d(fake_batch()), d(real_r if cfg.share_real else data.sample(m))", "real_out, fake_out = d(fake_batch()), d(real_r if cfg.share_real else data.sample(m))", "tests/test_vral.py"),
+    ("equation", "vral-share-real-ignored", "methods/vral.py", "d(real_r if cfg.share_real else data.sample(m))", "d(data.sample(m))", "tests/test_vral.py"),
+    ("data-nets", "vral-glorot-ignored", "methods/vral.py", 'init = glorot if cfg.meta_init == "glorot" else (lambda net: net)', "init = lambda net: net", "tests/test_vral.py"),
+    ("data-nets", "vral-slope-ignored", "methods/vral.py", "    set_lrelu_slope(d, cfg.lrelu_slope)\n", "", "tests/test_vral.py"),
+    ("equation", "vral-G-no-d-freeze-restore", "methods/vral.py", "        d.requires_grad_(True)\n        run.end_step", "        run.end_step", "tests/test_vral.py tests/test_run_contract.py"),
+    ("reported", "diag-fake-std-from-real", "metrics.py", '"d_fake_std": avg(f, torch.std)', '"d_fake_std": avg(r, torch.std)', "tests/test_metrics.py tests/test_run_contract.py"),
+    ("harness", "npz-fake-is-real", "common.py", "out_f = torch.cat([d(x) for x in fakes])", "out_f = torch.cat([d(x) for x in reals])", "tests/test_run_contract.py"),
+    ("equation", "grad-norm-not-flattened", "metrics.py", "return g.flatten(1).norm(dim=1)", "return g.norm(dim=1)", "tests/test_baselines.py tests/test_metrics.py"),
+    ("equation", "hq-2-std", "metrics.py", "good = dist <= 3 * std", "good = dist <= 2 * std", "tests/test_common.py"),
+    ("equation", "revkl-direction", "metrics.py", '"reverse_kl": float(np.sum(q[nz] * np.log(q[nz] / p[nz])))', '"reverse_kl": float(np.sum(p[nz] * np.log(p[nz] / q[nz])))', "tests/test_common.py"),
+    ("equation", "principled-G-buffers-not-restored", "methods/principled.py", "            b.copy_(g_buffers[k])", "            pass", "tests/test_principled.py"),
+    ("equation", "principled-phase1-no-resume", "methods/principled.py", '"resume": i > 0', '"resume": False', "tests/test_principled.py"),
+    ("reported", "principled-extra-d-untrained", "methods/principled.py", "        fresh_discriminator_phase(cfg, data, g_j, d_j, z_dim, device, 0.0, measure_every=cfg.d_iters)\n", "", "tests/test_principled.py -k across"),
+    ("reported", "principled-across-one-d", "methods/principled.py", "finals.append(mean_generator_grads(g_j, d_j, z_fixed))", "finals.append(mean_generator_grads(g, d, z_fixed))", "tests/test_principled.py -k across"),
+    ("reported", "principled-across-on-noisy-d", "methods/principled.py", "if sigma == 0 and cfg.d_seeds > 1:", "if sigma == sigmas[-1] and cfg.d_seeds > 1:", "tests/test_principled.py -k across"),
+    ("reported", "principled-across-first-d-untrained", "methods/principled.py", "across_discriminators(cfg, run.data, g, d, fresh_nets,", "across_discriminators(cfg, run.data, *fresh_nets(cfg.seed + 1), fresh_nets,", "tests/test_principled.py -k across"),
+    ("harness", "seed-ignored-torch", "common.py", "    torch.manual_seed(seed)\n\n\ndef pick_device", "    pass\n\n\ndef pick_device", "tests/test_run_contract.py"),
+    ("direction", "ns-g-loss-is-minimax", "methods/baselines.py", 'G_LOSS = {"minimax": g_loss_minimax, "nonsaturating": g_loss_nonsaturating,', 'G_LOSS = {"minimax": g_loss_minimax, "nonsaturating": g_loss_minimax,', "tests/test_baselines.py"),
+    ("data-nets", "stacked-digit-order", "data.py", "labels = (digits * torch.tensor([100, 10, 1])).sum(1)", "labels = (digits * torch.tensor([1, 10, 100])).sum(1)", "tests/test_data.py"),
+    ("equation", "mode-score-no-kl-term", "metrics.py", "return float(np.exp(_kl_rows(probs, train_dist).mean() - _kl_rows(probs.mean(0), train_dist)))", "return float(np.exp(_kl_rows(probs, train_dist).mean()))", "tests/test_metrics.py"),
+    ("data-nets", "wgan-gp-critic-batchnorm", "methods/baselines.py", 'd_norm="none" if cfg.loss == "wgan-gp" else None', "d_norm=None", "tests/test_baselines.py"),
+    ("data-nets", "layer-norm-per-channel", "nets.py", "nn.GroupNorm(1, ch * 2)", "nn.GroupNorm(ch * 2, ch * 2)", "tests/test_common.py"),
+    ("harness", "resume-config-unchecked", "common.py", "if cfg is not None and saved is not None:", "if False:", "tests/test_run_contract.py"),
+    ("harness", "overwrite-unchecked", "common.py", "        if not cfg.overwrite:\n", "        if False:\n", "tests/test_run_contract.py"),
+    ("data-nets", "folder-unseeded-indices", "data.py", "idx = torch.randint(len(self.files), (n,)).tolist()", "idx = np.random.default_rng().integers(len(self.files), size=n).tolist()", "tests/test_data.py"),
+    ("data-nets", "png16-clipped", "data.py", 'if img.mode.startswith("I"):', "if False:", "tests/test_data.py"),
+    ("routing", "roth-weights-detached", "methods/roth_reg.py", "d_real, d_fake = torch.sigmoid(logit_real), torch.sigmoid(logit_fake)", "d_real, d_fake = torch.sigmoid(logit_real).detach(), torch.sigmoid(logit_fake).detach()", "tests/test_roth_reg.py"),
+    ("equation", "roth-grad-no-create-graph", "methods/roth_reg.py", "(x_real, x_fake), create_graph=True)", "(x_real, x_fake), create_graph=False)", "tests/test_roth_reg.py"),
+    ("equation", "roth-norm-not-squared", "methods/roth_reg.py", "g_real.flatten(1).pow(2).sum(1)", "g_real.flatten(1).norm(dim=1)", "tests/test_roth_reg.py"),
+    ("equation", "roth-grad-of-batch-mean", "methods/roth_reg.py", "logit_real.sum() + logit_fake.sum()", "logit_real.mean() + logit_fake.mean()", "tests/test_roth_reg.py"),
+    ("equation", "roth-real-weight-is-D", "methods/roth_reg.py", "((1 - d_real) ** 2 * sq_grad_real)", "(d_real**2 * sq_grad_real)", "tests/test_roth_reg.py"),
+    ("equation", "roth-gamma-not-halved", "methods/roth_reg.py", "d_loss_js(logit_real, logit_fake) + gamma / 2 * omega", "d_loss_js(logit_real, logit_fake) + gamma * omega", "tests/test_roth_reg.py"),
+    ("side-path", "roth-anneal-linear", "methods/roth_reg.py", "gamma0 * decay ** (step / total_steps)", "gamma0 * (1 - (1 - decay) * step / total_steps)", "tests/test_roth_reg.py"),
+    ("side-path", "roth-anneal-from-step-0", "methods/roth_reg.py", "annealed_gamma(step + 1, cfg.steps", "annealed_gamma(step, cfg.steps", "tests/test_roth_reg.py"),
+    ("equation", "roth-d-steps-once", "methods/roth_reg.py", "        for _ in range(cfg.d_steps):", "        for _ in range(1):", "tests/test_roth_reg.py"),
+    ("direction", "roth-g-costs-swapped", "methods/roth_reg.py", "g_loss_original(out_fake) if g_loss == \"minimax\" else g_loss_alternative(out_fake)", "g_loss_alternative(out_fake) if g_loss == \"minimax\" else g_loss_original(out_fake)", "tests/test_roth_reg.py"),
+    ("side-path", "roth-noise-fake-only", "methods/roth_reg.py", "real = noise(run.data.sample(m))", "real = run.data.sample(m)", "tests/test_roth_reg.py"),
+    ("side-path", "roth-f-weight-is-conjugate", "methods/roth_reg.py", "(conj2(psi) * g.flatten(1)", "(conj(psi) * g.flatten(1)", "tests/test_roth_reg.py"),
+    ("side-path", "roth-hellinger-conj2", "methods/roth_reg.py", "lambda t: 2 / (1 - t) ** 3", "lambda t: 1 / (1 - t) ** 2", "tests/test_roth_reg.py"),
+    ("side-path", "roth-crosstest-own-samples", "methods/roth_reg.py", "predict_real(d, samples[other], bs)", "predict_real(d, samples[k], bs)", "tests/test_roth_reg.py"),
+    ("data-nets", "roth-toy-relu", "methods/roth_reg.py", "        g, d = build(act=\"tanh\")", "        g, d = build()", "tests/test_roth_reg.py"),
+    ("reported", "label-kl-reversed", "metrics.py", "return float(_kl_rows(np.asarray(train_dist, np.float64), np.asarray(probs, np.float64).mean(0)))", "return float(_kl_rows(np.asarray(probs, np.float64).mean(0), np.asarray(train_dist, np.float64)))", "tests/test_metrics.py"),
+    ("equation", "zgp-a-per-pixel", "methods/zero_gp.py", 'a = torch.rand(len(x_real), *([1] * (x_real.dim() - 1)), device=x_real.device)', 'a = torch.rand_like(x_real)', "tests/test_zero_gp.py tests/test_run_contract.py"),
+    ("equation", "zgp-no-create-graph", "methods/zero_gp.py", '(g,) = torch.autograd.grad(out.sum(), x, create_graph=True)', '(g,) = torch.autograd.grad(out.sum(), x, create_graph=False)', "tests/test_zero_gp.py tests/test_run_contract.py"),
+    ("equation", "zgp-always-logit", "methods/zero_gp.py", 'out = torch.sigmoid(logit) if output == "prob" else logit', 'out = logit', "tests/test_zero_gp.py tests/test_run_contract.py"),
+    ("equation", "zgp-samples-real-only", "methods/zero_gp.py", 'x = torch.cat([x_real, x_fake])', 'x = x_real', "tests/test_zero_gp.py tests/test_run_contract.py"),
+    ("equation", "zgp-norm-not-squared", "methods/zero_gp.py", 'return g.pow(2).sum(1).mean()', 'return g.norm(dim=1).mean()', "tests/test_zero_gp.py tests/test_run_contract.py"),
+    ("equation", "zgp-centre-ignored", "methods/zero_gp.py", 'return ((g.norm(dim=1) - center) ** 2).mean()', 'return (g.norm(dim=1) ** 2).mean()', "tests/test_zero_gp.py tests/test_run_contract.py"),
+    ("equation", "zgp-no-flatten", "methods/zero_gp.py", '    return g.flatten(1)\n', '    return g\n', "tests/test_zero_gp.py tests/test_run_contract.py"),
+    ("equation", "zgp-lambda-ignored", "methods/zero_gp.py", 'return loss + lam * gp, gp', 'return loss + gp, gp', "tests/test_zero_gp.py tests/test_run_contract.py"),
+    ("equation", "zgp-d-steps-once", "methods/zero_gp.py", '        for _ in range(cfg.d_steps):', '        for _ in range(1):', "tests/test_zero_gp.py tests/test_run_contract.py"),
+    ("direction", "zgp-g-saturating", "methods/zero_gp.py", '    return F.softplus(-logit_fake).mean()\n\n\ndef discriminator_loss', '    return -F.softplus(logit_fake).mean()\n\n\ndef discriminator_loss', "tests/test_zero_gp.py tests/test_run_contract.py"),
+    ("side-path", "zgp-ttur-swapped", "methods/zero_gp.py", 'make_optim(cfg, g.parameters(), cfg.lr_g), make_optim(cfg, d.parameters(), cfg.lr_d)', 'make_optim(cfg, g.parameters(), cfg.lr_d), make_optim(cfg, d.parameters(), cfg.lr_g)', "tests/test_zero_gp.py tests/test_run_contract.py"),
+    ("equation", "zgp-field-of-logit", "methods/zero_gp.py", 'F.logsigmoid(d(v).reshape(-1)).sum()', 'd(v).reshape(-1).sum()', "tests/test_zero_gp.py tests/test_run_contract.py"),
+    ("equation", "zgp-optimal-d-swapped", "methods/zero_gp.py", 'return pr / (pr + pg)', 'return pg / (pr + pg)', "tests/test_zero_gp.py tests/test_run_contract.py"),
+    ("equation", "zgp-surface-fake-cov", "methods/zero_gp.py", 'rng.multivariate_normal(MEANS[1], COVS[1], n)', 'rng.multivariate_normal(MEANS[1], COVS[0], n)', "tests/test_zero_gp.py tests/test_run_contract.py"),
+    ("equation", "zgp-no-zero-grad-D", "methods/zero_gp.py", '            opt_d.zero_grad(set_to_none=True)\n            loss_d.backward()', '            loss_d.backward()', "tests/test_zero_gp.py tests/test_run_contract.py"),
+    ("data-nets", "composed-third-swapped", "metrics.py", "torch.stack([band[..., i * h:(i + 1) * h] for i in range(3)], 1)", "torch.stack([band[..., (2 - i) * h:(3 - i) * h] for i in range(3)], 1)", "tests/test_metrics.py"),
     # mode_reg (Che et al. 2017)
-    ("mreg-mode-sign-as-printed", "methods/mode_reg.py", "mode = F.softplus(-logit_rec).mean()", "mode = F.softplus(logit_rec).mean()", "tests/test_mode_reg.py"),
-    ("mreg-no-metric-term", "methods/mode_reg.py", "return lam1 * dist + lam2 * mode, dist, mode", "return lam2 * mode, dist, mode", "tests/test_mode_reg.py"),
-    ("mreg-lam1-lam2-swapped", "methods/mode_reg.py", "return lam1 * dist + lam2 * mode, dist, mode", "return lam2 * dist + lam1 * mode, dist, mode", "tests/test_mode_reg.py"),
-    ("mreg-pixel-is-mean", "methods/mode_reg.py", "return sq.mean(1) if kind == \"mean\" else sq.sum(1)", "return sq.mean(1)", "tests/test_mode_reg.py"),
-    ("mreg-E-never-steps", "methods/mode_reg.py", "        if reg:\n            opt_e.step()", "        if False:\n            opt_e.step()", "tests/test_mode_reg.py"),
-    ("mreg-rec-detached", "methods/mode_reg.py", "                rec = g(e(x))", "                rec = g(e(x)).detach()", "tests/test_mode_reg.py"),
-    ("mreg-E-no-zero-grad", "methods/mode_reg.py", "        opt_e.zero_grad(set_to_none=True)\n", "", "tests/test_mode_reg.py"),
-    ("mreg-rec-on-noise-stream", "methods/mode_reg.py", 'with nets.batch_norm_stream(g, "encoder"):  # app. B', 'with nets.batch_norm_stream(g, "noise"):  # app. B', "tests/test_mode_reg.py"),
-    ("mreg-gan-loss-on-rec", "methods/mode_reg.py", "return g_loss(logit_fake) + reg, reg, dist, mode", "return g_loss(logit_rec) + reg, reg, dist, mode", "tests/test_mode_reg.py"),
-    ("mreg-d-steps-once", "methods/mode_reg.py", "        for _ in range(cfg.d_steps):\n            real = run.data.sample(cfg.batch_size)\n            with torch.no_grad(), nets.batch_norm_stream", "        for _ in range(1):\n            real = run.data.sample(cfg.batch_size)\n            with torch.no_grad(), nets.batch_norm_stream", "tests/test_mode_reg.py"),
-    ("mreg-prior-ignored", "common.py", '    return (torch.rand if prior == "uniform" else torch.randn)(n, z_dim, device=device)', "    return torch.randn(n, z_dim, device=device)", "tests/test_mode_reg.py"),
-    ("split-bn-weights-not-copied", "nets.py", "                new.weight.copy_(child.weight)\n", "", "tests/test_mode_reg.py"),
-    ("split-bn-shared-stats", "nets.py", 'getattr(self, f"running_mean_{self.stream}"), getattr(self, f"running_var_{self.stream}")', 'getattr(self, f"running_mean_{self.streams[0]}"), getattr(self, f"running_var_{self.streams[0]}")', "tests/test_mode_reg.py"),
-    ("encoder-no-first-bn", "nets.py", "        mods += [nn.BatchNorm2d(ch)] if batch_norm else []\n        mods += [ACTIVATIONS[act]()]\n        for", "        mods += [ACTIVATIONS[act]()]\n        for", "tests/test_mode_reg.py"),
-    ("third-party-labels-swapped", "metrics.py", "loss = F.softplus(-d(r)).mean() + F.softplus(d(f)).mean()", "loss = F.softplus(d(r)).mean() + F.softplus(-d(f)).mean()", "tests/test_mode_reg.py"),
-    ("third-party-no-noise", "metrics.py", "r, f = r + sigma * torch.randn_like(r), f + sigma * torch.randn_like(f)", "pass", "tests/test_mode_reg.py"),
-    ("kl-smoothing-unnormalized", "metrics.py", "q = (counts + 1) / (counts.sum() + len(counts))", "q = (counts + 1) / counts.sum()", "tests/test_mode_reg.py"),
-    ("composed-kl-train-uses-gen", "metrics.py", '"kl_train_modes": kl_train_smoothed(counts, p)', '"kl_train_modes": kl_train_smoothed(counts, q)', "tests/test_mode_reg.py"),
-    ("mreg-third-party-bn", "methods/mode_reg.py", 'make_nets(dataclasses.replace(cfg, d_norm="none"), data, run.z_dim)[1]', "make_nets(cfg, data, run.z_dim)[1]", "tests/test_mode_reg.py"),
-    ("mreg-logit-rec-is-fake", "methods/mode_reg.py", "generator_losses(logit_fake, x, rec, d(rec), cfg.lam1", "generator_losses(logit_fake, x, rec, logit_fake, cfg.lam1", "tests/test_mode_reg.py"),
-    ("mreg-distance-kind-ignored", "methods/mode_reg.py", "                                                          cfg.distance, d)", "                                                          \"pixel\", d)", "tests/test_mode_reg.py"),
+    ("direction", "mreg-mode-sign-as-printed", "methods/mode_reg.py", "mode = F.softplus(-logit_rec).mean()", "mode = F.softplus(logit_rec).mean()", "tests/test_mode_reg.py"),
+    ("equation", "mreg-no-metric-term", "methods/mode_reg.py", "return lam1 * dist + lam2 * mode, dist, mode", "return lam2 * mode, dist, mode", "tests/test_mode_reg.py"),
+    ("equation", "mreg-lam1-lam2-swapped", "methods/mode_reg.py", "return lam1 * dist + lam2 * mode, dist, mode", "return lam2 * dist + lam1 * mode, dist, mode", "tests/test_mode_reg.py"),
+    ("equation", "mreg-pixel-is-mean", "methods/mode_reg.py", "return sq.mean(1) if kind == \"mean\" else sq.sum(1)", "return sq.mean(1)", "tests/test_mode_reg.py"),
+    ("routing", "mreg-E-never-steps", "methods/mode_reg.py", "        if reg:\n            opt_e.step()", "        if False:\n            opt_e.step()", "tests/test_mode_reg.py"),
+    ("routing", "mreg-rec-detached", "methods/mode_reg.py", "                rec = g(e(x))", "                rec = g(e(x)).detach()", "tests/test_mode_reg.py"),
+    ("equation", "mreg-E-no-zero-grad", "methods/mode_reg.py", "        opt_e.zero_grad(set_to_none=True)\n", "", "tests/test_mode_reg.py"),
+    ("equation", "mreg-rec-on-noise-stream", "methods/mode_reg.py", 'with nets.batch_norm_stream(g, "encoder"):  # app. B', 'with nets.batch_norm_stream(g, "noise"):  # app. B', "tests/test_mode_reg.py"),
+    ("routing", "mreg-gan-loss-on-rec", "methods/mode_reg.py", "return g_loss(logit_fake) + reg, reg, dist, mode", "return g_loss(logit_rec) + reg, reg, dist, mode", "tests/test_mode_reg.py"),
+    ("equation", "mreg-d-steps-once", "methods/mode_reg.py", "        for _ in range(cfg.d_steps):\n            real = run.data.sample(cfg.batch_size)\n            with torch.no_grad(), nets.batch_norm_stream", "        for _ in range(1):\n            real = run.data.sample(cfg.batch_size)\n            with torch.no_grad(), nets.batch_norm_stream", "tests/test_mode_reg.py"),
+    ("equation", "mreg-prior-ignored", "common.py", '    return (torch.rand if prior == "uniform" else torch.randn)(n, z_dim, device=device)', "    return torch.randn(n, z_dim, device=device)", "tests/test_mode_reg.py"),
+    ("data-nets", "split-bn-weights-not-copied", "nets.py", "                new.weight.copy_(child.weight)\n", "", "tests/test_mode_reg.py"),
+    ("data-nets", "split-bn-shared-stats", "nets.py", 'getattr(self, f"running_mean_{self.stream}"), getattr(self, f"running_var_{self.stream}")', 'getattr(self, f"running_mean_{self.streams[0]}"), getattr(self, f"running_var_{self.streams[0]}")', "tests/test_mode_reg.py"),
+    ("data-nets", "encoder-no-first-bn", "nets.py", "        mods += [nn.BatchNorm2d(ch)] if batch_norm else []\n        mods += [ACTIVATIONS[act]()]\n        for", "        mods += [ACTIVATIONS[act]()]\n        for", "tests/test_mode_reg.py"),
+    ("direction", "third-party-labels-swapped", "metrics.py", "loss = F.softplus(-d(r)).mean() + F.softplus(d(f)).mean()", "loss = F.softplus(d(r)).mean() + F.softplus(-d(f)).mean()", "tests/test_mode_reg.py"),
+    ("equation", "third-party-no-noise", "metrics.py", "r, f = r + sigma * torch.randn_like(r), f + sigma * torch.randn_like(f)", "pass", "tests/test_mode_reg.py"),
+    ("equation", "kl-smoothing-unnormalized", "metrics.py", "q = (counts + 1) / (counts.sum() + len(counts))", "q = (counts + 1) / counts.sum()", "tests/test_mode_reg.py"),
+    ("reported", "composed-kl-train-uses-gen", "metrics.py", '"kl_train_modes": kl_train_smoothed(counts, p)', '"kl_train_modes": kl_train_smoothed(counts, q)', "tests/test_mode_reg.py"),
+    ("data-nets", "mreg-third-party-bn", "methods/mode_reg.py", 'make_nets(dataclasses.replace(cfg, d_norm="none"), data, run.z_dim)[1]', "make_nets(cfg, data, run.z_dim)[1]", "tests/test_mode_reg.py"),
+    ("routing", "mreg-logit-rec-is-fake", "methods/mode_reg.py", "generator_losses(logit_fake, x, rec, d(rec), cfg.lam1", "generator_losses(logit_fake, x, rec, logit_fake, cfg.lam1", "tests/test_mode_reg.py"),
+    ("equation", "mreg-distance-kind-ignored", "methods/mode_reg.py", "                                                          cfg.distance, d)", "                                                          \"pixel\", d)", "tests/test_mode_reg.py"),
     # mdgan (Che et al. 2017, sec. 3.3, app. A)
-    ("mdgan-d1-term-sign", "methods/mdgan.py", "return lam1 * dist + lam2 * neg_log_d1, dist, neg_log_d1", "return lam1 * dist - lam2 * neg_log_d1, dist, neg_log_d1", "tests/test_mdgan.py"),
-    ("mdgan-lams-swapped", "methods/mdgan.py", "return lam1 * dist + lam2 * neg_log_d1, dist, neg_log_d1", "return lam2 * dist + lam1 * neg_log_d1, dist, neg_log_d1", "tests/test_mdgan.py"),
-    ("mdgan-d2-labels-swapped", "methods/mdgan.py", "    return F.softplus(-logit_rec).mean() + F.softplus(logit_fake).mean()", "    return F.softplus(logit_rec).mean() + F.softplus(-logit_fake).mean()", "tests/test_mdgan.py"),
-    ("mdgan-diffusion-saturating", "methods/mdgan.py", '    """Line 7 as a loss G descends: -E_z log D2(G(z))."""\n    return F.softplus(-logit_fake).mean()', '    """Line 7 as a loss G descends: -E_z log D2(G(z))."""\n    return -F.softplus(logit_fake).mean()', "tests/test_mdgan.py"),
-    ("mdgan-d1-real-is-rec", "methods/mdgan.py", "loss_d1 = d1_loss(d1(x), d1(rec))", "loss_d1 = d1_loss(d1(rec), d1(rec))", "tests/test_mdgan.py"),
-    ("mdgan-d1-fake-is-g-z", "methods/mdgan.py", "loss_d1 = d1_loss(d1(x), d1(rec))", "loss_d1 = d1_loss(d1(x), d1(g(run.noise()).detach()))", "tests/test_mdgan.py"),
-    ("mdgan-d2-judges-z-printed", "methods/mdgan.py", "logit_rec, logit_fake = d2(rec), d2(fake)", "logit_rec, logit_fake = d2(rec), d2(g(run.noise()))", "tests/test_mdgan.py"),
-    ("mdgan-line7-fresh-z", "methods/mdgan.py", "loss_g = diffusion_loss(d2(g(z)))", "loss_g = diffusion_loss(d2(g(run.noise())))", "tests/test_mdgan.py"),
-    ("mdgan-line4-reuses-x", "methods/mdgan.py", "x, z = run.data.sample(cfg.batch_size), run.noise()  # lines 4, 5", "z = run.noise()  # lines 4, 5", "tests/test_mdgan.py"),
-    ("mdgan-E-not-stepped", "methods/mdgan.py", "descend(opt_g_manifold, loss_m, opt_e)", "descend(opt_g_manifold, loss_m)", "tests/test_mdgan.py"),
-    ("mdgan-one-adam-state", "methods/mdgan.py", 'adam(g.parameters(), cfg) if cfg.g_optim == "separate" else opt_g_manifold', 'opt_g_manifold', "tests/test_mdgan.py"),
-    ("mdgan-line3-rec-detached", "methods/mdgan.py", "        with nets.batch_norm_stream(g, \"encoder\"):\n            rec = g(e(x))\n        loss_m", "        with nets.batch_norm_stream(g, \"encoder\"):\n            rec = g(e(x)).detach()\n        loss_m", "tests/test_mdgan.py"),
-    ("mdgan-line3-noise-stream", "methods/mdgan.py", "        with nets.batch_norm_stream(g, \"encoder\"):\n            rec = g(e(x))\n        loss_m", "        with nets.batch_norm_stream(g, \"noise\"):\n            rec = g(e(x))\n        loss_m", "tests/test_mdgan.py"),
-    ("mdgan-lams-swapped-in-loop", "methods/mdgan.py", "manifold_loss(x, rec, d1(rec), cfg.lam1, cfg.lam2, cfg.distance, d1)", "manifold_loss(x, rec, d1(rec), cfg.lam2, cfg.lam1, cfg.distance, d1)", "tests/test_mdgan.py"),
-    ("mdgan-distance-flag-ignored", "methods/mdgan.py", "manifold_loss(x, rec, d1(rec), cfg.lam1, cfg.lam2, cfg.distance, d1)", "manifold_loss(x, rec, d1(rec), cfg.lam1, cfg.lam2, \"pixel\", d1)", "tests/test_mdgan.py"),
-    ("mdgan-table-kl-is-gen", "methods/mdgan.py", 'cell("kl_train_modes", c, 3)', 'cell("kl_modes", c, 3)', "tests/test_mdgan.py"),
-    ("mdgan-d2-once", "methods/mdgan.py", "        for _ in range(cfg.d_steps):\n            x, z =", "        for _ in range(1):\n            x, z =", "tests/test_mdgan.py"),
-    ("mdgan-no-zero-grad", "methods/mdgan.py", "        o.zero_grad(set_to_none=True)\n", "        pass\n", "tests/test_mdgan.py"),
-    ("mreg-digit-weights-ignored", "data.py", "return Composed(name, base, how, size, device, w if digit_weights is None else digit_weights)", "return Composed(name, base, how, size, device, w)", "tests/test_mode_reg.py"),
+    ("direction", "mdgan-d1-term-sign", "methods/mdgan.py", "return lam1 * dist + lam2 * neg_log_d1, dist, neg_log_d1", "return lam1 * dist - lam2 * neg_log_d1, dist, neg_log_d1", "tests/test_mdgan.py"),
+    ("equation", "mdgan-lams-swapped", "methods/mdgan.py", "return lam1 * dist + lam2 * neg_log_d1, dist, neg_log_d1", "return lam2 * dist + lam1 * neg_log_d1, dist, neg_log_d1", "tests/test_mdgan.py"),
+    ("direction", "mdgan-d2-labels-swapped", "methods/mdgan.py", "    return F.softplus(-logit_rec).mean() + F.softplus(logit_fake).mean()", "    return F.softplus(logit_rec).mean() + F.softplus(-logit_fake).mean()", "tests/test_mdgan.py"),
+    ("direction", "mdgan-diffusion-saturating", "methods/mdgan.py", '    """Line 7 as a loss G descends: -E_z log D2(G(z))."""\n    return F.softplus(-logit_fake).mean()', '    """Line 7 as a loss G descends: -E_z log D2(G(z))."""\n    return -F.softplus(logit_fake).mean()', "tests/test_mdgan.py"),
+    ("direction", "mdgan-d1-real-is-rec", "methods/mdgan.py", "loss_d1 = d1_loss(d1(x), d1(rec))", "loss_d1 = d1_loss(d1(rec), d1(rec))", "tests/test_mdgan.py"),
+    ("routing", "mdgan-d1-fake-is-g-z", "methods/mdgan.py", "loss_d1 = d1_loss(d1(x), d1(rec))", "loss_d1 = d1_loss(d1(x), d1(g(run.noise()).detach()))", "tests/test_mdgan.py"),
+    ("routing", "mdgan-d2-judges-z-printed", "methods/mdgan.py", "logit_rec, logit_fake = d2(rec), d2(fake)", "logit_rec, logit_fake = d2(rec), d2(g(run.noise()))", "tests/test_mdgan.py"),
+    ("equation", "mdgan-line7-fresh-z", "methods/mdgan.py", "loss_g = diffusion_loss(d2(g(z)))", "loss_g = diffusion_loss(d2(g(run.noise())))", "tests/test_mdgan.py"),
+    ("equation", "mdgan-line4-reuses-x", "methods/mdgan.py", "x, z = run.data.sample(cfg.batch_size), run.noise()  # lines 4, 5", "z = run.noise()  # lines 4, 5", "tests/test_mdgan.py"),
+    ("routing", "mdgan-E-not-stepped", "methods/mdgan.py", "descend(opt_g_manifold, loss_m, opt_e)", "descend(opt_g_manifold, loss_m)", "tests/test_mdgan.py"),
+    ("equation", "mdgan-one-adam-state", "methods/mdgan.py", 'adam(g.parameters(), cfg) if cfg.g_optim == "separate" else opt_g_manifold', 'opt_g_manifold', "tests/test_mdgan.py"),
+    ("routing", "mdgan-line3-rec-detached", "methods/mdgan.py", "        with nets.batch_norm_stream(g, \"encoder\"):\n            rec = g(e(x))\n        loss_m", "        with nets.batch_norm_stream(g, \"encoder\"):\n            rec = g(e(x)).detach()\n        loss_m", "tests/test_mdgan.py"),
+    ("equation", "mdgan-line3-noise-stream", "methods/mdgan.py", "        with nets.batch_norm_stream(g, \"encoder\"):\n            rec = g(e(x))\n        loss_m", "        with nets.batch_norm_stream(g, \"noise\"):\n            rec = g(e(x))\n        loss_m", "tests/test_mdgan.py"),
+    ("equation", "mdgan-lams-swapped-in-loop", "methods/mdgan.py", "manifold_loss(x, rec, d1(rec), cfg.lam1, cfg.lam2, cfg.distance, d1)", "manifold_loss(x, rec, d1(rec), cfg.lam2, cfg.lam1, cfg.distance, d1)", "tests/test_mdgan.py"),
+    ("equation", "mdgan-distance-flag-ignored", "methods/mdgan.py", "manifold_loss(x, rec, d1(rec), cfg.lam1, cfg.lam2, cfg.distance, d1)", "manifold_loss(x, rec, d1(rec), cfg.lam1, cfg.lam2, \"pixel\", d1)", "tests/test_mdgan.py"),
+    ("reported", "mdgan-table-kl-is-gen", "methods/mdgan.py", 'cell("kl_train_modes", c, 3)', 'cell("kl_modes", c, 3)', "tests/test_mdgan.py"),
+    ("equation", "mdgan-d2-once", "methods/mdgan.py", "        for _ in range(cfg.d_steps):\n            x, z =", "        for _ in range(1):\n            x, z =", "tests/test_mdgan.py"),
+    ("equation", "mdgan-no-zero-grad", "methods/mdgan.py", "        o.zero_grad(set_to_none=True)\n", "        pass\n", "tests/test_mdgan.py"),
+    ("data-nets", "mreg-digit-weights-ignored", "data.py", "return Composed(name, base, how, size, device, w if digit_weights is None else digit_weights)", "return Composed(name, base, how, size, device, w)", "tests/test_mode_reg.py"),
+    # issue 33: call sites (Roth et al.)
+    ("direction", "roth-train-d-labels-swapped", "methods/roth_reg.py", "loss_d, omega = discriminator_loss(d, real, fake, gamma, cfg.divergence)", "loss_d, omega = discriminator_loss(d, fake, real, gamma, cfg.divergence)", "tests/test_roth_reg.py"),
+    ("side-path", "roth-omega-f-over-p", "methods/roth_reg.py", "omega = f_regularizer(d, fake, divergence) if gamma > 0", "omega = f_regularizer(d, real, divergence) if gamma > 0", "tests/test_roth_reg.py"),
+    ("side-path", "roth-noise-variance-as-std", "methods/roth_reg.py", "with_noise(x, cfg.noise_std, cfg.nsr)", "with_noise(x, cfg.noise_std ** 2, cfg.nsr)", "tests/test_roth_reg.py"),
+    ("side-path", "roth-f-gamma-not-halved", "methods/roth_reg.py", "return d_loss_f(d(real), d(fake), divergence) + gamma / 2 * omega, omega", "return d_loss_f(d(real), d(fake), divergence) + gamma * omega, omega", "tests/test_roth_reg.py"),
+    ("side-path", "roth-f-minimax-sign", "methods/roth_reg.py", "return -conj(psi).mean() if minimax else -psi.mean()", "return conj(psi).mean() if minimax else -psi.mean()", "tests/test_roth_reg.py"),
+    ("reported", "roth-grad-stat-fake-from-real", "methods/roth_reg.py", 'out["grad_logit_fake"].append(sf.sqrt().mean().item())', 'out["grad_logit_fake"].append(sr.sqrt().mean().item())', "tests/test_roth_reg.py"),
+    ("side-path", "roth-noise-g-ignored", "methods/roth_reg.py", "out_fake = d(noise(x_fake) if cfg.noise_g else x_fake)", "out_fake = d(x_fake)", "tests/test_roth_reg.py"),
+    ("routing", "roth-g-step-through-detached-fake", "methods/roth_reg.py", "        x_fake = g(run.noise(m))\n", "        x_fake = g(run.noise(m)).detach().requires_grad_(True)\n", "tests/test_roth_reg.py"),
 ]
 
 # Mutants that change no result, kept to remember why they survive.
@@ -153,32 +179,59 @@ EQUIVALENT = {
 }
 
 
+def stale(mutants=None):
+    """The mutants whose line does not occur exactly once in today's file: [(name, file, matches)]."""
+    out = []
+    for _, name, path, old, *_ in mutants or MUTANTS:
+        n = (ROOT / path).read_text().count(old) if (ROOT / path).exists() else 0
+        if n != 1:
+            out.append((name, path, n))
+    return out
+
+
 def run(name, path, old, new, tests, scratch):
     copy = scratch / name
-    shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns(".venv", ".git", "runs", "data", "__pycache__"))
+    shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns(".venv", ".git", "runs", "data", "__pycache__", "results"))
     text = (copy / path).read_text()
-    if text.count(old) != 1:
-        return f"stale mutant: {text.count(old)} matches in {path}"
     (copy / path).write_text(text.replace(old, new))
     r = subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *tests.split()],
                        cwd=copy, capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
-    failed = [l.split(" - ")[0] for l in r.stdout.splitlines() if l.startswith("FAILED")]
-    return f"caught by {failed[0][7:]}" if r.returncode else ("equivalent" if name in EQUIVALENT else "SURVIVED")
+    failed = [l.split(" - ")[0] for l in r.stdout.splitlines() if l.startswith("FAILED") or l.startswith("ERROR")]
+    return f"caught by {failed[0].split(' ', 1)[1]}" if r.returncode else (
+        "equivalent" if name in EQUIVALENT else "SURVIVED")
 
 
 def main():
-    names = sys.argv[1:] or [m[0] for m in MUTANTS]
-    unknown = set(names) - {m[0] for m in MUTANTS}
+    args = sys.argv[1:]
+    if args == ["--list"]:
+        for cls, what in CLASSES.items():
+            print(f"{cls}: {what}")
+            for m in MUTANTS:
+                if m[0] == cls:
+                    print(f"    {m[1]}  ({m[2]})")
+        return
+    names = {m[1] for m in MUTANTS if not args or m[1] in args or m[0] in args}
+    unknown = set(args) - {m[1] for m in MUTANTS} - set(CLASSES)
     if unknown:
-        sys.exit(f"unknown mutants: {sorted(unknown)}")
-    caught = 0
+        sys.exit(f"unknown mutants or classes: {sorted(unknown)}")
+    bad = stale([m for m in MUTANTS if m[1] in names])
+    if bad:
+        for name, path, n in bad:
+            print(f"STALE {name}: its line occurs {n} times in {path} (must be once): update or remove it")
+        sys.exit(1)
+    score = {}
     with tempfile.TemporaryDirectory() as scratch:
-        for m in MUTANTS:
-            if m[0] in names:
-                result = run(*m, Path(scratch))
-                caught += result.startswith("caught")
-                print(f"{m[0]:36s} {result}", flush=True)
-    print(f"caught {caught} of {len(names)}")
+        for cls, name, *rest in MUTANTS:
+            if name in names:
+                result = run(name, *rest, Path(scratch))
+                tried, caught = score.get(cls, (0, 0))
+                score[cls] = (tried + 1, caught + result.startswith(("caught", "equivalent")))
+                print(f"{cls:11s} {name:40s} {result}", flush=True)
+    for cls, (tried, caught) in score.items():
+        print(f"{cls:11s} caught {caught} of {tried}")
+    tried, caught = map(sum, zip(*score.values()))
+    print(f"all         caught {caught} of {tried} (equivalent mutants count as caught)")
+    sys.exit(0 if caught == tried else 1)
 
 
 if __name__ == "__main__":

@@ -11,9 +11,11 @@ on since the previous step, each batch named by where it came from:
 Batches are named by value (torch.equal on the detached tensor), so a loop that swaps real and generated
 batches at a call site, or feeds a net the wrong one, shows in the record whatever the code calls them.
 
+    from tests import tap
     steps = tap.record(module, cfg, n_steps=4)        # stops train() after 4 optimizer steps (no finish())
     s = tap.first(steps, "d")                        # D's first step
     s.before, s.after, s.grads, s.calls["d"]         # copies of D, its grads, D's inputs [(kind, x)]
+    s.drawn, s.outputs["g"], s.others["g"]           # data batches drawn, G's outputs, G's grads at that moment
 
 `run.begin(**modules)` names every net and optimizer (g, d, e, f, r, d2, opt_g, opt_d, ...): the tap reads
 the names there, so a step is named by its optimizer's name without "opt_" ("g_diffusion" for MDGAN's
@@ -43,6 +45,7 @@ class Step:
     calls: dict = field(default_factory=dict)  # net name -> [(kind, input)] since the previous step
     outputs: dict = field(default_factory=dict)  # net name -> [output] since the previous step
     others: dict = field(default_factory=dict)  # every other net's gradients at this step: name -> {param: grad}
+    drawn: list = field(default_factory=list)  # the batches the data set's `sample` returned since the previous step
 
 
 def _kind(x, pool):
@@ -68,12 +71,13 @@ def record(module, cfg, n_steps, monkeypatch=None):
         start = real_begin(run, **modules)
         nets = {k: m for k, m in modules.items() if isinstance(m, torch.nn.Module)}
         opts = {k: o for k, o in modules.items() if isinstance(o, torch.optim.Optimizer)}
-        state.update(nets=nets, pool=[], calls={}, outputs={})
+        state.update(nets=nets, pool=[], calls={}, outputs={}, drawn=[])
         sample = run.data.sample
 
         def tapped_sample(n, *a, **kw):
             x = sample(n, *a, **kw)
             state["pool"].insert(0, ("real", x.detach().clone()))  # real first: it wins a tie
+            state["drawn"].append(x.detach().clone())
             return x
 
         run.data.sample = tapped_sample  # an instance attribute: the data set object is this run's own
@@ -116,8 +120,9 @@ def record(module, cfg, n_steps, monkeypatch=None):
             others = {k: {pk: None if p.grad is None else p.grad.detach().clone() for pk, p in n.named_parameters()}
                       for k, n in state["nets"].items() if k != owner}
             out = step(*a, **kw)
-            steps.append(Step(name, owner, before, _plain(net), grads, state["calls"], state["outputs"], others))
-            state["calls"], state["outputs"] = {}, {}
+            steps.append(Step(name, owner, before, _plain(net), grads, state["calls"], state["outputs"], others,
+                              state["drawn"]))
+            state["calls"], state["outputs"], state["drawn"] = {}, {}, []
             if len(steps) >= n_steps:
                 raise Stop
             return out
@@ -174,3 +179,11 @@ def changed(a, b, rtol=1e-6, atol=1e-9):
 def has_grad(grads):
     """True when some parameter got a non-zero gradient."""
     return any(g is not None and bool(g.abs().sum() > 0) for g in grads.values())
+
+
+def one(step, net, kind):
+    """The one batch of a kind that `net` saw in this step (it may have been called on it more than once)."""
+    xs = batches(step, net, kind)
+    assert xs, f"{net} saw no {kind} batch in {step.name}'s step (it saw {[k for k, _ in step.calls.get(net, [])]})"
+    assert all(torch.equal(x, xs[0]) for x in xs), f"{net} saw several different {kind} batches in {step.name}'s step"
+    return xs[0]

@@ -366,3 +366,159 @@ def test_generator_cost_is_the_chosen_one(tmp_path, g_loss, sign):
     """log(1 - D) < 0 and -log D > 0: the logged generator loss has the sign of the cost in use."""
     R.train(cfg(tmp_path, g_loss=g_loss, steps=3, log_every=1, snapshot_every=0))
     assert all(r["loss_g"] * sign > 0 for r in common.read_jsonl(tmp_path / "run" / "metrics.jsonl"))
+
+
+# ---------------------------------------------------------------------------
+# Call sites: train()'s steps (tests/tap.py records the real loop's optimizer steps)
+# ---------------------------------------------------------------------------
+
+from tests import tap  # noqa: E402
+
+DIVS = ["js", "kl", "reverse-kl", "pearson", "hellinger", "jensen-shannon", "gan"]
+
+# Nowozin et al. 2016, Table 6, written out again: output activation g_f and conjugate f^c. f^c'' below is
+# autograd's second derivative of f^c, not a table.
+ORACLE_FGAN = {
+    "kl": (lambda v: v, lambda t: torch.exp(t - 1)),
+    "reverse-kl": (lambda v: -torch.exp(-v), lambda t: -1 - torch.log(-t)),
+    "pearson": (lambda v: v, lambda t: t * t / 4 + t),
+    "hellinger": (lambda v: 1 - torch.exp(-v), lambda t: t / (1 - t)),
+    "jensen-shannon": (lambda v: math.log(2) - torch.log1p(torch.exp(-v)), lambda t: -torch.log(2 - torch.exp(t))),
+    "gan": (lambda v: -torch.log1p(torch.exp(-v)), lambda t: -torch.log(1 - torch.exp(t))),
+}
+
+
+def roth_steps(tmp_path, n_steps, name="r", **kw):
+    base = dict(steps=50, batch_size=32, lr=1e-3, snapshot_every=0, log_every=1000, sample_every=1000,
+                ckpt_every=1000, device="cpu", out=str(tmp_path / name))
+    return tap.record(R, R.Config(**{**base, **kw}), n_steps)
+
+
+def per_sample_grad_sq(net, x):
+    """||grad_x net(x_i)||^2 of each sample alone (the toy D has no normalization), with the graph kept."""
+    out = []
+    for xi in x:
+        xi = xi.unsqueeze(0).clone().requires_grad_(True)
+        (g,) = torch.autograd.grad(net(xi).sum(), xi, create_graph=True)
+        out.append((g**2).sum())
+    return torch.stack(out)
+
+
+def conj2(conj, t):
+    """f^c''(t) by autograd, per element."""
+    t = t.detach().requires_grad_(True) if not t.requires_grad else t
+    (d1,) = torch.autograd.grad(conj(t).sum(), t, create_graph=True)
+    (d2,) = torch.autograd.grad(d1.sum(), t, create_graph=True)
+    return d2
+
+
+def oracle_d_loss(d, real, fake, gamma, div):
+    """The paper's D loss written from eqs. (19), (20): the negated objective plus gamma/2 Omega, per sample."""
+    raw_r, raw_f = d(real).reshape(-1), d(fake).reshape(-1)
+    if div == "js":
+        p_r, p_f = torch.sigmoid(raw_r), torch.sigmoid(raw_f)
+        loss = -(torch.log(p_r).mean() + torch.log(1 - p_f).mean())
+        omega = ((1 - p_r) ** 2 * per_sample_grad_sq(d, real)).mean() + (p_f**2 * per_sample_grad_sq(d, fake)).mean()
+    else:
+        act, conj = ORACLE_FGAN[div]
+        loss = -(act(raw_r).mean() - conj(act(raw_f)).mean())
+        psi = lambda x: act(d(x).reshape(-1))
+        omega = (conj2(conj, psi(fake)) * per_sample_grad_sq(psi, fake)).mean()  # over Q only
+    return loss + gamma / 2 * omega
+
+
+def oracle_g_loss(d, x_fake, div, minimax):
+    raw = d(x_fake).reshape(-1)
+    if div == "js":
+        p = torch.sigmoid(raw)
+        return torch.log(1 - p).mean() if minimax else -torch.log(p).mean()
+    act, conj = ORACLE_FGAN[div]
+    return -conj(act(raw)).mean() if minimax else -act(raw).mean()
+
+
+def grads_of(net, loss_fn):
+    net = copy.deepcopy(net).double()
+    net.zero_grad()
+    loss_fn(net).backward()
+    return {k: p.grad for k, p in net.named_parameters()}
+
+
+def assert_grads_close(got, want, rtol=2e-3):
+    for k in want:
+        scale = want[k].abs().max().item() + 1e-8
+        assert torch.allclose(got[k].double(), want[k], rtol=rtol, atol=rtol * scale), k
+
+
+@pytest.mark.parametrize("div,g_loss", [("js", "minimax"), ("js", "nonsaturating"), ("kl", "minimax"),
+                                        ("reverse-kl", "nonsaturating"), ("pearson", "minimax"),
+                                        ("hellinger", "nonsaturating"), ("jensen-shannon", "minimax"),
+                                        ("gan", "nonsaturating")])
+def test_every_step_moves_its_net_the_papers_way_and_has_the_papers_gradient(tmp_path, div, g_loss):
+    """Labels swapped at D's call, Omega_f over P, gamma instead of gamma/2, a side path's sign: red here.
+
+    D's step raises D's margin on the step's own real and generated batches; G's step raises D's output on
+    G's samples (every f-GAN activation and conjugate is increasing); both steps' gradients equal the
+    paper's loss written above on the batches the loop drew (named by value: tap.py)."""
+    steps = roth_steps(tmp_path, 2, divergence=div, g_loss=g_loss, gamma=0.5)
+    sd, sg = tap.first(steps, "d"), tap.first(steps, "g")
+    real, fake = tap.one(sd, "d", "real"), tap.one(sd, "d", "fake")
+    margin = lambda d: (d(real).mean() - d(fake).mean()).item()
+    assert margin(sd.after) > margin(sd.before)
+    assert_grads_close(sd.grads, grads_of(sd.before, lambda d: oracle_d_loss(d, real.double(), fake.double(), 0.5, div)))
+    z = tap.one(sg, "g", "z")
+    d_now = sd.after  # 1:1: G's step sees D as D's step left it
+    assert tap.batches(sg, "d", "fake"), "G's step must judge G's samples"
+    with torch.no_grad():
+        assert d_now(sg.after(z)).mean() > d_now(sg.before(z)).mean()
+    want = grads_of(sg.before, lambda g: oracle_g_loss(d_now.double(), g(z.double()), div, g_loss == "minimax"))
+    assert_grads_close(sg.grads, want)
+    assert not tap.changed(sd.grads, sg.others["d"]), "G's loss must add nothing to D's gradients (D is frozen)"
+
+
+def test_annealed_gamma_at_the_call_site_is_gamma0_decay_to_the_t_over_T(tmp_path):
+    """gamma_t = gamma0 * decay^(t/T) with t = 1 at the first step, reaching D's loss (a wrong step count,
+    a linear schedule or an unannealed gamma are red)."""
+    steps = roth_steps(tmp_path, 4, gamma=2.0, anneal=True, decay=0.01, steps=4)
+    for k in (0, 1):
+        s = tap.first(steps, "d", k)
+        real, fake = tap.one(s, "d", "real"), tap.one(s, "d", "fake")
+        gamma_t = 2.0 * 0.01 ** ((k + 1) / 4)
+        assert_grads_close(s.grads, grads_of(s.before, lambda d: oracle_d_loss(d, real.double(), fake.double(),
+                                                                               gamma_t, "js")))
+
+
+@pytest.mark.parametrize("nsr,noise_g", [(1, True), (4, False)])
+def test_explicit_noise_has_the_flag_std_on_both_batches_and_nsr_copies(tmp_path, nsr, noise_g):
+    """Sec. 5.4: D sees batch/k real and batch/k generated samples, each k times with N(0, s^2) noise (the variance
+    used as the std, noise on one side only, or G's step without the noise it was asked for: red)."""
+    s_ = 0.3
+    steps = roth_steps(tmp_path, 2, name=f"n{nsr}", gamma=0.0, noise_std=s_, nsr=nsr, noise_g=noise_g, batch_size=512)
+    sd, sg = tap.first(steps, "d"), tap.first(steps, "g")
+    d_in = [x for _, x in sd.calls["d"]]  # D's real then generated input, both noisy: the tap names neither
+    assert [kd for kd, _ in sd.calls["d"]] == ["?", "?"] and all(len(x) == 512 for x in d_in)
+    clean = {"real": sd.drawn[0], "fake": sd.outputs["g"][0]}
+    for x, kind in zip(d_in, ("real", "fake")):
+        assert len(clean[kind]) == 512 // nsr
+        diff = x - clean[kind].repeat_interleave(nsr, 0)
+        assert abs(diff.std().item() - s_) < 0.02 and abs(diff.mean().item()) < 0.02, kind
+    (g_in,) = [x for _, x in sg.calls["d"]]
+    fake_g = sg.outputs["g"][0]
+    if noise_g:
+        assert abs((g_in - fake_g).std().item() - s_) < 0.03
+    else:
+        assert torch.equal(g_in, fake_g)
+
+
+def test_grad_stats_reads_real_and_generated_gradients_from_their_own_batches():
+    """The logged ||grad phi|| of real and generated samples on a D whose gradient is the input itself
+    (phi(x) = |x|^2 / 2): real at norm 1, generated at norm 3 (computed from the wrong batch: red)."""
+    class Quadratic(nn.Module):
+        def forward(self, x):
+            return 0.5 * (x**2).sum(1, keepdim=True)
+    real = nn.functional.normalize(torch.randn(64, 3), dim=1)
+    fake = 3 * nn.functional.normalize(torch.randn(64, 3), dim=1)
+    out = R.grad_stats(Quadratic(), [real], [fake])
+    assert out["grad_logit_real"] == pytest.approx(1.0, rel=1e-5)
+    assert out["grad_logit_fake"] == pytest.approx(3.0, rel=1e-5)
+    want = ((1 - torch.sigmoid(torch.tensor(0.5))) ** 2 * 1 + torch.sigmoid(torch.tensor(4.5)) ** 2 * 9).item()
+    assert out["omega_js"] == pytest.approx(want, rel=1e-5)
