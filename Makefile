@@ -19,11 +19,34 @@
 PY ?= .venv/bin/python
 DEPS ?= .venv/.installed
 SMOKE ?= 0
+
+# A mistyped variable (SMOKe=1) or a bad value (SMOKE=yes, OUT=) stops make before anything runs: it would
+# otherwise launch full-size runs, or write under /.
+CMDLINE_VARS := $(foreach v,$(.VARIABLES),$(if $(filter command line,$(origin $(v))),$(v)))
+ifneq ($(strip $(CMDLINE_VARS)),)
+  KNOWN_VARS := $(shell grep -o '[$$]([A-Z_][A-Z0-9_]*)' $(firstword $(MAKEFILE_LIST)) | tr -d '$$()' | sort -u)
+  UNKNOWN_VARS := $(filter-out $(KNOWN_VARS),$(CMDLINE_VARS))
+  ifneq ($(UNKNOWN_VARS),)
+    $(error unknown variable $(UNKNOWN_VARS) (mistyped?); the Makefile reads SMOKE, OUT, DATA, DEVICE, SEED, SEEDS, GPUS, PRINT, DOWNLOAD, GRID, RUN and the step counts named in it)
+  endif
+endif
+ifeq ($(filter 0 1,$(SMOKE)),)
+  $(error SMOKE=$(SMOKE): must be 0 or 1)
+endif
+ifneq ($(filter-out 0 1,$(PRINT)),)
+  $(error PRINT=$(PRINT): must be 1 (print the commands) or 0)
+endif
 ifeq ($(SMOKE),1)
   OUT ?= runs/smoke
 endif
 OUT ?= runs
 DATA ?= data
+ifeq ($(strip $(OUT)),)
+  $(error OUT is empty: give the folder for the run folders, e.g. OUT=runs)
+endif
+ifeq ($(strip $(DATA)),)
+  $(error DATA is empty: give the data root, e.g. DATA=data)
+endif
 DEVICE ?= auto
 SEED ?= 0
 DOWNLOAD ?= 1

@@ -120,16 +120,76 @@ def parse_config(config_cls, doc, argv=None, hide=()):
     return config_cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in vars(args).items()})
 
 
-def cli(train, cfg):
-    """Run `train(cfg)`; a UserError or a NaN loss becomes one line on stderr and exit code 1, Ctrl-C exit 130."""
+def flag(name, value):
+    """How a config field reads on the command line: `--lr nan`, `--betas 1.5 0.9`."""
+    v = " ".join(f"{x:g}" for x in value) if isinstance(value, (tuple, list)) else value
+    return f"--{name.replace('_', '-')} {v}"
+
+
+def must(cfg, rule, *names):
+    """Check flags one at a time against `rule`; the first that breaks it is named with its value (UserError).
+
+    Rules: ">= 0", "> 0", ">= 1", "in [0, 1)", "in (0, 1]"; a tuple flag's every number must keep the rule."""
+    ok = {">= 0": lambda v: v >= 0, "> 0": lambda v: v > 0, ">= 1": lambda v: v >= 1,
+          "in [0, 1)": lambda v: 0 <= v < 1, "in (0, 1]": lambda v: 0 < v <= 1}[rule]
+    for n in names:
+        v = getattr(cfg, n)
+        if not all(ok(x) for x in (v if isinstance(v, (tuple, list)) else (v,))):
+            raise UserError(f"{flag(n, v)}: must be {rule}")
+
+
+SEED_MAX = 2**32 - 1  # numpy's seeds are 32-bit
+D_STEPS_MAX = 10000  # discriminator steps per generator step: the papers use 1-100
+
+
+def check_flags(cfg):
+    """What every script's flags must be, checked before anything runs, one flag at a time: every number finite,
+    Adam's betas in [0, 1) and eps > 0, the seed in [0, 2^32 - 1], a device torch knows."""
+    for f in dataclasses.fields(cfg):
+        v = getattr(cfg, f.name)
+        nums = v if isinstance(v, (tuple, list)) else (v,)
+        if any(isinstance(x, float) and not math.isfinite(x) for x in nums):
+            raise UserError(f"{flag(f.name, v)}: must be a finite number")
+    if hasattr(cfg, "betas"):
+        must(cfg, "in [0, 1)", "betas")
+    if hasattr(cfg, "adam_eps"):
+        must(cfg, "> 0", "adam_eps")
+    if hasattr(cfg, "seed") and not 0 <= cfg.seed <= SEED_MAX:
+        raise UserError(f"{flag('seed', cfg.seed)}: must be in [0, {SEED_MAX}]")
+    if hasattr(cfg, "device"):
+        pick_device(cfg.device, check_only=True)
+
+
+# The make variables that set a script's flags: under make (MAKELEVEL is set), an error naming the flag names them too.
+MAKE_VARS = {"--data-root": "DATA", "--out": "OUT", "--device": "DEVICE", "--seed": "SEED"}
+
+
+def make_hint(message):
+    if not os.environ.get("MAKELEVEL"):
+        return ""
+    named = [f"{f} is {v}=" for f, v in MAKE_VARS.items() if re.search(re.escape(f) + r"\b", message)]
+    return f" (under make: {', '.join(named)})" if named else ""
+
+
+def cli(train, cfg, resumable=True):
+    """Run `train(cfg)`; a UserError or a NaN loss becomes one line on stderr and exit code 1, Ctrl-C exit 130
+    (saying how to continue: --resume, unless `resumable` is False).
+
+    A closed pipe on stdout (`... --list | head -1`) ends the command quietly."""
     try:
+        if dataclasses.is_dataclass(cfg):
+            check_flags(cfg)
         return train(cfg)
     except (UserError, NonFiniteLoss) as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(f"error: {e}{make_hint(str(e))}", file=sys.stderr)
         sys.exit(1)
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit's flush
+        sys.exit(0)
     except KeyboardInterrupt:
         print(f"\ninterrupted: the same command with --resume continues from the last checkpoint in {cfg.out}"
-              if hasattr(cfg, "out") else "\ninterrupted", file=sys.stderr)
+              if resumable and hasattr(cfg, "out") else "\ninterrupted: the same command runs it again from the start",
+              file=sys.stderr)
         sys.exit(130)
 
 
@@ -145,12 +205,18 @@ def seed_everything(seed):
     torch.manual_seed(seed)
 
 
-def pick_device(name="auto"):
-    """'auto' is cuda when available, else cpu; anything else is passed to torch."""
+def pick_device(name="auto", check_only=False):
+    """'auto' is cuda when available, else cpu; 'cpu', 'cuda' and 'cuda:N' are passed to torch."""
+    if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", name):
+        raise UserError(f"--device {name}: choose auto, cpu, cuda or cuda:N")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise UserError(f"--device {name} was asked for but CUDA is not available; use --device cpu")
+    if name.startswith("cuda:") and int(name[5:]) >= torch.cuda.device_count():
+        raise UserError(f"--device {name}: this machine has {torch.cuda.device_count()} CUDA device(s)")
+    if check_only:
+        return None
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise UserError(f"--device {name} was asked for but CUDA is not available")
     return torch.device(name)
 
 
@@ -185,11 +251,13 @@ RESUMABLE = {"steps", "resume", "overwrite", "out", "device", "data_root", "log_
              "eval_samples", "diag_batches", "download", "fid_samples", "fid_ref", "inception_weights"}
 
 
-def load_checkpoint(path, modules, device, cfg=None):
+def load_checkpoint(path, modules, device, cfg=None, script=None):
     """Restore what `save_checkpoint` wrote into `modules`; returns (step, extra).
 
     With `cfg`, the checkpoint's config (extra["config"]) must agree with it on
-    every field but RESUMABLE: nothing is restored otherwise.
+    every field but RESUMABLE (and --data-root of an image folder, which is
+    the data): nothing is restored otherwise. With `script`, it must have
+    been written by that method script.
     """
     try:
         state = torch.load(path, map_location=device, weights_only=False)
@@ -198,8 +266,13 @@ def load_checkpoint(path, modules, device, cfg=None):
     saved = state["extra"].get("config")
     if cfg is not None and saved is not None:
         now = dataclasses.asdict(cfg)
+        other = state["extra"].get("script") or ("another method script" if set(saved) != set(now) else None)
+        if script and other and other != script:
+            raise UserError(f"--resume: {path} was written by {other}, not {script}; resume it with {other}, or "
+                            "choose another --out")
+        fixed = RESUMABLE - ({"data_root"} if cfg.dataset == "folder" else set())
         diff = [f"--{k.replace('_', '-')} {saved[k]!r} there, {now.get(k)!r} here" for k in saved
-                if k not in RESUMABLE and json.loads(json.dumps(now.get(k))) != saved[k]]
+                if k not in fixed and json.loads(json.dumps(now.get(k))) != saved[k]]
         if diff:
             raise UserError(f"--resume: {path} was written by another run configuration ({'; '.join(diff)}); "
                             "resume with its settings, or choose another --out")
@@ -247,32 +320,106 @@ class diagnostic_mode:
 # --------------------------------------------------------------------------
 
 
-# What a run writes into its folder: --overwrite deletes these (and nothing else) first.
-RUN_FILES = ("config.json", "metrics.jsonl", "summary.json", "checkpoint.pt", "*.png", "*.npz", "g_step*.pt")
+# What a run writes into its folder. A run lists its own files in MANIFEST (written with every checkpoint and the
+# summary); --overwrite deletes those and nothing else. A folder from before the manifest existed falls back to
+# these names, every one of which some script writes.
+MANIFEST = ".run-files.json"
+RUN_FILES = ("config.json", "metrics.jsonl", "summary.json", "checkpoint.pt", "checkpoint.pt.tmp", "samples_*.png",
+             "d_hist.png", "d_surface.png", "grad_norm.png", "d_outputs.npz", "snapshot_*.npz", "snapshots.png",
+             "modes_over_time.png", "field_*.npz", "gradient_fields.png", "heat_*.npz", "heatmaps.png",
+             "missing_sigma*.png", "g_step*.pt", "d_error.png", "d_accuracy.png", "grad_minimax.png",
+             "grad_nonsaturating.png", "noise_grad_minimax.png", "noise_d_error.png", MANIFEST)
+
+
+def run_files(out):
+    """The names of the files a run wrote in `out`: its manifest's list, else the RUN_FILES names present."""
+    out = Path(out)
+    try:
+        listed = json.loads((out / MANIFEST).read_text())
+        return {n for n in listed if (out / n).is_file()} | {MANIFEST}
+    except (OSError, ValueError):
+        return {f.name for pattern in RUN_FILES for f in out.glob(pattern) if f.is_file()}
+
+
+# Run folders this process holds (path -> open lock file): a second process on the same --out stops at once.
+_LOCKS = {}
+
+
+def lock_out(out):
+    """Hold `out/.lock` (an exclusive flock, released when the process ends, however it ends) for this run.
+
+    The holder's pid is written in the file, so a second writer can say who holds it. In one process a new
+    run on the same folder takes the lock over from the earlier one (which has ended or failed)."""
+    import fcntl
+
+    key = str(Path(out).resolve())
+    if key in _LOCKS:
+        _LOCKS.pop(key).close()
+    f = open(Path(out) / ".lock", "a+")
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        f.seek(0)
+        holder = f.read().strip() or "?"
+        f.close()
+        raise UserError(f"--out {out} is being written by another process (pid {holder}): wait for it to end, or "
+                        "choose another --out") from None
+    f.seek(0)
+    f.truncate()
+    f.write(f"{os.getpid()}\n")
+    f.flush()
+    _LOCKS[key] = f
+    return f
+
+
+def release_out(out, remove_if_empty=False):
+    """Let go of `out`'s lock; with `remove_if_empty`, remove a folder this run created and left empty."""
+    f = _LOCKS.pop(str(Path(out).resolve()), None)
+    if f is not None:
+        (Path(out) / ".lock").unlink(missing_ok=True)  # ours: nobody else can hold it
+        f.close()
+    if remove_if_empty and Path(out).is_dir() and not any(Path(out).iterdir()):
+        Path(out).rmdir()
 
 
 def prepare_out(cfg):
-    """--out must be a folder we may write, and may hold a run only if --resume or --overwrite says what to do with it."""
+    """--out must be a folder we may write, and may hold a run only if --resume or --overwrite says what to do with it.
+
+    Returns True when this call created the folder (a failed start removes it again: Run.__init__)."""
     out = Path(cfg.out)
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out} is a file, not a folder")
-    if not cfg.resume and ((out / "summary.json").exists() or (out / "checkpoint.pt").exists()):
-        if not cfg.overwrite:
-            raise UserError(f"--out {out} holds a run already: --resume continues it, --overwrite replaces it "
-                            "(deleting its files), or choose another --out")
-        for pattern in RUN_FILES:
-            for f in out.glob(pattern):
-                f.unlink()
+    finished, ckpt = (out / "summary.json").exists(), (out / "checkpoint.pt").exists()
+    if cfg.resume and finished and not ckpt and not cfg.overwrite:
+        raise UserError(f"--out {out} holds a finished run without checkpoint.pt: --resume cannot continue it and "
+                        "would train it again from step 0; --overwrite replaces it (deleting its files), or choose "
+                        "another --out")
+    replace = (finished or ckpt) and (not cfg.resume or (cfg.overwrite and finished and not ckpt))
+    if replace and not cfg.overwrite:
+        raise UserError(f"--out {out} holds a run already: --resume continues it, --overwrite replaces it "
+                        "(deleting its files), or choose another --out")
+    created = not out.exists()
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise UserError(f"cannot create --out {out}: {e}") from None
+        raise UserError(f"cannot create --out {out}: {e.strerror}") from None
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise UserError(f"cannot write in --out {out}: permission denied; choose another --out")
+    lock_out(out)
+    if replace:
+        for name in run_files(out):
+            (out / name).unlink()
+    return created
 
 
 class Run:
     """One training run: seeding, data, run folder, resume, logging, checkpoints and the final evaluation."""
 
     def __init__(self, cfg, label, prior="normal"):
+        check_flags(cfg)
+        if cfg.d_steps > D_STEPS_MAX:
+            raise UserError(f"--d-steps {cfg.d_steps}: at most {D_STEPS_MAX} (one generator step would take hours "
+                            "and print nothing)")
         small = [f"--{k.replace('_', '-')} {getattr(cfg, k)}" for k, least in [
             ("steps", 1), ("d_steps", 0), ("batch_size", 2), ("diag_batches", 1), ("log_every", 1),
             ("sample_every", 1), ("ckpt_every", 1), ("eval_samples", 0), ("width", 0), ("z_dim", 0),
@@ -284,19 +431,24 @@ class Run:
         if small:
             raise UserError(f"{', '.join(small)}: too small (steps, diag-batches and the every-N flags must be "
                             ">= 1, batch-size >= 2, scale > 0, the others >= 0)")
-        prepare_out(cfg)  # before the data and the nets are built
         if prior not in PRIORS:
             raise UserError(f"the latent prior must be one of {', '.join(PRIORS)}, got {prior!r}")
+        self.device = pick_device(cfg.device)
+        created = prepare_out(cfg)  # before the data and the nets are built
         self.cfg, self.label, self.prior = cfg, label, prior
         seed_everything(cfg.seed)
-        self.device = pick_device(cfg.device)
-        self.data = datasets.load(cfg.dataset, cfg.data_root, self.device, cfg.image_size or None, cfg.scale,
-                                  cfg.stand_in, download=cfg.download, digit_weights=cfg.digit_weights)
-        if cfg.fid_samples and self.data.kind != "image":
-            raise UserError(f"--fid-samples scores image sets; {cfg.dataset} is a toy set")
-        # --fid-ref test: loaded now, so that a missing test split stops the run before it trains
-        self.fid_real = datasets.load(cfg.dataset, cfg.data_root, self.device, cfg.image_size or None, split="test",
-                                      download=cfg.download) if cfg.fid_samples and cfg.fid_ref == "test" else None
+        try:
+            self.data = datasets.load(cfg.dataset, cfg.data_root, self.device, cfg.image_size or None, cfg.scale,
+                                      cfg.stand_in, download=cfg.download, digit_weights=cfg.digit_weights)
+            if cfg.fid_samples and self.data.kind != "image":
+                raise UserError(f"--fid-samples scores image sets; {cfg.dataset} is a toy set")
+            # --fid-ref test: loaded now, so that a missing test split stops the run before it trains
+            self.fid_real = datasets.load(cfg.dataset, cfg.data_root, self.device, cfg.image_size or None,
+                                          split="test", download=cfg.download) \
+                if cfg.fid_samples and cfg.fid_ref == "test" else None
+        except BaseException:  # a failed start leaves no empty run folder behind
+            release_out(cfg.out, created)
+            raise
         self.z_dim = cfg.z_dim or (2 if self.data.kind == "toy" else 100)
         # What ran, for config.json; a method adds what its own defaults resolved to (run.resolved.update).
         module = sys.modules[type(cfg).__module__]  # methods.<name>, also when run as __main__
@@ -329,13 +481,18 @@ class Run:
         self.ckpt = Path(self.cfg.out) / "checkpoint.pt"
         start, seconds = 0, 0.0
         if self.cfg.resume and self.ckpt.exists():
-            start, extra = load_checkpoint(self.ckpt, modules, self.device, self.cfg)
+            start, extra = load_checkpoint(self.ckpt, modules, self.device, self.cfg, self.resolved["script"])
+            if start > self.cfg.steps:
+                raise UserError(f"--resume: {self.ckpt} is at step {start}, past --steps {self.cfg.steps}; give "
+                                f"--steps {start} or more (a shorter run is another --out)")
             seconds = extra["seconds"]
             print(f"resumed from {self.ckpt} at step {start}")
         elif self.cfg.resume:
             print(f"note: --resume: no checkpoint at {self.ckpt}; starting from step 0")
         self.dir = RunDir(self.cfg.out, self.cfg, start, self.resolved)
         self.progress = Progress(self.cfg.steps, start, name=f"[{self.label}] ")
+        print(f"[{self.label}] {self.cfg.out}: from step {start} to {self.cfg.steps}, {self.cfg.d_steps} D step(s) per "
+              f"G step, on {self.device}", flush=True)
         self.t0, self.saved = time.time() - seconds, start
         return start
 
@@ -362,8 +519,10 @@ class Run:
             self.save_samples(self.dir / f"samples_{done}.png")
         if done % cfg.ckpt_every == 0 or done == cfg.steps:
             save_checkpoint(self.ckpt, done, self.modules,
-                            {"seconds": time.time() - self.t0, "config": json.loads(json.dumps(dataclasses.asdict(cfg)))})
+                            {"seconds": time.time() - self.t0, "config": json.loads(json.dumps(dataclasses.asdict(cfg))),
+                             "script": self.resolved["script"]})
             self.saved = done
+            self.dir.record()
 
     def save_samples(self, path, real=None):
         """The fixed-noise samples as a figure, inside `diagnostic_mode` (no RNG or BatchNorm side effect)."""
@@ -412,6 +571,7 @@ class Run:
         if cfg.fid_samples:
             summary.update(self.fidelity(cfg.fid_samples))
         run.summary(**summary)
+        release_out(cfg.out)
         print(f"done: {run.path}/summary.json")
         return summary
 
@@ -495,6 +655,8 @@ class RunDir:
     def __init__(self, out, cfg, resume_step=0, resolved=None):
         self.path = Path(out)
         self.path.mkdir(parents=True, exist_ok=True)
+        # what is in the folder and not the run's (the user's own files): never listed, never deleted
+        self.others = {f.name for f in self.path.iterdir()} - run_files(self.path) - {".lock"}
         write_json(self.path / "config.json", {**dataclasses.asdict(cfg), "resolved": resolved or {}})
         keep = [r for r in read_jsonl(self.path / "metrics.jsonl") if r.get("step", 0) <= resume_step] if resume_step else []
         (self.path / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in keep))
@@ -511,7 +673,13 @@ class RunDir:
 
     def summary(self, **metrics):
         write_json(self.path / "summary.json", metrics)
+        self.record()
         return metrics
+
+    def record(self):
+        """Write the manifest: every file in the folder that the run wrote (--overwrite deletes those only)."""
+        names = {f.name for f in self.path.iterdir() if f.is_file()} - self.others - {".lock", MANIFEST}
+        write_json(self.path / MANIFEST, sorted(names))
 
 
 def write_json(path, obj):

@@ -394,42 +394,67 @@ EXTS = (".jpg", ".jpeg", ".png", ".webp")
 
 
 class FolderImages:
-    """Every image below `folder`, centre-cropped to `crop` (if given) and resized to `size`.
+    """Every image below `folder`, centre-cropped to `crop` px (if given, else to a square of its shorter side) and
+    resized to `size`.
 
-    A batch is n indices drawn with torch's global generator (with
-    replacement, as the in-memory sets), decoded by `workers` threads: a seed
-    fixes the batches, `diagnostic_mode` and checkpoints restore the position,
-    and a folder smaller than a batch still gives batches.
+    Read as a viewer shows it: EXIF orientation applied, transparency composited over white, 16-bit grey scaled
+    to 8 bits. A file that cannot be read (truncated, not an image, over PIL's decompression-bomb limit) is
+    skipped with one warning naming it: the next file in order stands in for it, so the batches stay those the
+    seed gives. A batch is n indices drawn with torch's global generator (with replacement, as the in-memory
+    sets), decoded by `workers` threads: a seed fixes the batches, `diagnostic_mode` and checkpoints restore the
+    position, and a folder smaller than a batch still gives batches.
     """
 
     kind = "image"
 
     def __init__(self, name, folder, size, device, crop=None, workers=2, help_text=FOLDER_HELP):
         folder = Path(folder)
-        files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in EXTS) if folder.exists() else []
+        if not folder.is_dir():
+            raise common.UserError(f"--data-root: {folder} does not exist or is not a folder. "
+                                   + help_text.format(root=folder).split(". ", 1)[-1])
+        files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in EXTS)
         if not files:
             raise common.UserError(help_text.format(root=folder))
         self.name, self.files, self.size, self.crop, self.device = name, files, size, crop, device
         self.shape = (3, size, size)
         self.n_classes = None
         self.pool = ThreadPoolExecutor(max(1, workers))
+        self.unreadable = {}  # file -> why, each warned about once
 
     def __len__(self):
         return len(self.files)
 
+    def read(self, path):
+        """One file as an RGB PIL image the way a viewer shows it; raises OSError-like errors when unreadable."""
+        from PIL import Image, ImageOps
+        img = Image.open(path)
+        img = ImageOps.exif_transpose(img)  # a phone photo's rotation
+        if img.mode.startswith("I"):  # 16- or 32-bit grey: scale to 8 bits (convert("RGB") would clip to white)
+            bits = 16 if img.mode.startswith("I;16") or np.asarray(img).max() < 2**16 else 32
+            img = Image.fromarray((np.asarray(img, np.float64) / (2**bits - 1) * 255).round().astype(np.uint8))
+        if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+            rgba = img.convert("RGBA")
+            white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+            img = Image.alpha_composite(white, rgba)
+        return img.convert("RGB")
+
     def __getitem__(self, i):
         import torchvision.transforms.functional as TF
         from PIL import Image, UnidentifiedImageError
-        try:
-            img = Image.open(self.files[i])
-            if img.mode.startswith("I"):  # 16- or 32-bit grey: scale to 8 bits (convert("RGB") would clip to white)
-                bits = 16 if img.mode.startswith("I;16") or np.asarray(img).max() < 2**16 else 32
-                img = Image.fromarray((np.asarray(img, np.float64) / (2**bits - 1) * 255).round().astype(np.uint8))
-            img = img.convert("RGB")
-        except (OSError, UnidentifiedImageError, ValueError) as e:
-            raise common.UserError(f"cannot read image {self.files[i]}: {e}") from None
-        if self.crop:
-            img = TF.center_crop(img, self.crop)
+        for k in range(len(self.files)):  # an unreadable file: the next one in order stands in
+            path = self.files[(i + k) % len(self.files)]
+            if path in self.unreadable:
+                continue
+            try:
+                img = self.read(path)
+                break
+            except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError, SyntaxError) as e:
+                self.unreadable[path] = f"{type(e).__name__}: {e}"
+                print(f"warning: skipping unreadable image {path} ({self.unreadable[path]})", file=sys.stderr)
+        else:
+            raise common.UserError(f"no readable image under the folder of {self.files[0]}: "
+                                   f"{len(self.unreadable)} files, none could be read")
+        img = TF.center_crop(img, self.crop or min(img.size))
         img = TF.resize(img, [self.size, self.size], antialias=True)
         return TF.to_tensor(img) * 2 - 1
 

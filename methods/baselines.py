@@ -235,8 +235,8 @@ def check_config(cfg):
         raise common.UserError("--optimizer must be auto, adam or rmsprop")
     if cfg.noise_anneal not in ("none", "linear"):
         raise common.UserError("--noise-anneal must be none or linear")
-    if cfg.instance_noise < 0 or cfg.lr < 0 or cfg.clip <= 0 or cfg.gp_lambda < 0:
-        raise common.UserError("--instance-noise, --lr and --gp-lambda must be >= 0, --clip > 0")
+    common.must(cfg, ">= 0", "instance_noise", "lr", "gp_lambda")
+    common.must(cfg, "> 0", "clip")
     if cfg.betas and len(cfg.betas) != 2:
         raise common.UserError("--betas takes two numbers")
 

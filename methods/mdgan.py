@@ -207,10 +207,11 @@ def check_config(cfg):
                                  ("--prior", cfg.prior, ("auto",) + common.PRIORS)):
         if value not in allowed:
             raise common.UserError(f"unknown {flag} {value!r}; choose from {', '.join(allowed)}")
-    if cfg.lr < 0 or cfg.d_steps < 1 or cfg.third_party_steps < 1:
-        raise common.UserError("--lr must be >= 0, --d-steps and --third-party-steps >= 1")
-    if cfg.lam1 < 0 or cfg.lam2 < 0:
-        raise common.UserError("--lam1 and --lam2 must be >= 0 (-1: Reg-GAN's value)")
+    common.must(cfg, ">= 0", "lr")
+    common.must(cfg, ">= 1", "d_steps", "third_party_steps")
+    for lam in ("lam1", "lam2"):
+        if getattr(cfg, lam) < 0:
+            raise common.UserError(f"{common.flag(lam, getattr(cfg, lam))}: must be >= 0 (-1: Reg-GAN's value)")
     if any(s < 0 for s in cfg.third_party_sigma) or not 0 < cfg.third_party_threshold < 1:
         raise common.UserError("--third-party-sigma takes stds >= 0, --third-party-threshold a number in (0, 1)")
     if len(cfg.betas) != 2:

@@ -289,10 +289,12 @@ def check_config(cfg):
                                  ("--opt-d", cfg.opt_d, OPTIMIZERS), ("--prior", cfg.prior, ("auto",) + common.PRIORS)):
         if value not in allowed:
             raise common.UserError(f"unknown {flag} {value!r}; choose from {', '.join(allowed)}")
-    if cfg.lr < 0 or not 0 <= cfg.dropout < 1 or cfg.third_party_steps < 1 or cfg.d_steps < 1:
-        raise common.UserError("--lr must be >= 0, --dropout in [0, 1), --third-party-steps and --d-steps >= 1")
-    if cfg.lam1 < 0 or cfg.lam2 < 0:
-        raise common.UserError("--lam1 and --lam2 must be >= 0 (-1: the paper's value)")
+    common.must(cfg, ">= 0", "lr")
+    common.must(cfg, "in [0, 1)", "dropout")
+    common.must(cfg, ">= 1", "third_party_steps", "d_steps")
+    for lam in ("lam1", "lam2"):
+        if getattr(cfg, lam) < 0:
+            raise common.UserError(f"{common.flag(lam, getattr(cfg, lam))}: must be >= 0 (-1: the paper's value)")
     if any(s < 0 for s in cfg.third_party_sigma) or not 0 < cfg.third_party_threshold < 1:
         raise common.UserError("--third-party-sigma takes stds >= 0, --third-party-threshold a number in (0, 1)")
     if len(cfg.betas) != 2:
@@ -546,8 +548,10 @@ def grid_main(argv):
     ap.add_argument("--list", action="store_true", help="print the grid's run folders, one per line, and run nothing")
     ap.add_argument("--only", metavar="RUN", help="run only this run of the grid (a folder name --list prints)")
     a, rest = ap.parse_known_args(argv)
-    if a.grid not in ("small", "full") or a.points < 1 or a.size_scale <= 0:
-        raise common.UserError("--grid must be small or full, --points >= 1, --size-scale > 0")
+    if a.grid not in ("small", "full"):
+        raise common.UserError(f"--grid {a.grid}: must be small or full")
+    common.must(a, ">= 1", "points")
+    common.must(a, "> 0", "size_scale")
     base = common.parse_config(Config, __doc__, rest, hide=("width",))
     return grid(base.out, base, a.grid, a.points, a.size_scale, a.print, a.only, a.list)
 

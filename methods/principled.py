@@ -231,8 +231,10 @@ def parse_epochs(text):
 def train(cfg):
     """Phase 1 (train a GAN, keep G after each of --epochs), phase 2 (a fresh D against each frozen G), figures."""
     ks = parse_epochs(cfg.epochs)
-    if cfg.loss not in COSTS or cfg.d_noise < 0 or cfg.d_seeds < 1:
-        raise common.UserError("--loss must be minimax or nonsaturating, --d-noise >= 0, --d-seeds >= 1")
+    if cfg.loss not in COSTS:
+        raise common.UserError(f"--loss {cfg.loss}: must be minimax or nonsaturating")
+    common.must(cfg, ">= 0", "d_noise")
+    common.must(cfg, ">= 1", "d_seeds")
     t0 = time.time()
     run = common.Run(cfg, "principled")
     spe = cfg.epoch_steps or math.ceil(len(run.data) / cfg.batch_size)
@@ -280,6 +282,7 @@ def train(cfg):
     if across:
         summary["d_seeds"] = cfg.d_seeds
     log.summary(**summary)
+    common.release_out(out)
     print(f"done: {out}/summary.json")
     return summary
 
@@ -307,7 +310,7 @@ def summarise(rows, tag):
 
 def main():
     # --steps and --resume do not apply: phase 1's length comes from --epochs, and it always starts afresh.
-    common.cli(train, common.parse_config(Config, __doc__, hide=("steps", "resume")))
+    common.cli(train, common.parse_config(Config, __doc__, hide=("steps", "resume")), resumable=False)
 
 
 if __name__ == "__main__":

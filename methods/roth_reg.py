@@ -290,8 +290,8 @@ def check_config(cfg):
         raise common.UserError(f"--g-loss must be one of {', '.join(G_LOSSES)}")
     if cfg.arch not in ARCHS:
         raise common.UserError(f"unknown --arch {cfg.arch!r}; choose from {', '.join(ARCHS)}")
-    if cfg.gamma < 0 or cfg.noise_std < 0 or cfg.lr < 0 or not 0 < cfg.decay <= 1:
-        raise common.UserError("--gamma, --noise-std and --lr must be >= 0, --decay in (0, 1]")
+    common.must(cfg, ">= 0", "gamma", "noise_std", "lr")
+    common.must(cfg, "in (0, 1]", "decay")
     if cfg.nsr < 1 or cfg.batch_size % cfg.nsr or cfg.batch_size // cfg.nsr < 2:
         raise common.UserError(f"--nsr {cfg.nsr}: must be >= 1 and divide --batch-size {cfg.batch_size} "
                                "into batches of at least 2")

@@ -267,8 +267,8 @@ def check_config(cfg):
         raise common.UserError("--meta-init must be pytorch or glorot")
     if cfg.lrelu_slope < 0:
         raise common.UserError("--lrelu-slope must be >= 0")
-    if cfg.d_steps < 1 or cfg.lr <= 0 or cfg.lip_sigma <= 0 or cfg.meta_hidden < 1:
-        raise common.UserError("--d-steps and --meta-hidden must be >= 1, --lr and --lip-sigma > 0")
+    common.must(cfg, ">= 1", "d_steps", "meta_hidden")
+    common.must(cfg, "> 0", "lr", "lip_sigma")
     if len(cfg.betas) != 2:
         raise common.UserError("--betas takes two numbers")
 

@@ -84,7 +84,7 @@ def test_image_folder_and_celeba(tmp_path):
 
 
 @pytest.mark.parametrize("name,text", [("mnist", "train-images-idx3-ubyte"), ("cifar10", "data_batch_1"),
-                                       ("celeba", "img_align_celeba"), ("folder", "No images found")])
+                                       ("celeba", "img_align_celeba"), ("folder", "does not exist")])
 def test_missing_data_names_the_files(tmp_path, name, text):
     with pytest.raises(UserError, match=text):
         data.load(name, tmp_path / "nothing")
@@ -119,8 +119,59 @@ def test_folder_smaller_than_a_batch_16_bit_png_and_an_unreadable_file(tmp_path)
     assert b[:, :, :, 7:9].abs().max().item() < 0.02
     (folder / "b.jpg").write_bytes(b"not an image")
     d = data.load("folder", folder, image_size=16, workers=0)
-    with pytest.raises(UserError, match="cannot read image .*b.jpg"):
-        d.sample(16)
+    torch.manual_seed(0)
+    b = d.sample(16)  # b.jpg is drawn among 16 of 2 files: skipped, a.png stands in
+    assert b.shape == (16, 3, 16, 16) and torch.equal(b, b[:1].expand_as(b))
+    assert list(d.unreadable) == [folder / "b.jpg"]
+    (folder / "a.png").write_bytes(b"")  # now none is readable: one clear error, no endless loop
+    d = data.load("folder", folder, image_size=16, workers=0)
+    with pytest.raises(UserError, match="no readable image"):
+        d.sample(4)
+
+
+def test_folder_images_read_as_a_viewer_shows_them(tmp_path, capsys):
+    """EXIF rotation applied, transparency over white, non-square images centre-cropped (not squashed), an empty
+    folder and a missing one told apart, an unreadable file (a decompression bomb too) named once."""
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    wide = np.full((8, 24, 3), 255, np.uint8)
+    wide[:, 8:16] = 0  # a black square in the middle of a white 8x24 image
+    Image.fromarray(wide).save(folder / "wide.png")
+    d = data.load("folder", folder, image_size=8, workers=0)
+    assert d.sample(1).max().item() == pytest.approx(-1.0)  # centre crop: all black; a squash would show white
+    (folder / "wide.png").unlink()
+    rgba = np.zeros((8, 8, 4), np.uint8)  # fully transparent black: white once composited
+    Image.fromarray(rgba, "RGBA").save(folder / "t.png")
+    assert data.load("folder", folder, image_size=8, workers=0).sample(1).min().item() == pytest.approx(1.0)
+    (folder / "t.png").unlink()
+    tall = np.zeros((8, 16, 3), np.uint8)
+    tall[:, :8] = 255  # left half white; the EXIF tag says "rotate 90": the viewer's image is 16 tall, 8 wide
+    img = Image.fromarray(tall)
+    exif = img.getexif()
+    exif[0x0112] = 6
+    img.save(folder / "r.jpg", exif=exif, quality=100)
+    x = data.load("folder", folder, image_size=8, workers=0).sample(1)[0, 0]
+    assert x[:3].mean().item() > 0.9 and x[-3:].mean().item() < -0.9  # top white, bottom black once rotated
+    (folder / "r.jpg").unlink()
+    from PIL import Image as PILImage
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(folder / "ok.png")
+    Image.fromarray(np.zeros((64, 64, 3), np.uint8)).save(folder / "huge.png")
+    limit = PILImage.MAX_IMAGE_PIXELS
+    PILImage.MAX_IMAGE_PIXELS = 1000  # huge.png is over twice the limit: PIL's DecompressionBombError
+    try:
+        d = data.load("folder", folder, image_size=8, workers=0)
+        for _ in range(3):
+            d.sample(4)
+    finally:
+        PILImage.MAX_IMAGE_PIXELS = limit
+    err = capsys.readouterr().err
+    assert err.count("skipping unreadable image") == 1 and "huge.png" in err and "DecompressionBomb" in err
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(UserError, match="No images found"):
+        data.load("folder", empty)
+    with pytest.raises(UserError, match="does not exist"):
+        data.load("folder", tmp_path / "missing")
 
 
 def test_folder_batches_are_fixed_by_the_seed(tmp_path):

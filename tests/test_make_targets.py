@@ -1,10 +1,12 @@
 """Every experiment make target runs end to end with SMOKE=1 (tiny step counts, stand-in data if missing)."""
 
 import json
+import os
 import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -218,8 +220,44 @@ def test_with_gpu_takes_the_first_free_gpu_and_frees_it(tmp_path):
     locks = tmp_path / "locks"
     cmd = ["sh", str(ROOT / "with_gpu.sh"), str(locks), "3,5", "sh", "-c", 'echo "$CUDA_VISIBLE_DEVICES $@"', "x", "--flag"]
     assert subprocess.run(cmd, capture_output=True, text=True).stdout.strip() == "3 --flag --device cuda"
-    assert not (locks / "3").exists()  # released
-    (locks / "3").mkdir()  # another run holds GPU 3
+    assert not (locks / "3.1").exists()  # released
+    (locks / "3.1").mkdir()  # another run holds GPU 3's slot: a live process (this one)
+    (locks / "3.1" / "pid").write_text(f"{os.getpid()}\n")
     assert subprocess.run(cmd, capture_output=True, text=True).stdout.strip() == "5 --flag --device cuda"
     failing = ["sh", str(ROOT / "with_gpu.sh"), str(locks), "5", "sh", "-c", "exit 7"]
-    assert subprocess.run(failing).returncode == 7 and not (locks / "5").exists()
+    assert subprocess.run(failing).returncode == 7 and not (locks / "5.1").exists()
+
+
+def test_with_gpu_takes_over_a_dead_holders_slot_and_says_what_it_waits_for(tmp_path):
+    """Hang class: a lock left by a killed run (SIGKILL, OOM, preemption) must not make make wait forever."""
+    locks = tmp_path / "locks"
+    dead = subprocess.Popen(["sleep", "0"])
+    dead.wait()
+    (locks / "0.1").mkdir(parents=True)
+    (locks / "0.1" / "pid").write_text(f"{dead.pid}\n")
+    cmd = ["sh", str(ROOT / "with_gpu.sh"), str(locks), "0", "sh", "-c", 'echo "$CUDA_VISIBLE_DEVICES"']
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+    assert r.stdout.strip() == "0" and f"held by process {dead.pid}, which is gone" in r.stderr
+    # a live holder: it waits, and says so once, naming the holder
+    holder = subprocess.Popen(["sleep", "30"])
+    (locks / "0.1").mkdir()
+    (locks / "0.1" / "pid").write_text(f"{holder.pid}\n")
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(3)
+    holder.kill()
+    holder.wait()
+    out, err = p.communicate(timeout=30)
+    assert out.strip() == "0" and f"every slot of GPUS=0 is held (pids: {holder.pid}" in err and "waiting" in err
+
+
+def test_with_gpu_gives_one_gpu_to_as_many_runs_as_it_is_listed(tmp_path):
+    """GPUS=0,0,0: three runs on GPU 0 at once, a fourth waits for a slot."""
+    locks, log = tmp_path / "locks", tmp_path / "log"
+    cmd = ["sh", str(ROOT / "with_gpu.sh"), str(locks), "0,0,0", "sh", "-c",
+           f'echo "start $CUDA_VISIBLE_DEVICES $(ls {locks} | wc -l)" >> {log}; sleep 2']
+    procs = [subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    errs = [p.communicate(timeout=60)[1] for p in procs]
+    starts = log.read_text().splitlines()
+    assert len(starts) == 4 and all(s.split()[1] == "0" for s in starts)
+    assert max(int(s.split()[2]) for s in starts) == 3  # never more than three slots held
+    assert sum("waiting" in e for e in errs) >= 1 and not list(locks.iterdir())
