@@ -120,7 +120,7 @@ ARCHS = ("mlp", "dcgan")
 @dataclass
 class Config(common.RunConfig):
     penalty: str = "0gp"  # none | 0gp (eq. 6) | 1gp (eq. 7) | 0gp-sample (real and generated samples) | 0gp-real
-    lam: float = 0.0  # lambda, the penalty's weight (0: 10 on toy data, 100 on images, as the paper's figures)
+    lam: float = -1.0  # lambda, the penalty's weight (-1: 10 on toy data, 100 on images, the paper's; 0: no penalty)
     output: str = "prob"  # the gradient penalized: of prob, D = sigmoid(logit) (the paper's D), or of the logit
     optimizer: str = "auto"  # auto (sgd on toy data, Fig. 2; adam on images, Fig. 3) | sgd | adam
     lr_g: float = 0.0  # G's learning rate (0: 3e-3 on toy data, 3e-4 on images; TTUR: give --lr-d larger)
@@ -193,8 +193,11 @@ def g_loss(logit_fake):
     return F.softplus(-logit_fake).mean()
 
 
-def discriminator_loss(d, real, fake, penalty="0gp", lam=10.0, output="prob"):
-    """D's loss -L + lambda GP (eq. 6 negated) on one real and one generated batch; returns (loss, GP)."""
+def discriminator_loss(d, real, fake, penalty, lam, output="prob"):
+    """D's loss -L + lambda GP (eq. 6 negated) on one real and one generated batch; returns (loss, GP).
+
+    No default for lambda: the loop (10 or 100) and Fig. 1 (1) each pass their own.
+    """
     loss = d_loss(d(real), d(fake))
     if PENALTIES[penalty] is None:
         return loss, torch.zeros((), device=real.device)
@@ -224,7 +227,7 @@ def resolve(cfg):
     toy = cfg.dataset in datasets.TOY
     scale = cfg.scale or (3.5355 if cfg.dataset in ("ring8", "grid25") else 1.0)  # deviation 6
     return dataclasses.replace(
-        cfg, scale=scale, lam=cfg.lam or (10.0 if toy else 100.0),
+        cfg, scale=scale, lam=cfg.lam if cfg.lam != -1 else 10.0 if toy else 100.0,
         optimizer=cfg.optimizer if cfg.optimizer != "auto" else "sgd" if toy else "adam",
         lr_g=cfg.lr_g or (3e-3 if toy else 3e-4), lr_d=cfg.lr_d or cfg.lr_g or (3e-3 if toy else 3e-4),
         layers=cfg.layers or (2 if toy else 3), d_steps=cfg.d_steps or (1 if toy else 5),
@@ -261,7 +264,7 @@ def check_config(cfg):
     if cfg.arch not in ARCHS:
         raise common.UserError(f"unknown --arch {cfg.arch!r}; choose from {', '.join(ARCHS)}")
     if cfg.lam < 0 or cfg.lr_g < 0 or cfg.lr_d < 0 or cfg.layers < 0:
-        raise common.UserError("--lam, --lr-g, --lr-d and --layers must be >= 0")
+        raise common.UserError("--lam, --lr-g, --lr-d and --layers must be >= 0 (--lam -1: the paper's value)")
     if len(cfg.betas) != 2:
         raise common.UserError("--betas takes two numbers")
     if any(s < 0 or s != int(s) for s in cfg.field_steps):

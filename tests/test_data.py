@@ -12,6 +12,7 @@ import pytest
 import torch
 from PIL import Image
 
+import common
 import data
 from common import UserError
 
@@ -404,3 +405,107 @@ def test_make_passes_no_download_only_when_asked():
         off = subprocess.run(["make", "-n", target, "DOWNLOAD=0"], cwd=ROOT, capture_output=True, text=True).stdout
         on = subprocess.run(["make", "-n", target], cwd=ROOT, capture_output=True, text=True).stdout
         assert "--no-download" in off and "--no-download" not in on
+
+
+# ---------------------------------------------------------------------------
+# Each generated set against its definition, on statistics of its samples
+# ---------------------------------------------------------------------------
+
+
+def digit_frequencies(labels):
+    """(3, 10): how often each digit appears in the hundreds, tens and units of the labels."""
+    y = labels.cpu().numpy()
+    return np.stack([np.bincount(d, minlength=10) / len(y) for d in (y // 100, y // 10 % 10, y % 10)])
+
+
+@pytest.mark.parametrize("name,weights,want", [
+    ("stacked_digits", None, np.full(10, 0.1)),  # stacked: uniform (VEEGAN / PacGAN)
+    ("compositional_digits", None, np.arange(1, 11) / 55),  # compositional: p(d) proportional to d + 1
+    ("stacked_digits", [0, 0, 1, 1, 1, 1, 1, 1, 4, 4], np.array([0, 0, 1, 1, 1, 1, 1, 1, 4, 4]) / 14),
+])
+def test_composed_digits_follow_their_weights_in_every_position(name, weights, want):
+    """Each of the three digits of a label is drawn with the stated weights; the images' digits are the label's."""
+    torch.manual_seed(0)
+    ds = data.load(name, digit_weights=weights)
+    n = 6000
+    x, y = ds.sample_labelled(n)
+    f = digit_frequencies(y)
+    sd = np.sqrt(want * (1 - want) / n)
+    assert np.all(np.abs(f - want) <= 4.5 * sd + 1e-12), (f, want)
+    a, b, c = 3, 8, 9
+    assert ds.mode_weights[100 * a + 10 * b + c] == pytest.approx(want[a] * want[b] * want[c])
+    if name.startswith("stacked"):  # channel j is a real image of the label's j-th digit (compositional: below)
+        for i in range(0, n, 500):
+            for j, digit in enumerate((y[i] // 100, y[i] // 10 % 10, y[i] % 10)):
+                k = (ds.base.images[:, 0] == x[i, j]).all(-1).all(-1)
+                assert k.any() and (ds.base.labels[k] == digit).all()
+
+
+def test_compositional_digits_side_by_side_on_a_dark_background():
+    """At 3x the base size (no resize): the middle band holds the three digits left to right, the padding above
+    and below is the background value -1, as every image's background."""
+    torch.manual_seed(1)
+    ds = data.load("compositional_digits", image_size=24)
+    x, y = ds.sample_labelled(40)
+    assert x.shape == (40, 1, 24, 24)
+    assert (x[:, :, :8] == -1).all() and (x[:, :, 16:] == -1).all()
+    base = ds.base
+    for i in range(40):
+        for j, digit in enumerate((y[i] // 100, y[i] // 10 % 10, y[i] % 10)):
+            third = x[i, 0, 8:16, 8 * j:8 * j + 8]
+            k = (base.images[:, 0] == third).all(-1).all(-1)
+            assert k.any() and (base.labels[k] == digit).all(), (i, j)
+    used = {int((base.images[:, 0] == x[i, 0, 8:16, :8]).all(-1).all(-1).nonzero()[0]) for i in range(40)}
+    assert len(used) > 30  # each digit's image drawn among its class's images, not one per class
+
+
+@pytest.mark.parametrize("name,shape,classes", [
+    ("mnist", (1, 32, 32), 10), ("cifar10", (3, 32, 32), 10), ("stacked_mnist", (3, 32, 32), 1000),
+    ("compositional_mnist", (1, 64, 64), 1000), ("celeba", (3, 64, 64), None), ("folder", (3, 16, 16), None),
+])
+def test_stand_in_has_the_real_sets_shape_and_value_range(tmp_path, name, shape, classes):
+    """A stand-in of another shape, channel count or value range than the set it replaces."""
+    kw = {"image_size": 16} if name == "folder" else {}
+    d = data.load(name, tmp_path / "none", stand_in=True, **kw)
+    assert isinstance(d, data.StandIn) and d.shape == shape and d.kind == "image"
+    x = d.sample(64)
+    assert x.shape == (64, *shape) and x.min() >= -1 and x.max() <= 1 and x.min() < -0.9 and x.max() > 0.9
+    if classes is not None:
+        assert d.n_classes == classes
+
+
+def test_celeba_is_centre_cropped_to_108_then_resized(tmp_path):
+    """The README's CelebA: the central 108 x 108 px of the 218 x 178 aligned images, then 64 px. Here the centre
+    is white and the rest black: the crop is all white; the whole image (a plain folder) is not."""
+    folder = tmp_path / "celeba" / "img_align_celeba"
+    folder.mkdir(parents=True)
+    img = np.zeros((218, 178, 3), np.uint8)
+    top, left = (218 - 108) // 2, (178 - 108) // 2
+    img[top:top + 108, left:left + 108] = 255
+    Image.fromarray(img).save(folder / "000001.png")
+    x = data.load("celeba", tmp_path, workers=0).sample(2)
+    assert x.shape == (2, 3, 64, 64) and x.min().item() == pytest.approx(1.0, abs=1e-6)
+    whole = data.load("folder", folder, image_size=64, workers=0).sample(1)
+    assert whole.min().item() == pytest.approx(-1.0, abs=1e-6)
+
+
+@pytest.mark.parametrize("name", ["ring8", "grid25", "ring6", "submanifold7", "swissroll"])
+def test_scale_multiplies_centres_and_spread_together(tmp_path, name):
+    """--scale s: the same draws, s times as far from the set's origin (centres and std together); through the
+    harness's --scale too."""
+    one, three = data.load(name, scale=1.0), data.load(name, scale=3.0)
+    torch.manual_seed(0)
+    a = one.sample(2000).numpy()
+    torch.manual_seed(0)
+    b = three.sample(2000).numpy()
+    origin = np.ones(3) / np.sqrt(3) if name == "submanifold7" else 0.0  # roth 7.3: scaled in its plane
+    assert np.allclose(b - origin, 3 * (a - origin), atol=1e-5)
+    if name != "swissroll":
+        assert np.allclose(three.centers - origin, 3 * (one.centers - origin)) and three.std == pytest.approx(3 * one.std)
+        k = np.linalg.norm(b[:, None] - three.centers[None], axis=2).argmin(1)
+        resid = b - three.centers[k]
+        dim = 2  # every mixture is 2-D in its own plane
+        assert np.sqrt((resid ** 2).sum(1).mean() / dim) == pytest.approx(3 * one.std, rel=0.05)
+    run = common.Run(common.RunConfig(dataset=name, scale=3.0, device="cpu", out=str(tmp_path / "r")), "t")
+    torch.manual_seed(0)
+    assert np.allclose(run.data.sample(2000).numpy(), b)

@@ -314,3 +314,207 @@ def test_table_puts_each_model_and_z_in_its_column_with_means_over_seeds(tmp_pat
     assert "(of 1000 test images)" in text and "misses 3.0 ± 0.0" in text and "DCGAN (100): 2" in text
     with pytest.raises(common.UserError):
         M.table([tmp_path / "other"], tmp_path / "t")
+
+
+# ---------------------------------------------------------------------------
+# Call sites: train()'s steps (tests/tap.py records the real loop's optimizer steps)
+# ---------------------------------------------------------------------------
+
+import copy  # noqa: E402
+
+import torch.nn.functional as F  # noqa: E402
+
+from tests import tap  # noqa: E402
+
+LAMS = dict(lam1=0.05, lam2=0.5)  # both terms of line 3 of the same order at the start on ring8
+ORDER = ["d", "g", "e", "d2", "g_diffusion"]  # D1 (the harness's d), G and E on line 3, D2, G on line 7
+
+
+def md_steps(root, name, n_steps, **kw):
+    base = dict(dataset="ring8", steps=50, batch_size=32, g_width=32, d_width=32, heat_steps=(), log_every=1,
+                sample_every=10**6, ckpt_every=10**6, eval_samples=0, device="cpu", out=str(root / name), **LAMS)
+    return tap.record(M, M.Config(**{**base, **kw}), n_steps)
+
+
+@pytest.fixture(scope="module")
+def md(tmp_path_factory):
+    """Same seed, same batches: one iteration with pixel and feature distance, each term of line 3 off, one Adam."""
+    root = tmp_path_factory.mktemp("md")
+    runs = {"a": md_steps(root, "a", 6), "f": md_steps(root, "f", 6, distance="feature"),
+            "no_dist": md_steps(root, "no_dist", 5, lam1=0.0), "no_mode": md_steps(root, "no_mode", 5, lam2=0.0),
+            "shared": md_steps(root, "shared", 5, g_optim="shared")}
+    runs["logged"] = {k: common.read_jsonl(root / k / "metrics.jsonl")[0] for k in ("a", "f")}
+    return runs
+
+
+def manifold_view(steps):
+    """(x, G, D1, E) as line 3 saw them: line 1's batch, G and E before their step, D1 after its own."""
+    s1, sg, se = tap.first(steps, "d"), tap.first(steps, "g"), tap.first(steps, "e")
+    return tap.one(sg, "e", "real"), sg.before, s1.after, se.before
+
+
+def oracle_line3(g, d1, e, x, lam1, lam2, kind):
+    """App. A line 3 as a loss (deviation 2): lambda1 d(x, G(E(x))) - lambda2 log D1(G(E(x))), sample by sample."""
+    rec = g(e(x))
+    f = lambda v: torch.relu(d1.net[0](v))  # the toy D1's last hidden layer, by hand
+    diff = f(x) - f(rec) if kind == "feature" else x - rec
+    dist = torch.stack([(row ** 2).sum() for row in diff]).mean()
+    neg_log_d1 = -torch.log(torch.sigmoid(d1(rec))).mean()
+    return lam1 * dist + lam2 * neg_log_d1, dist, neg_log_d1
+
+
+def dbl(net):
+    """A double-precision copy (Module.double() works in place: the recorded nets stay as they are)."""
+    return copy.deepcopy(net).double()
+
+
+def grads_of(net, loss_fn):
+    net = dbl(net)
+    net.zero_grad()
+    loss_fn(net).backward()
+    return {k: p.grad for k, p in net.named_parameters()}
+
+
+def assert_grads_close(got, want, rtol=1e-4):
+    for k in want:
+        scale = want[k].abs().max().item() + 1e-12
+        assert got[k] is not None and torch.allclose(got[k].double(), want[k], rtol=rtol, atol=rtol * scale), k
+
+
+def test_call_sites_one_iteration_steps_d1_g_e_d2_g(md):
+    """E never stepped, a step missing, repeated or out of order, or a second G optimizer under shared: red."""
+    assert [s.name for s in md["a"]] == ORDER + ["d"]
+    assert [s.name for s in md["shared"]] == ["d", "g", "e", "d2", "g"]
+    se = tap.first(md["a"], "e")
+    assert tap.has_grad(se.grads) and tap.changed(dict(se.before.named_parameters()), dict(se.after.named_parameters()))
+
+
+def test_call_sites_d1_and_d2_steps_raise_their_margins_on_their_own_pairs(md):
+    """D1: real x above G(E(x)); D2: G(E(x)) (its "real") above G(z): a pair swapped, D2 judging real data or z,
+    line 4 reusing line 1's x, or a generator loss leaking into a D: red."""
+    for run in ("a", "f"):
+        s1, sg, se, s2, sgd = (tap.first(md[run], n) for n in ORDER)
+        assert [kd for kd, _ in s1.calls["d"]] == ["real", "rec"], run
+        assert [kd for kd, _ in s2.calls["d2"]] == ["rec", "fake"], run
+        for s, net, pos, neg in ((s1, "d", "real", "rec"), (s2, "d2", "rec", "fake")):
+            a, b = tap.one(s, net, pos), tap.one(s, net, neg)
+            margin = lambda d: (d(a).mean() - d(b).mean()).item()
+            assert margin(s.after) > margin(s.before), (run, net)
+            assert_grads_close(s.grads, grads_of(s.before, lambda d: F.softplus(-d(a.double())).mean()
+                                                 + F.softplus(d(b.double())).mean()))
+        assert torch.equal(tap.one(s1, "d", "real"), tap.one(sg, "e", "real")), "line 3 uses line 1's x"
+        assert not torch.equal(tap.one(s2, "e", "real"), tap.one(sg, "e", "real")), "line 4 draws a fresh x"
+        for s in (sg, se, s2, sgd):
+            assert not tap.changed(s1.grads, s.others["d"]), (run, s.name, "reached D1")
+        assert not tap.changed(s2.grads, sgd.others["d2"]), (run, "line 7 reached D2")
+        assert not tap.changed(se.grads, sgd.others["e"]), (run, "line 7 reached E")
+
+
+def test_call_sites_manifold_step_lowers_the_distance_and_raises_d1_on_reconstructions(md):
+    """G's and E's steps on the distance alone lower d(x, G(E(x))), on the D1 term alone lower -log D1(G(E(x))):
+    a sign, a cut or a term routed past G or E: red."""
+    for run, term in (("no_mode", 1), ("no_dist", 2)):
+        x, g, d1, e = manifold_view(md[run])
+        g_after, e_after = tap.first(md[run], "g").after, tap.first(md[run], "e").after
+        with torch.no_grad():
+            before = oracle_line3(g, d1, e, x, 1.0, 1.0, "pixel")[term]
+            assert oracle_line3(g_after, d1, e, x, 1.0, 1.0, "pixel")[term] < before, (run, "G")
+            assert oracle_line3(g, d1, e_after, x, 1.0, 1.0, "pixel")[term] < before, (run, "E")
+
+
+def test_call_sites_each_line_3_term_reaches_g_and_e(md):
+    """The distance or the D1 term cut from G or E (rec.detach(), d1(rec.detach()), a zero weight): red."""
+    assert not tap.changed(tap.first(md["a"], "d").grads, tap.first(md["no_mode"], "d").grads)  # same start
+    for off in ("no_dist", "no_mode"):
+        for net in ("g", "e"):
+            assert tap.changed(tap.first(md["a"], net).grads, tap.first(md[off], net).grads), (off, net)
+            assert tap.has_grad(tap.first(md[off], net).grads), (off, net)
+
+
+@pytest.mark.parametrize("run,kind", [("a", "pixel"), ("f", "feature")])
+def test_call_sites_g_and_e_gradients_are_line_3_on_the_loops_batch(md, run, kind):
+    """Line 3 written from the paper on line 1's batch: a wrong input, weight, distance flag or cut: red."""
+    x, g, d1, e = manifold_view(md[run])
+    x, d1 = x.double(), dbl(d1)
+    assert_grads_close(tap.first(md[run], "g").grads,
+                       grads_of(g, lambda g: oracle_line3(g, d1, dbl(e), x, **LAMS, kind=kind)[0]))
+    assert_grads_close(tap.first(md[run], "e").grads,
+                       grads_of(e, lambda e: oracle_line3(dbl(g), d1, e, x, **LAMS, kind=kind)[0]))
+
+
+def test_call_sites_diffusion_step_raises_d2_on_g_of_line_5s_z(md):
+    """Line 7: G's step on -log D2(G(z)) with line 5's z and D2 after line 6 (fresh z, D1 for D2, the sign): red."""
+    s2, sgd = tap.first(md["a"], "d2"), tap.first(md["a"], "g_diffusion")
+    z = tap.one(sgd, "g", "z")
+    assert torch.equal(z, tap.one(s2, "g", "z")), "line 7 uses line 5's z"
+    d2 = s2.after
+    with torch.no_grad():
+        assert d2(sgd.after(z)).mean() > d2(sgd.before(z)).mean()
+    d2 = dbl(d2)
+    assert_grads_close(sgd.grads, grads_of(sgd.before, lambda g: -torch.log(torch.sigmoid(d2(g(z.double())))).mean()))
+
+
+def adam_replay(before, grads_seq):
+    """`before` after Adam steps (the run's lr and betas) on the given gradients, one optimizer throughout."""
+    cfg = M.resolve(M.Config(dataset="ring8"))
+    net = copy.deepcopy(before)
+    opt = torch.optim.Adam(net.parameters(), lr=cfg.lr, betas=tuple(cfg.betas))
+    for grads in grads_seq:
+        for k, p in net.named_parameters():
+            p.grad = grads[k].clone()
+        opt.step()
+    return dict(net.named_parameters())
+
+
+@pytest.mark.parametrize("run", ["a", "shared"])
+def test_call_sites_g_optim_gives_line_7_its_own_adam_state_or_the_shared_one(md, run):
+    """Deviation 4: separate: line 7's step is a fresh Adam's first step; shared: the second step of line 3's Adam
+    (the option ignored either way: red)."""
+    sg, sg7 = tap.first(md[run], "g"), md[run][4]
+    assert sg7.net == "g"
+    want = adam_replay(sg.before, [sg.grads, sg7.grads]) if run == "shared" else adam_replay(sg7.before, [sg7.grads])
+    for k, p in sg7.after.named_parameters():
+        assert torch.allclose(p, want[k], atol=1e-7), k
+
+
+@pytest.mark.parametrize("run,kind", [("a", "pixel"), ("f", "feature")])
+def test_call_sites_logged_metrics_are_those_of_line_3_and_line_6(md, run, kind):
+    """rec_distance, rec_neg_log_d1 (line 3's batch), d2_rec, d2_fake (line 6's, D2 before its update) logged from
+    another tensor, net or distance: red."""
+    x, g, d1, e = manifold_view(md[run])
+    s2 = tap.first(md[run], "d2")
+    with torch.no_grad():
+        _, dist, neg_log_d1 = oracle_line3(g, d1, e, x, 1.0, 1.0, kind)
+        d2_rec = torch.sigmoid(s2.before(tap.one(s2, "d2", "rec"))).mean()
+        d2_fake = torch.sigmoid(s2.before(tap.one(s2, "d2", "fake"))).mean()
+    logged = md["logged"][run]
+    assert logged["step"] == 1
+    for k, v in (("rec_distance", dist), ("rec_neg_log_d1", neg_log_d1), ("d2_rec", d2_rec), ("d2_fake", d2_fake)):
+        assert logged[k] == pytest.approx(float(v), rel=1e-5), k
+
+
+def test_call_sites_g_batches_update_their_own_batch_norm_statistics(tmp_path):
+    """App. B: G(E(x)) of lines 2, 3, 6 updates the encoder statistics, G(z) of lines 6, 7 the noise ones (a stream
+    swapped at any of the five: red)."""
+    steps = tap.record(M, M.Config(dataset="digits", steps=5, batch_size=8, g_width=8, d_width=8, log_every=100,
+                                   sample_every=10**6, ckpt_every=10**6, eval_samples=0, out=str(tmp_path / "r")), 5)
+    s1, sg, _, s2, sgd = (tap.first(steps, n) for n in ORDER)
+    replay = copy.deepcopy(sg.before).train()
+    for m in replay.modules():  # G as built: its statistics at their start
+        if isinstance(m, nets.SplitBatchNorm2d):
+            for s in m.streams:
+                getattr(m, f"running_mean_{s}").zero_()
+                getattr(m, f"running_var_{s}").fill_(1.0)
+    late = copy.deepcopy(sg.after).train()  # G after line 3, statistics as they were then
+    with torch.no_grad():
+        with nets.batch_norm_stream(replay, "encoder"):
+            replay(tap.one(s1, "g", "out:e")), replay(tap.one(sg, "g", "out:e"))  # lines 2, 3
+        with nets.batch_norm_stream(late, "encoder"):
+            late(tap.one(s2, "g", "out:e"))  # line 6's G(E(x))
+        with nets.batch_norm_stream(late, "noise"):
+            late(tap.one(s2, "g", "z")), late(tap.one(sgd, "g", "z"))  # line 6's G(z), line 7's
+    for got, want in ((sg.before, replay), (sgd.before, late)):
+        got, want = dict(got.named_buffers()), dict(want.named_buffers())
+        assert any("encoder" in k for k in want) and any("noise" in k for k in want)
+        for k in want:
+            assert torch.allclose(got[k], want[k], atol=1e-6), k

@@ -10,7 +10,9 @@ import pytest
 import torch
 from scipy.stats import entropy
 
+import common
 import data
+import figures
 import metrics
 
 
@@ -168,3 +170,132 @@ def test_runs_started_together_train_the_classifier_once(tmp_path):
     assert all(p.returncode == 0 for p in procs), outs
     assert sum(o.count("training the digits classifier") for o in outs) == 1, outs
     assert len({o.splitlines()[-1] for o in outs}) == 1  # the same accuracy: the waiting one loaded the fit
+
+
+# ---------------------------------------------------------------------------
+# Reported numbers on the right tensor: real and generated sides that differ by known amounts
+# ---------------------------------------------------------------------------
+
+
+class Placed(torch.nn.Module):
+    """A generator that puts row i of every batch at `points[i % len(points)]`, whatever z is."""
+
+    def __init__(self, points):
+        super().__init__()
+        self.points = torch.tensor(np.array(points), dtype=torch.float32)
+
+    def forward(self, z):
+        return self.points[torch.arange(len(z)) % len(self.points)]
+
+
+class Bowl(torch.nn.Module):
+    """D(x) = x_0 + x_1^2 / 2: input gradient (1, x_1), so output and gradient differ from point to point."""
+
+    def forward(self, x):
+        return x[:, 0] + 0.5 * x[:, 1] ** 2
+
+
+def test_run_logs_and_summarises_d_and_the_modes_on_the_right_batches(tmp_path, monkeypatch):
+    """Real and generated batches swapped, a statistic or the npz arrays taken from the other side, toy metrics on
+    real data or with another std: the generated side is exact here, the real side is ring8's."""
+    monkeypatch.setattr(figures, "save", lambda fig, path, dpi=120: figures.plt().close(fig))
+    ring = data.load("ring8")
+    c, std = ring.centers, ring.std
+    off = c[2] * (1 + 4 * std / 2)  # nearest to centre 2, 4 std away from it
+    points = [c[0]] * 5 + [c[1]] * 3 + [off] * 2  # 50%, 30%, 20% of every batch
+    cfg = common.RunConfig(dataset="ring8", steps=1, batch_size=200, log_every=1, sample_every=10**6, eval_samples=100,
+                           diag_batches=2, device="cpu", out=str(tmp_path / "run"))
+    run = common.Run(cfg, "t")
+    run.begin(g=Placed(points), d=Bowl())
+    run.end_step(1, {"loss_d": 0.0})
+    summary = run.finish()
+    p = np.array(points, np.float64)
+    out = p[:, 0] + 0.5 * p[:, 1] ** 2  # D on the generated points
+    grad = np.sqrt(1 + p[:, 1] ** 2)
+    logged = common.read_jsonl(tmp_path / "run" / "metrics.jsonl")[-1]
+    for s, n in ((logged, 200), (summary, 1000)):  # batches of batch_size in the log, of 1,000 toy samples at the end
+        assert s["d_fake_mean"] == pytest.approx(out.mean(), rel=1e-5)
+        assert s["d_fake_std"] == pytest.approx(np.std(np.tile(out, n // 10), ddof=1), rel=1e-4)
+        assert s["grad_norm_fake"] == pytest.approx(grad.mean(), rel=1e-5)
+        # on ring8, D's mean is 1 and its std sqrt(2.5) (the 8 centres' values 2, 1 + sqrt2, 2, 1 - sqrt2, -2, ...)
+        assert s["d_real_mean"] == pytest.approx(1.0, abs=0.3) and s["d_real_std"] == pytest.approx(1.58, abs=0.2)
+    saved = np.load(tmp_path / "run" / "d_outputs.npz")
+    assert len(saved["fake"]) == len(saved["real"]) == 2000
+    assert np.allclose(np.sort(saved["fake"]), np.sort(np.tile(out, 200)), atol=1e-5)
+    assert saved["real"].mean() == pytest.approx(1.0, abs=0.2) and (saved["real"] < 0).mean() == pytest.approx(3 / 8, abs=0.05)
+    # toy metrics of the 100 fixed-noise samples: 50 and 30 high quality on centres 0 and 1, 20 off centre 2
+    q = np.array([0.5, 0.3, 0.2])
+    assert summary["modes"] == 2 and summary["high_quality"] == pytest.approx(0.8)
+    assert summary["reverse_kl"] == pytest.approx(float(np.sum(q * np.log(q * 8))))
+
+
+class Seen(metrics.Classifier):
+    """The classifier, recording every image it is trained on."""
+
+    seen = []
+
+    def forward(self, x):
+        if self.training:
+            Seen.seen.append(x.detach().clone())
+        return super().forward(x)
+
+
+def test_classifier_accuracy_is_the_held_out_one(monkeypatch):
+    """The accuracy reported is on the 10% the classifier never trained on, not on its training images: here the
+    held-out images carry wrong labels, so the held-out accuracy is near 0 and the training one near 1."""
+    monkeypatch.setattr(metrics, "Classifier", Seen)
+    n = 40
+    sign = torch.tensor([1.0, -1.0]).repeat(n // 2)
+    x = (sign * (0.5 + 0.5 * torch.arange(n) / n)).view(n, 1, 1, 1).expand(n, 1, 8, 8).contiguous()  # one value each
+    y = (sign < 0).long()  # class 1: dark images
+    Seen.seen = []
+    metrics.train_classifier(x, y, 2, steps=25, batch_size=32, seed=5)
+    values = torch.cat(Seen.seen)[:, 0, 0, 0]
+    trained = torch.isclose(x[:, 0, 0, 0, None], values[None]).any(1)
+    held = ~trained
+    assert int(held.sum()) == n // 10  # the other 10%, never seen in training
+    y_bad = torch.where(held, 1 - y, y)  # the same split (same seed): wrong labels on the held-out images only
+    clf, acc = metrics.train_classifier(x, y_bad, 2, steps=25, batch_size=32, seed=5)
+    pred = torch.as_tensor(metrics.predict_probs(clf, x).argmax(1))
+    assert (pred[trained] == y_bad[trained]).float().mean() > 0.9  # it learnt the training images
+    assert acc == pytest.approx((pred[held] == y_bad[held]).float().mean().item()) and acc < 0.5
+
+
+def test_image_scores_compare_with_the_training_label_distribution(tmp_path, monkeypatch):
+    """label_kl against the data set's own label distribution (skewed here), not a uniform one, and the
+    classifier's held-out accuracy beside it."""
+    x, y = data.load_digits_tensor()
+    keep = (y < 5) | (torch.arange(len(y)) % 4 == 0)  # classes 5-9 at a quarter of their count
+    ds = data.TensorImages("skewed", x[keep], y[keep], "cpu", 10)
+    fit = metrics.train_classifier
+    monkeypatch.setattr(metrics, "train_classifier", lambda *a, **kw: fit(*a, **{**kw, "steps": 20}))
+    samples = ds.images[:300]
+    s = metrics.image_scores(ds, samples, tmp_path)
+    clf, acc, _ = metrics.data_classifier(ds, tmp_path)
+    probs = metrics.predict_probs(clf, samples)
+    train = np.bincount(y[keep].numpy(), minlength=10) / int(keep.sum())
+    assert train[0] > 2.5 * train[9]  # skewed indeed
+    assert s["label_kl"] == pytest.approx(float(entropy(train, probs.mean(0))), rel=1e-6)
+    assert s["mode_score"] == pytest.approx(metrics.inception_score(probs), rel=1e-6)
+    assert s["classifier_accuracy"] == acc
+
+
+def test_composed_kl_uses_the_sets_digit_weights(monkeypatch):
+    """kl_modes and kl_train_modes weigh each number by its training probability w_a w_b w_c (skewed digits here)."""
+    w = np.arange(1, 11, dtype=np.float64)
+    ds = data.load("stacked_digits", digit_weights=list(w))
+    w = w / w.sum()
+    numbers = np.array([7] * 50 + [123] * 30 + [999] * 20)
+    digits = np.stack([numbers // 100, numbers // 10 % 10, numbers % 10], 1).reshape(-1)
+    monkeypatch.setattr(metrics, "predict_probs", lambda clf, x: np.eye(10)[digits])
+    monkeypatch.setattr(metrics, "data_classifier", lambda d, root: (None, 0.9, None))
+    s = metrics.composed_modes(ds, torch.zeros(100, 3, 8, 8), "unused")
+    p = np.array([w[0] * w[0] * w[7], w[1] * w[2] * w[3], w[9] ** 3])  # 007, 123, 999
+    q = np.array([0.5, 0.3, 0.2])
+    assert s["modes"] == 3 and s["kl_modes"] == pytest.approx(float(np.sum(q * np.log(q / p))))
+    p_all = np.array([w[a] * w[b] * w[c] for a in range(10) for b in range(10) for c in range(10)])
+    counts = np.zeros(1000)
+    counts[[7, 123, 999]] = [50, 30, 20]
+    smoothed = (counts + 1) / 1100
+    assert s["kl_train_modes"] == pytest.approx(float(np.sum(p_all * np.log(p_all / smoothed))))
+    assert s["digit_accuracy"] == 0.9

@@ -514,3 +514,175 @@ def test_third_party_d_trains_on_inputs_with_noise_of_std_sigma_and_scores_clean
     assert len(train_inputs) == 3 * 2 * 128 and float(train_inputs.std()) == pytest.approx(2.5, rel=0.05)
     scored = [x for training, x in seen if not training]
     assert len(scored) == 1 and torch.equal(scored[0], zeros[:10])
+
+
+# ---------------------------------------------------------------------------
+# Call sites: train()'s steps (tests/tap.py records the real loop's optimizer steps)
+# ---------------------------------------------------------------------------
+
+import copy  # noqa: E402
+
+import torch.nn.functional as F  # noqa: E402
+
+from tests import tap  # noqa: E402
+
+LAMS = dict(lam1=0.05, lam2=0.5)  # each of T_G's three terms of the same order at the start on ring8
+
+
+def reg_steps(root, name, n_steps, **kw):
+    base = dict(dataset="ring8", steps=50, batch_size=32, g_width=32, d_width=32, heat_steps=(), log_every=1,
+                sample_every=10**6, ckpt_every=10**6, eval_samples=0, device="cpu", out=str(root / name), **LAMS)
+    return tap.record(M, M.Config(**{**base, **kw}), n_steps)
+
+
+@pytest.fixture(scope="module")
+def reg(tmp_path_factory):
+    """Same seed, same batches: the regularized run (pixel and feature distance), each term off, both off, the GAN."""
+    root = tmp_path_factory.mktemp("reg")
+    runs = {"a": reg_steps(root, "a", 4), "f": reg_steps(root, "f", 4, distance="feature"),
+            "no_dist": reg_steps(root, "no_dist", 3, lam1=0.0), "no_mode": reg_steps(root, "no_mode", 3, lam2=0.0),
+            "off": reg_steps(root, "off", 3, lam1=0.0, lam2=0.0), "gan": reg_steps(root, "gan", 3, model="gan")}
+    runs["logged"] = {k: common.read_jsonl(root / k / "metrics.jsonl")[0] for k in ("a", "f")}
+    return runs
+
+
+def nets_at_g_step(steps):
+    """(x, z, G, D, E) as G's first step saw them: its real and latent batches, D after D's step, E before its own."""
+    sd, sg, se = tap.first(steps, "d"), tap.first(steps, "g"), tap.first(steps, "e")
+    return tap.one(sg, "e", "real"), tap.one(sg, "g", "z"), sg.before, sd.after, se.before
+
+
+def features(d, x):
+    """The toy D's last hidden layer (one hidden ReLU layer), by hand."""
+    return torch.relu(d.net[0](x))
+
+
+def oracle_reg(g, d, e, x, lam1, lam2, kind):
+    """Eq. (2) as meant (deviation 1): lambda1 d(x, G(E(x))) - lambda2 log D(G(E(x))), sample by sample."""
+    rec = g(e(x))
+    diff = features(d, x) - features(d, rec) if kind == "feature" else x - rec
+    dist = torch.stack([(row ** 2).sum() for row in diff]).mean()
+    mode = -torch.log(torch.sigmoid(d(rec))).mean()
+    return lam1 * dist + lam2 * mode, dist, mode
+
+
+def dbl(net):
+    """A double-precision copy (Module.double() works in place: the recorded nets stay as they are)."""
+    return copy.deepcopy(net).double()
+
+
+def grads_of(net, loss_fn):
+    net = dbl(net)
+    net.zero_grad()
+    loss_fn(net).backward()
+    return {k: p.grad for k, p in net.named_parameters()}
+
+
+def assert_grads_close(got, want, rtol=1e-4):
+    for k in want:
+        scale = want[k].abs().max().item() + 1e-12
+        assert got[k] is not None and torch.allclose(got[k].double(), want[k], rtol=rtol, atol=rtol * scale), k
+
+
+def test_call_sites_reg_steps_d_g_e_and_the_gan_never_e(reg):
+    """E never stepped (or stepped in the GAN baseline), a net stepped twice or out of order: red."""
+    assert [s.name for s in reg["a"]] == ["d", "g", "e", "d"]
+    assert [s.name for s in reg["gan"]] == ["d", "g", "d"]
+    se = tap.first(reg["a"], "e")
+    assert tap.has_grad(se.grads) and tap.changed(dict(se.before.named_parameters()), dict(se.after.named_parameters()))
+
+
+def test_call_sites_d_step_raises_its_margin_on_real_against_g_z(reg):
+    """D's real and fake swapped, D trained on reconstructions, or G's loss leaking into D's gradient: red."""
+    for run in ("a", "f", "gan"):
+        sd, sg = tap.first(reg[run], "d"), tap.first(reg[run], "g")
+        assert [kd for kd, _ in sd.calls["d"]] == ["real", "fake"], run  # deviation 3: D never sees G(E(x))
+        real, fake = tap.one(sd, "d", "real"), tap.one(sd, "d", "fake")
+        margin = lambda d: (d(real).mean() - d(fake).mean()).item()
+        assert margin(sd.after) > margin(sd.before), run
+        assert_grads_close(sd.grads, grads_of(sd.before, lambda d: F.softplus(-d(real.double())).mean()
+                                              + F.softplus(d(fake.double())).mean()))
+        assert not tap.changed(sd.grads, sg.others["d"]), f"{run}: G's loss reached D"
+        if run != "gan":
+            assert not tap.changed(sd.grads, tap.first(reg[run], "e").others["d"]), f"{run}: E's loss reached D"
+
+
+def test_call_sites_g_step_with_the_regularizer_off_is_the_gans_and_raises_d_on_g_z(reg):
+    """G's GAN term on reconstructions (or anything of E's in it), or the GAN term's sign: red."""
+    x, z, g, d, e = nets_at_g_step(reg["off"])
+    sg = tap.first(reg["off"], "g")
+    with torch.no_grad():
+        assert d(sg.after(z)).mean() > d(g(z)).mean()
+    assert_grads_close(sg.grads, grads_of(g, lambda g: -torch.log(torch.sigmoid(dbl(d)(g(z.double())))).mean()))
+    assert not tap.changed(sg.grads, tap.first(reg["gan"], "g").grads)  # the baseline: the same step
+    assert not tap.has_grad(tap.first(reg["off"], "e").grads), "with lambda1 = lambda2 = 0 nothing reaches E"
+
+
+def test_call_sites_each_regularizer_term_reaches_g_and_e(reg):
+    """A term cut from G or E (rec.detach(), D(rec.detach()), D(G(z)) as the mode term, a zero weight): red."""
+    assert not tap.changed(tap.first(reg["a"], "d").grads, tap.first(reg["no_mode"], "d").grads)  # same start
+    for off in ("no_dist", "no_mode"):
+        for net in ("g", "e"):
+            assert tap.changed(tap.first(reg["a"], net).grads, tap.first(reg[off], net).grads), (off, net)
+    for run in ("no_dist", "no_mode", "a"):
+        assert tap.has_grad(tap.first(reg[run], "e").grads), run
+
+
+@pytest.mark.parametrize("run,kind", [("a", "pixel"), ("f", "feature")])
+def test_call_sites_g_and_e_gradients_are_eqs_1_and_2_on_the_loops_batches(reg, run, kind):
+    """T_G and T_E written from the paper on the batches the loop drew: any input, weight, flag or cut wrong: red."""
+    x, z, g, d, e = nets_at_g_step(reg[run])
+    x, z, d = x.double(), z.double(), dbl(d)
+    gan = lambda g: -torch.log(torch.sigmoid(d(g(z)))).mean()
+    assert_grads_close(tap.first(reg[run], "g").grads,
+                       grads_of(g, lambda g: gan(g) + oracle_reg(g, d, dbl(e), x, **LAMS, kind=kind)[0]))
+    assert_grads_close(tap.first(reg[run], "e").grads,
+                       grads_of(e, lambda e: oracle_reg(dbl(g), d, e, x, **LAMS, kind=kind)[0]))
+
+
+def test_call_sites_e_step_lowers_the_distance_and_raises_d_on_reconstructions(reg):
+    """E's step on the distance alone lowers d(x, G(E(x))), on the mode term alone lowers -log D(G(E(x))):
+    a sign or a cut on E's path: red."""
+    for run, term in (("no_mode", 1), ("no_dist", 2)):
+        x, _, g, d, e = nets_at_g_step(reg[run])
+        after = tap.first(reg[run], "e").after
+        with torch.no_grad():
+            assert oracle_reg(g, d, after, x, 1.0, 1.0, "pixel")[term] < oracle_reg(g, d, e, x, 1.0, 1.0, "pixel")[term]
+
+
+@pytest.mark.parametrize("run,kind", [("a", "pixel"), ("f", "feature")])
+def test_call_sites_logged_rec_metrics_are_g_steps_distance_and_minus_log_d(reg, run, kind):
+    """rec_distance and rec_neg_log_d logged from another batch, net or distance than G's step used: red."""
+    x, _, g, d, e = nets_at_g_step(reg[run])
+    with torch.no_grad():
+        _, dist, mode = oracle_reg(g, d, e, x, 1.0, 1.0, kind)
+    logged = reg["logged"][run]
+    assert logged["step"] == 1
+    assert logged["rec_distance"] == pytest.approx(float(dist), rel=1e-5)
+    assert logged["rec_neg_log_d"] == pytest.approx(float(mode), rel=1e-5)
+
+
+def reset_split_batch_norm(g):
+    for m in g.modules():
+        if isinstance(m, nets.SplitBatchNorm2d):
+            for s in m.streams:
+                getattr(m, f"running_mean_{s}").zero_()
+                getattr(m, f"running_var_{s}").fill_(1.0)
+    return g
+
+
+def test_call_sites_g_batches_update_their_own_batch_norm_statistics(tmp_path):
+    """App. B: G(z) batches update the noise statistics, G(E(x)) the encoder ones (a stream swapped: red)."""
+    steps = tap.record(M, M.Config(dataset="digits", steps=5, batch_size=8, g_width=8, d_width=8, log_every=100,
+                                   sample_every=10**6, ckpt_every=10**6, eval_samples=0, out=str(tmp_path / "r")), 2)
+    sd, sg = tap.first(steps, "d"), tap.first(steps, "g")
+    replay = reset_split_batch_norm(copy.deepcopy(sg.before)).train()  # G's weights have not moved yet
+    with torch.no_grad():
+        with nets.batch_norm_stream(replay, "noise"):
+            replay(tap.one(sd, "g", "z")), replay(tap.one(sg, "g", "z"))  # D's G(z), then G's
+        with nets.batch_norm_stream(replay, "encoder"):
+            replay(tap.one(sg, "g", "out:e"))  # G(E(x))
+    got, want = dict(sg.before.named_buffers()), dict(replay.named_buffers())
+    assert any("encoder" in k for k in want) and any("noise" in k for k in want)
+    for k in want:
+        assert torch.allclose(got[k], want[k], atol=1e-6), k

@@ -235,7 +235,7 @@ def test_ring8_at_the_default_scale_has_the_authors_radius():
 
 
 @pytest.mark.parametrize("bad", [dict(penalty="2gp"), dict(output="grad"), dict(optimizer="rmsprop"),
-                                 dict(arch="resnet"), dict(lam=-1.0), dict(betas=(0.5,)),
+                                 dict(arch="resnet"), dict(lam=-2.0), dict(betas=(0.5,)),
                                  dict(field_steps=(1.5,))])
 def test_bad_settings_are_refused(bad):
     with pytest.raises(common.UserError):
@@ -369,3 +369,222 @@ def test_each_d_update_uses_the_gradient_of_its_own_loss_only(tmp_path, monkeypa
     assert len(used) == len(expected) == 6
     for u, e in zip(used, expected):
         assert all(torch.allclose(a, b, atol=1e-7) for a, b in zip(u, e))
+
+
+def test_optimal_d_of_unequal_covariances_is_scipys_density_ratio():
+    """Catches D* with det(c) for sqrt(det(c)), a swapped covariance or mean, or one density's normalizer dropped."""
+    from scipy.stats import multivariate_normal as mvn
+
+    pts = np.random.default_rng(1).normal(size=(200, 2)) * 2 + 0.8
+    means = np.array([[0.4, 0.9], [1.3, -0.2]])
+    covs = np.array([[[1.0, 0.5], [0.5, 1.0]], [[3.0, -0.4], [-0.4, 0.5]]])  # determinants 0.75 and 1.34
+    for m, c in ((means, covs), (Z.MEANS, Z.COVS)):  # ours, and Fig. 1's (unit variances, correlations 0.5, 0.7)
+        pr, pg = mvn(m[0], c[0]).pdf(pts), mvn(m[1], c[1]).pdf(pts)
+        assert np.allclose(Z.optimal_d(pts, m, c), pr / (pr + pg), rtol=1e-10, atol=1e-14)
+
+
+# ---------------------------------------------------------------------------
+# Call sites: train()'s steps (tests/tap.py records the real loop's optimizer steps)
+# ---------------------------------------------------------------------------
+
+import copy  # noqa: E402
+import inspect  # noqa: E402
+
+from tests import tap  # noqa: E402
+
+LR_G, LR_D = 1e-3, 3e-3  # TTUR: unequal, so that a swap shows
+SMALL = ["--width", "32", "--batch-size", "32", "--field-steps", "--log-every", "1000", "--sample-every", "1000",
+         "--ckpt-every", "1000", "--eval-samples", "100", "--device", "cpu", "--lr-g", str(LR_G), "--lr-d", str(LR_D)]
+
+
+def zgp_config(out, *argv):
+    """A tiny ring8 run's Config as the command line builds it (so `--lam 0` goes through the real parser)."""
+    return common.parse_config(Z.Config, Z.__doc__, [*SMALL, "--out", str(out), *argv])
+
+
+@pytest.fixture(scope="module")
+def sgd_steps(tmp_path_factory):
+    """`--lam 0`, the toy default SGD, TTUR: D, G, D."""
+    return tap.record(Z, zgp_config(tmp_path_factory.mktemp("zgp") / "sgd", "--lam", "0"), 3)
+
+
+@pytest.fixture(scope="module")
+def adam_steps(tmp_path_factory):
+    """lambda 2.5, Adam with betas (0.6, 0.95), TTUR: D, G, D, and each optimizer's param_groups at its steps."""
+    seen = []
+    real_make_optim = Z.make_optim
+
+    def spy(cfg, params, lr):
+        opt = real_make_optim(cfg, params, lr)
+        step = opt.step
+
+        def recorded(*a, **k):
+            last = opt.param_groups[0]["params"][-1]
+            seen.append(("d" if last.shape == (1,) else "g", [(g["lr"], tuple(g["betas"])) for g in opt.param_groups]))
+            return step(*a, **k)
+
+        opt.step = recorded
+        return opt
+
+    cfg = zgp_config(tmp_path_factory.mktemp("zgp") / "adam", "--lam", "2.5", "--optimizer", "adam", "--betas", "0.6",
+                     "0.95")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(Z, "make_optim", spy)
+        steps = tap.record(Z, cfg, 3)
+    return steps, seen
+
+
+def double(net):
+    return copy.deepcopy(net).double()
+
+
+def paper_l(d, real, fake):
+    """Eq. (1): E log D(x) + E log(1 - D(G(z))), D = sigmoid of the net's output."""
+    p_real, p_fake = torch.sigmoid(d(real).reshape(-1)), torch.sigmoid(d(fake).reshape(-1))
+    return torch.log(p_real).mean() + torch.log(1 - p_fake).mean()
+
+
+def prob_grad_sq(d, x):
+    """||grad_x sigmoid(D(x))||^2 of each sample (the MLP D has no normalization: a sum's gradient is per sample)."""
+    x = x.detach().clone().requires_grad_(True)
+    (g,) = torch.autograd.grad(torch.sigmoid(d(x).reshape(-1)).sum(), x, create_graph=True)
+    return g.flatten(1).pow(2).sum(1)
+
+
+def grads(net, loss_fn):
+    net = double(net)
+    loss_fn(net).backward()
+    return {k: p.grad for k, p in net.named_parameters()}
+
+
+def assert_grads(got, want, rtol=1e-4):
+    for k in want:
+        assert got[k] is not None, k
+        scale = want[k].abs().max().item() + 1e-12
+        assert torch.allclose(got[k].double(), want[k], rtol=rtol, atol=rtol * scale), k
+
+
+def d_batches(s):
+    """The batches D's step saw, by value: its real batch, G's batch, and the one other batch (the interpolates)."""
+    assert [k for k, _ in s.calls["d"]] == ["real", "fake", "?"]
+    return [x.double() for _, x in s.calls["d"]]
+
+
+def test_call_d_steps_raise_the_papers_objective(sgd_steps):
+    """Catches real and fake swapped at D's loss, a sign flipped, or D not stepped after G's step (requires_grad)."""
+    for k in (0, 1):
+        s = tap.first(sgd_steps, "d", k)
+        real, fake, _ = d_batches(s)
+        assert paper_l(double(s.after), real, fake) > paper_l(double(s.before), real, fake)  # in float64: exact
+
+
+def test_call_g_step_raises_log_d_on_its_samples(sgd_steps):
+    """Catches a saturating or sign-flipped G loss, or G stepped on the wrong batch."""
+    s, d = tap.first(sgd_steps, "g"), double(tap.first(sgd_steps, "d").after)
+    (z,) = tap.batches(s, "g", "z")
+    assert [k for k, _ in s.calls["d"]] == ["fake"]
+    logd = lambda g: torch.log(torch.sigmoid(d(double(g)(z.double())))).mean().item()
+    assert logd(s.after) > logd(s.before)
+
+
+def test_call_d_grads_are_the_papers_bce_plus_lambda_times_the_penalty(adam_steps):
+    """Catches lambda dropped or wrong, the penalty on the logit or on the wrong batch, real and fake swapped."""
+    s = tap.first(adam_steps[0], "d")
+    real, fake, xt = d_batches(s)
+    # the interpolates lie on the segments between this step's real and generated samples, one a in [0, 1] each
+    a = ((xt - fake) * (real - fake)).sum(1) / (real - fake).pow(2).sum(1)
+    assert torch.allclose(a[:, None] * real + (1 - a[:, None]) * fake, xt, atol=1e-5)
+    assert a.min() >= -1e-5 and a.max() <= 1 + 1e-5 and a.std() > 0.1
+    assert_grads(s.grads, grads(s.before, lambda d: -paper_l(d, real, fake) + 2.5 * prob_grad_sq(d, xt).mean()))
+
+
+def test_call_lam_0_trains_d_on_the_bce_alone(sgd_steps):
+    """Catches `--lam 0` resolved to the paper's 10 (an `or` default): D's step must hold no penalty."""
+    assert Z.resolve(zgp_config("x", "--lam", "0")).lam == 0.0
+    assert Z.resolve(zgp_config("x")).lam == 10.0 and Z.resolve(zgp_config("x", "--dataset", "digits")).lam == 100.0
+    for k in (0, 1):
+        s = tap.first(sgd_steps, "d", k)
+        real, fake, xt = d_batches(s)
+        assert_grads(s.grads, grads(s.before, lambda d: -paper_l(d, real, fake)))
+        pen = grads(s.before, lambda d: prob_grad_sq(d, xt).mean())
+        assert tap.has_grad(pen)  # the penalty would have moved D: the test can fail
+
+
+def test_call_g_grads_are_the_non_saturating_loss_and_the_penalty_reaches_d_only(sgd_steps, adam_steps):
+    """Catches the penalty or D's loss reaching G (fake not under no_grad), D left trainable in G's step, and a
+    G loss other than -log D(G(z)) on the D that has just stepped."""
+    for steps in (sgd_steps, adam_steps[0]):
+        s, d_step = tap.first(steps, "g"), tap.first(steps, "d")
+        (z,) = tap.batches(s, "g", "z")
+        d = double(d_step.after).requires_grad_(False)
+        assert_grads(s.grads, grads(s.before, lambda g: -torch.log(torch.sigmoid(d(g(z.double())))).mean()))
+        assert not tap.has_grad(d_step.others["g"])  # G's first gradient comes at its own step
+        assert not tap.changed(s.others["d"], d_step.grads)  # D's are still its own step's: G's loss added none
+
+
+def test_call_sgd_steps_use_each_nets_ttur_rate(sgd_steps):
+    """Catches lr_g and lr_d swapped or one rate used for both: SGD moves by -lr * grad (up to float32 rounding)."""
+    for name, lr in (("d", LR_D), ("g", LR_G)):
+        s = tap.first(sgd_steps, name)
+        after = dict(s.after.named_parameters())
+        dx = torch.cat([(after[k] - p).detach().double().flatten() for k, p in s.before.named_parameters()])
+        g = torch.cat([s.grads[k].double().flatten() for k, _ in s.before.named_parameters()])
+        p = torch.cat([v.detach().double().flatten() for v in after.values()])
+        assert -(dx @ g) / (g @ g) == pytest.approx(lr, rel=1e-2)  # the rate, by least squares
+        assert ((dx + lr * g).abs() <= 2**-23 * (p.abs() + lr * g.abs())).all()  # -lr g, up to float32 rounding
+        assert (lr * g.abs() > 2**-17 * p.abs()).sum() > 10  # where another rate would show
+
+
+def test_call_adam_steps_use_each_nets_rate_and_the_betas(adam_steps):
+    """Catches the rates swapped and --betas not reaching Adam: the steps redone from the recorded gradients."""
+    steps, seen = adam_steps
+    assert seen == [("d", [(LR_D, (0.6, 0.95))]), ("g", [(LR_G, (0.6, 0.95))]), ("d", [(LR_D, (0.6, 0.95))])]
+    eps = 1e-8
+    delta = lambda s: {k: (dict(s.after.named_parameters())[k] - p).detach().double()
+                       for k, p in s.before.named_parameters()}
+    # first step: m^ = g, v^ = g^2, whatever the betas (atol below: float32 rounding of the weights)
+    for name, lr in (("d", LR_D), ("g", LR_G)):
+        s = tap.first(steps, name)
+        for k, dx in delta(s).items():
+            g = s.grads[k].double()
+            assert torch.allclose(dx, -lr * g / (g.abs() + eps), rtol=1e-3, atol=1e-7), (name, k)
+    s1, s2 = tap.first(steps, "d"), tap.first(steps, "d", 1)
+    b1, b2 = 0.6, 0.95
+    for k, dx in delta(s2).items():
+        g1, g2 = s1.grads[k].double(), s2.grads[k].double()
+        m = (b1 * (1 - b1) * g1 + (1 - b1) * g2) / (1 - b1**2)
+        v = (b2 * (1 - b2) * g1**2 + (1 - b2) * g2**2) / (1 - b2**2)
+        assert torch.allclose(dx, -LR_D * m / (v.sqrt() + eps), rtol=1e-3, atol=1e-7), k
+
+
+def test_fig1_lambda_reaches_the_penalty_and_the_gap_is_to_d_star(tmp_path, monkeypatch):
+    """Catches Fig. 1's lambda (1, or --lam) dropped on the way to the penalty, and a gap taken on the logit or
+    against another D*."""
+    from scipy.stats import multivariate_normal as mvn
+
+    lams, fits = [], []
+    real_loss, real_fit = Z.discriminator_loss, Z.fit_surface
+
+    def spy_loss(*a, **k):
+        lams.append(inspect.signature(real_loss).bind(*a, **k).arguments["lam"])
+        return real_loss(*a, **k)
+
+    def spy_fit(*a, **k):
+        out = real_fit(*a, **k)
+        fits.append(out[0])
+        return out
+
+    monkeypatch.setattr(Z, "discriminator_loss", spy_loss)
+    monkeypatch.setattr(Z, "fit_surface", spy_fit)
+    monkeypatch.setattr(Z.figures, "plot_value_surfaces", lambda *a, **k: None)
+    res = Z.surface_main(["--out", str(tmp_path / "a"), "--steps", "1"])
+    assert lams and set(lams) == {1.0} and res["lam"] == 1.0
+    pts = Z.surface_grid()
+    pr, pg = mvn(Z.MEANS[0], Z.COVS[0]).pdf(pts), mvn(Z.MEANS[1], Z.COVS[1]).pdf(pts)
+    for (label, _, _), d in zip(Z.SURFACE_PANELS, fits):
+        with torch.no_grad():
+            v = torch.sigmoid(d(torch.tensor(pts, dtype=torch.float32))).reshape(-1).numpy()
+        assert res["gap"][label][0] == pytest.approx(np.abs(v - pr / (pr + pg)).mean(), rel=1e-5)
+    lams.clear()
+    Z.surface_main(["--out", str(tmp_path / "b"), "--steps", "1", "--lam", "2.5"])
+    assert lams and set(lams) == {2.5}
