@@ -547,6 +547,11 @@ def grid_main(argv):
     ap.add_argument("--print", action="store_true", help="print one command per run instead of running")
     ap.add_argument("--list", action="store_true", help="print the grid's run folders, one per line, and run nothing")
     ap.add_argument("--only", metavar="RUN", help="run only this run of the grid (a folder name --list prints)")
+    if "-h" in argv or "--help" in argv:  # the grid's own flags, then the training flags every run of it takes
+        ap.print_help()
+        print("\nEvery run of the grid also takes the training flags of python -m methods.mode_reg (the grid sets "
+              "each point's own):\n")
+        common.parse_config(Config, __doc__, ["--help"], hide=("width",))
     a, rest = ap.parse_known_args(argv)
     if a.grid not in ("small", "full"):
         raise common.UserError(f"--grid {a.grid}: must be small or full")

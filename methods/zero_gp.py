@@ -94,6 +94,7 @@ Deviations and decisions
 import argparse
 import dataclasses
 import json
+import math
 import sys
 import time
 from dataclasses import dataclass
@@ -263,8 +264,9 @@ def check_config(cfg):
         raise common.UserError("--optimizer must be auto, sgd or adam")
     if cfg.arch not in ARCHS:
         raise common.UserError(f"unknown --arch {cfg.arch!r}; choose from {', '.join(ARCHS)}")
-    if cfg.lam < 0 or cfg.lr_g < 0 or cfg.lr_d < 0 or cfg.layers < 0:
-        raise common.UserError("--lam, --lr-g, --lr-d and --layers must be >= 0 (--lam -1: the paper's value)")
+    if cfg.lam < 0:
+        raise common.UserError(f"{common.flag('lam', cfg.lam)}: must be >= 0 (-1: the paper's value)")
+    common.must(cfg, ">= 0", "lr_g", "lr_d", "layers")
     if len(cfg.betas) != 2:
         raise common.UserError("--betas takes two numbers")
     if any(s < 0 or s != int(s) for s in cfg.field_steps):
@@ -456,8 +458,14 @@ def surface_main(argv):
     ap.add_argument("--lam", type=float, default=1.0, help="lambda of every penalty (Fig. 1: 1)")
     ap.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
     a = ap.parse_args(argv)
-    if a.steps < 1 or a.lam < 0:
-        raise common.UserError("--steps must be >= 1 and --lam >= 0")
+    common.must(a, ">= 1", "steps")
+    if not math.isfinite(a.lam):
+        raise common.UserError(f"--lam {a.lam}: must be a finite number")
+    common.must(a, ">= 0", "lam")
+    bad = [s for s in a.seeds if not 0 <= s <= common.SEED_MAX]
+    if bad:
+        raise common.UserError(f"--seeds {bad[0]}: every seed must be in [0, {common.SEED_MAX}]")
+    common.pick_device(a.device, check_only=True)
     return surface(a.out, a.seeds, a.steps, a.lam, a.device)
 
 
