@@ -138,7 +138,7 @@ ifeq ($(SMOKE),1)
   MDG_Z = 100
   MDG_DIGITS = --steps 4 --batch-size 16 --image-size 16 --g-width 16 --d-width 16 --third-party-steps 5 --third-party-sigma 0.5
   MDG_CELEBA = --steps 3 --batch-size 16 --image-size 16 --g-width 16 --d-width 16 --third-party-steps 5 --third-party-sigma 3.5
-  BENCH = --rounds 2 --warmup 1 --steps 2 --batch-size 16
+  BENCH = --rounds 2 --warmup 1 --steps 2 --batch-size 16 --d-step-iters 2 --d-step-repeats 2
   REPRO_SEEDS = 0 1
   REPRO_TARGETS = toy-mode-reg toy-zero-gp-surface
 else

@@ -26,12 +26,14 @@ with its regularizer off (Roth gamma 0, 0-GP with no penalty, Reg-GAN's
 `--model gan`), on the same nets: the regularizer's own cost.
 
 Writes OUT/bench.md (the table), bench.json (every round's times) and bench.png.
+
+`--d-step` adds the regularizers' own cost per D step (Roth et al. sec. 5.3; the 0-GP penalties): D steps with
+and without the regularizer on the same nets and batches, alternating in blocks (`interleaved_timing`), as a ratio.
 """
 
 import argparse
 import gc
 import importlib
-import json
 import platform
 import statistics
 import tempfile
@@ -133,6 +135,92 @@ def bench(rows, dataset="digits", batch_size=64, warmup=10, steps=50, rounds=5, 
             "plain": {m[0]: m[3] for m in todo if m[3]}, "rows": times}
 
 
+def interleaved_timing(steps, iters=20, repeats=7, device=None):
+    """Seconds per call of each function in `steps` ({name: fn}), timed in alternating blocks in one process.
+
+    One warm-up block each, then `repeats` rounds of one block of `iters`
+    calls per function, so that drift in the machine's speed touches every
+    setting alike. Returns {name: [seconds per call, one per round]}.
+    """
+    device = torch.device(device or "cpu")
+    sync = (lambda: torch.cuda.synchronize(device)) if device.type == "cuda" else (lambda: None)
+
+    def block(fn):
+        sync()
+        t0 = time.perf_counter()
+        for _ in range(iters):
+            fn()
+        sync()
+        return (time.perf_counter() - t0) / iters
+
+    for fn in steps.values():
+        block(fn)
+    out = {name: [] for name in steps}
+    for _ in range(repeats):
+        for name, fn in steps.items():
+            out[name].append(block(fn))
+    return out
+
+
+# --d-step: row -> (script, how D's loss is called without and with the regularizer)
+D_STEP_ROWS = {
+    "roth": ("roth_reg", lambda m, cfg: (lambda d, r, f: m.discriminator_loss(d, r, f, 0.0)[0],
+                                         lambda d, r, f: m.discriminator_loss(d, r, f, 0.1)[0])),
+    **{row: ("zero_gp", lambda m, cfg, p=pen: (lambda d, r, f: m.discriminator_loss(d, r, f, "none", cfg.lam)[0],
+                                                lambda d, r, f: m.discriminator_loss(d, r, f, p, cfg.lam)[0]))
+       for row, pen in (("0-gp", "0gp"), ("1-gp", "1gp"), ("0-gp-sample", "0gp-sample"))},
+}
+
+
+def d_step_cost(row, dataset="digits", batch_size=64, image_size=0, iters=20, repeats=7, device="auto", stand_in=True):
+    """Seconds per D step of `row` without ("plain") and with ("regularized") its regularizer, on the same nets,
+    timed in alternating blocks in one process; with the ratios' median, min and max."""
+    import data as datasets
+    script, losses = D_STEP_ROWS[row]
+    m = importlib.import_module(f"methods.{script}")
+    dev = common.pick_device(device)
+    common.seed_everything(0)
+    data = datasets.load(dataset, "data", dev, image_size or None, stand_in=stand_in)
+    toy = data.kind == "toy"
+    if script == "roth_reg":
+        cfg = m.Config(dataset=dataset, image_size=image_size, batch_size=batch_size, device=str(dev))
+        z_dim = 2 if toy else 100
+        g, d = m.nets_outside_a_run(cfg, data, z_dim, dev)
+    else:
+        cfg = m.resolve(m.Config(dataset=dataset, batch_size=batch_size, image_size=image_size,
+                                 arch="mlp" if toy else "dcgan"))
+        z_dim = cfg.z_dim
+        g, d, _ = m.make_nets(cfg, data, z_dim, dev)
+    plain, regularized = losses(m, cfg)
+    opt = torch.optim.Adam(d.parameters(), lr=1e-6)
+
+    def d_step(loss_fn):
+        real = data.sample(batch_size)
+        with torch.no_grad():
+            fake = g(torch.randn(batch_size, z_dim, device=dev))
+        loss = loss_fn(d, real, fake)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    t = interleaved_timing({"plain": lambda: d_step(plain), "regularized": lambda: d_step(regularized)},
+                           iters, repeats, dev)
+    r = [a / b for a, b in zip(t["regularized"], t["plain"])]
+    return {"row": row, "command": f"python -m methods.{script}", "plain_s": statistics.median(t["plain"]),
+            "regularized_s": statistics.median(t["regularized"]), "ratio_median": statistics.median(r),
+            "ratio_min": min(r), "ratio_max": max(r), "iters": iters, "repeats": repeats}
+
+
+def d_step_table(rows):
+    lines = ["The regularizer's own cost per D step (Roth et al. sec. 5.3; the 0-GP penalties): D steps without and "
+             "with it on the same nets and batches, in alternating blocks; ratio median (min-max) over the blocks.", "",
+             "| row | ms / D step, plain | ms / D step, regularized | ratio |", "|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['row']} | {1e3 * r['plain_s']:.2f} | {1e3 * r['regularized_s']:.2f} | "
+                     f"{r['ratio_median']:.2f} ({r['ratio_min']:.2f}-{r['ratio_max']:.2f}) |")
+    return "\n".join(lines) + "\n"
+
+
 def ratios(res, row, base):
     """The per-round ratios row / base."""
     return [a / b for a, b in zip(res["rows"][row], res["rows"][base])]
@@ -186,18 +274,30 @@ def main(argv=None):
     ap.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
     ap.add_argument("--seed", type=int, default=0, help="seed of every run")
     ap.add_argument("--stand-in", action="store_true", help="random stand-in images for a missing image set")
+    ap.add_argument("--d-step", default="roth,0-gp,1-gp,0-gp-sample",
+                    help=f"comma-separated rows of the regularizers' cost per D step ({', '.join(D_STEP_ROWS)}; "
+                         "empty: none)")
+    ap.add_argument("--d-step-iters", type=int, default=20, help="D steps per timed block of --d-step")
+    ap.add_argument("--d-step-repeats", type=int, default=7, help="timed blocks per setting of --d-step")
     ap.add_argument("--out", default="runs/bench", help="folder for bench.md, bench.json and bench.png")
     a = ap.parse_args(argv)
     if a.warmup < 1 or a.steps < 1 or a.rounds < 1:
         raise common.UserError("--warmup, --steps and --rounds must be >= 1")
+    d_rows = [r for r in a.d_step.split(",") if r]
+    unknown = [r for r in d_rows if r not in D_STEP_ROWS]
+    if unknown:
+        raise common.UserError(f"--d-step {','.join(unknown)}: choose from {', '.join(D_STEP_ROWS)}")
     rows = a.only.split(",") if a.only else [m[0] for m in METHODS]
     res = bench(rows, a.dataset, a.batch_size, a.warmup, a.steps, a.rounds, a.device, a.image_size, a.seed, a.stand_in)
+    res["d_step"] = [d_step_cost(r, a.dataset, a.batch_size, a.image_size, a.d_step_iters, a.d_step_repeats, a.device)
+                     for r in d_rows]
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     common.write_json(out / "bench.json", res)
-    (out / "bench.md").write_text(table(res))
+    text = table(res) + ("\n" + d_step_table(res["d_step"]) if res["d_step"] else "")
+    (out / "bench.md").write_text(text)
     plot(res, out / "bench.png")
-    print(table(res))
+    print(text)
     print(f"done: {out}/bench.md")
     return res
 

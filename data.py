@@ -18,7 +18,7 @@ step (its mirrors and md5 checksums), with its progress bar; CelebA is tried the
 same way (torchvision's Google Drive download often fails on its quota). With
 `download=False` (`--no-download`, `DOWNLOAD=0`) nothing is fetched. A missing
 data set that is not downloaded, or whose download fails, raises
-`common.UserError` with the files expected, where, and how to get them (and why
+`runfiles.UserError` with the files expected, where, and how to get them (and why
 the download failed); the scripts print it and exit 1. A failed or interrupted
 download leaves nothing behind that a later run could take for data. With
 `stand_in=True` a missing image set is replaced by random images of the same
@@ -52,7 +52,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-import common  # common.UserError: a message and exit 1 (a module import: common imports this file too)
+import runfiles  # runfiles.UserError: a message and exit 1
 
 TOY = ("ring8", "grid25", "ring6", "submanifold7", "swissroll")
 IMAGES = ("digits", "mnist", "cifar10", "stacked_digits", "compositional_digits",
@@ -148,7 +148,7 @@ def toy(name, device, scale=1.0):
     elif name == "swissroll":
         return SwissRoll(device, s)
     else:
-        raise common.UserError(f"unknown toy data set {name!r}; choose from {', '.join(TOY)}")
+        raise runfiles.UserError(f"unknown toy data set {name!r}; choose from {', '.join(TOY)}")
     return GaussianMixture(name, c * s, std * s, device)
 
 
@@ -263,7 +263,7 @@ def read_idx(path):
                 raise ValueError("not an unsigned-byte idx file")
             return np.frombuffer(f.read(), dtype=np.uint8).reshape(dims)
     except (OSError, EOFError, struct.error, ValueError) as e:  # truncated, corrupt, not gzip
-        raise common.UserError(f"{path} is not a readable MNIST idx file ({e}); delete it and get it again") from None
+        raise runfiles.UserError(f"{path} is not a readable MNIST idx file ({e}); delete it and get it again") from None
 
 
 def _find(folder, names):
@@ -346,7 +346,7 @@ def fetch(name, root, help_text):
         if not isinstance(e, Exception):
             raise
         reason = " ".join(str(e).split())[:300]
-        raise common.UserError(f"{help_text}\nThe download with torchvision failed ({type(e).__name__}: {reason}); "
+        raise runfiles.UserError(f"{help_text}\nThe download with torchvision failed ({type(e).__name__}: {reason}); "
                                "nothing it wrote was kept.") from None
 
 
@@ -359,7 +359,7 @@ def load_mnist(root, split="train", download=False):
         fetch("mnist", root, MNIST_HELP.format(root=root))
         return load_mnist(root, split)
     if xi is None or yi is None:
-        raise common.UserError(MNIST_HELP.format(root=root))
+        raise runfiles.UserError(MNIST_HELP.format(root=root))
     x = torch.from_numpy(read_idx(xi).copy()).unsqueeze(1)
     y = torch.from_numpy(read_idx(yi).astype(np.int64))
     return to_unit(x), y
@@ -372,7 +372,7 @@ def load_cifar10(root, split="train", download=False):
         fetch("cifar10", root, CIFAR_HELP.format(root=root))
         return load_cifar10(root, split)
     if not all(f.exists() for f in files):
-        raise common.UserError(CIFAR_HELP.format(root=root))
+        raise runfiles.UserError(CIFAR_HELP.format(root=root))
     xs, ys = [], []
     for f in files:
         try:
@@ -381,7 +381,7 @@ def load_cifar10(root, split="train", download=False):
             xs.append(np.asarray(d[b"data"], np.uint8).reshape(-1, 3, 32, 32))
             ys.append(np.asarray(d[b"labels"], np.int64))
         except Exception as e:  # truncated or garbage pickles raise many kinds of errors
-            raise common.UserError(f"{f} is not a readable CIFAR-10 batch ({type(e).__name__}: {e}); "
+            raise runfiles.UserError(f"{f} is not a readable CIFAR-10 batch ({type(e).__name__}: {e}); "
                                    "delete the folder and get it again") from None
     return to_unit(torch.from_numpy(np.concatenate(xs))), torch.from_numpy(np.concatenate(ys))
 
@@ -410,11 +410,11 @@ class FolderImages:
     def __init__(self, name, folder, size, device, crop=None, workers=2, help_text=FOLDER_HELP):
         folder = Path(folder)
         if not folder.is_dir():
-            raise common.UserError(f"--data-root: {folder} does not exist or is not a folder. "
+            raise runfiles.UserError(f"--data-root: {folder} does not exist or is not a folder. "
                                    + help_text.format(root=folder).split(". ", 1)[-1])
         files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in EXTS)
         if not files:
-            raise common.UserError(help_text.format(root=folder))
+            raise runfiles.UserError(help_text.format(root=folder))
         self.name, self.files, self.size, self.crop, self.device = name, files, size, crop, device
         self.shape = (3, size, size)
         self.n_classes = None
@@ -452,7 +452,7 @@ class FolderImages:
                 self.unreadable[path] = f"{type(e).__name__}: {e}"
                 print(f"warning: skipping unreadable image {path} ({self.unreadable[path]})", file=sys.stderr)
         else:
-            raise common.UserError(f"no readable image under the folder of {self.files[0]}: "
+            raise runfiles.UserError(f"no readable image under the folder of {self.files[0]}: "
                                    f"{len(self.unreadable)} files, none could be read")
         img = TF.center_crop(img, self.crop or min(img.size))
         img = TF.resize(img, [self.size, self.size], antialias=True)
@@ -487,17 +487,17 @@ def load(name, root="data", device="cpu", image_size=None, scale=None, stand_in=
     if digit_weights is not None and len(digit_weights):
         w = np.asarray(digit_weights, np.float64)
         if not (name.startswith("stacked_") or name.startswith("compositional_")):
-            raise common.UserError(f"--digit-weights applies to stacked and compositional sets, not {name}")
+            raise runfiles.UserError(f"--digit-weights applies to stacked and compositional sets, not {name}")
         if w.shape != (10,) or (w < 0).any() or w.sum() <= 0:
-            raise common.UserError("--digit-weights takes ten numbers >= 0, not all 0 (one per digit 0-9)")
+            raise runfiles.UserError("--digit-weights takes ten numbers >= 0, not all 0 (one per digit 0-9)")
     else:
         digit_weights = None
     if split != "train" and name not in ("mnist", "cifar10"):
-        raise common.UserError(f"{name} has no {split} split (only mnist and cifar10 do)")
+        raise runfiles.UserError(f"{name} has no {split} split (only mnist and cifar10 do)")
     if name in TOY:
         return toy(name, device, scale)
     if name not in IMAGES:
-        raise common.UserError(f"unknown data set {name!r}; choose from {', '.join(NAMES)}")
+        raise runfiles.UserError(f"unknown data set {name!r}; choose from {', '.join(NAMES)}")
     size = image_size or DEFAULT_SIZE[name]
     download = download and not stand_in  # a SMOKE run never fetches a data set
     try:
@@ -515,7 +515,7 @@ def load(name, root="data", device="cpu", image_size=None, scale=None, stand_in=
             x, y = load_mnist(root, split, download)
         else:
             x, y = load_cifar10(root, split, download)
-    except common.UserError as e:
+    except runfiles.UserError as e:
         if not stand_in:
             raise
         channels = 1 if name in ("digits", "mnist", "compositional_digits", "compositional_mnist") else 3

@@ -377,7 +377,7 @@ GRID_LABELS = {"minimax": "GAN", "nonsaturating": "-log D GAN", "lsgan": "LSGAN"
 
 def vral_grid(root):
     """Composite figures and a table from the runs `root/<method>-<ratio>/` (rows: ratios, columns: methods)."""
-    import common  # here: common imports this module
+    import runfiles
     root = Path(root)
     cells = {}
     for p in root.iterdir() if root.is_dir() else []:
@@ -412,7 +412,7 @@ def vral_grid(root):
     for ax, mt in zip(axes[0], methods):
         for r in ratios:
             if (mt, r) in cells:
-                rows = common.read_jsonl(cells[(mt, r)] / "metrics.jsonl")
+                rows = runfiles.read_jsonl(cells[(mt, r)] / "metrics.jsonl")
                 ax.plot([x["step"] for x in rows], [max(x["grad_norm_fake"], 1e-12) for x in rows], label=f"{r}:1",
                         marker="o" if len(rows) < 25 else None, markersize=3)
         ax.set_yscale("log")

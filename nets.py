@@ -286,3 +286,22 @@ def dcgan_init(module):
         elif isinstance(m, nn.BatchNorm2d):
             nn.init.normal_(m.weight, 1.0, 0.02)
             nn.init.zeros_(m.bias)
+
+
+# ---------------------------------------------------------------------------
+# Latent codes and sampling
+# ---------------------------------------------------------------------------
+
+
+PRIORS = ("normal", "uniform")
+
+
+def latent(n, z_dim, device, prior="normal"):
+    """n latent codes: z ~ N(0, I) ("normal"), or z ~ U[0, 1]^z_dim ("uniform", Che et al.'s toy)."""
+    return (torch.rand if prior == "uniform" else torch.randn)(n, z_dim, device=device)
+
+
+def generate(g, n, batch_size, z_dim, device, prior="normal"):
+    """At least n generated samples, drawn in batches of `batch_size` (BatchNorm sees batches of the training size)."""
+    with torch.no_grad():
+        return torch.cat([g(latent(batch_size, z_dim, device, prior)) for _ in range(math.ceil(n / batch_size))])

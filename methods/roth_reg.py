@@ -28,7 +28,7 @@ Run
     python -m methods.roth_reg --gamma 0.1 --steps 100000 --out runs/roth-toy
     python -m methods.roth_reg --dataset cifar10 --batch-size 64 --gamma 2 --anneal --steps 40000
     python -m methods.roth_reg crosstest RUN_A RUN_B --n 10000      the sec. 5.5 table of two runs
-    python -m methods.roth_reg bench --dataset cifar10 --image-size 32  sec. 5.3: the regularizer's cost
+    python -m bench --d-step roth --dataset cifar10   sec. 5.3: the regularizer's cost per D step (bench.py)
     python -m methods.roth_reg --help
 
 Logged every `--log-every` steps beside the harness's D diagnostics: gamma, Omega, and
@@ -492,76 +492,9 @@ def crosstest_main(argv):
     return res
 
 
-# ---------------------------------------------------------------------------
-# Sec. 5.3: the regularizer's cost
-# ---------------------------------------------------------------------------
-
-
-def bench(dataset="digits", image_size=16, batch_size=64, arch="dcgan", iters=20, repeats=7, device="cpu"):
-    """Seconds per D step and per training step (D step + G step), unregularized vs regularized, in one process.
-
-    The two settings alternate in blocks of `iters` steps, `repeats` times, on
-    the same nets (common.interleaved_timing); returns the median and min / max of the ratios.
-    """
-    device = common.pick_device(device)
-    common.seed_everything(0)
-    cfg = Config(dataset=dataset, image_size=image_size, batch_size=batch_size, arch=arch, device=str(device))
-    data = datasets.load(dataset, cfg.data_root, device, image_size or None, stand_in=True)
-    z_dim = 2 if data.kind == "toy" else 100
-    g, d = nets_outside_a_run(cfg, data, z_dim, device)
-    opt_g, opt_d = torch.optim.Adam(g.parameters(), lr=1e-6), torch.optim.Adam(d.parameters(), lr=1e-6)
-
-    def step(gamma, with_g):
-        real = data.sample(batch_size)
-        with torch.no_grad():
-            fake = g(torch.randn(batch_size, z_dim, device=device))
-        loss_d, _ = discriminator_loss(d, real, fake, gamma)
-        opt_d.zero_grad(set_to_none=True)
-        loss_d.backward()
-        opt_d.step()
-        if with_g:
-            d.requires_grad_(False)
-            loss_g = g_loss_alternative(d(g(torch.randn(batch_size, z_dim, device=device))))
-            opt_g.zero_grad(set_to_none=True)
-            loss_g.backward()
-            opt_g.step()
-            d.requires_grad_(True)
-
-    out = {"dataset": dataset, "image_size": image_size, "batch_size": batch_size, "arch": arch, "device": str(device),
-           "threads": torch.get_num_threads(), "iters": iters, "repeats": repeats}
-    for name, with_g in (("d_step", False), ("train_step", True)):
-        t = common.interleaved_timing({"plain": lambda: step(0.0, with_g), "regularized": lambda: step(0.1, with_g)},
-                                      iters, repeats, device)
-        ratios = np.array(t["regularized"]) / np.array(t["plain"])
-        out[name] = {"plain_s": float(np.median(t["plain"])), "regularized_s": float(np.median(t["regularized"])),
-                     "ratio_median": float(np.median(ratios)), "ratio_min": float(ratios.min()),
-                     "ratio_max": float(ratios.max())}
-    return out
-
-
-def bench_main(argv):
-    ap = argparse.ArgumentParser(prog="python -m methods.roth_reg bench",
-                                 description="Roth et al. sec. 5.3: the regularizer's cost as a ratio of step times.")
-    ap.add_argument("--dataset", default="digits", help="data set (random stand-in images if missing)")
-    ap.add_argument("--image-size", type=int, default=16, help="image size in px")
-    ap.add_argument("--batch-size", type=int, default=64, help="batch size")
-    ap.add_argument("--arch", default="dcgan", help=" | ".join(ARCHS))
-    ap.add_argument("--iters", type=int, default=20, help="steps per timed block")
-    ap.add_argument("--repeats", type=int, default=7, help="timed blocks per setting")
-    ap.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
-    a = ap.parse_args(argv)
-    if a.arch not in ARCHS:
-        raise common.UserError(f"unknown --arch {a.arch!r}; choose from {', '.join(ARCHS)}")
-    res = bench(a.dataset, a.image_size, a.batch_size, a.arch, a.iters, a.repeats, a.device)
-    print(json.dumps(res, indent=2))
-    return res
-
-
 def main():
     if sys.argv[1:2] == ["crosstest"]:
         return common.cli(crosstest_main, sys.argv[2:])
-    if sys.argv[1:2] == ["bench"]:
-        return common.cli(bench_main, sys.argv[2:])
     common.cli(train, common.parse_config(Config, __doc__))
 
 

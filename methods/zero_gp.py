@@ -33,7 +33,7 @@ Run
     python -m methods.zero_gp --penalty 0gp --steps 20000 --out runs/zero-gp
     python -m methods.zero_gp --penalty 0gp --lr-g 1e-3 --lr-d 3e-3 --out runs/zero-gp-ttur   (TTUR)
     python -m methods.zero_gp surface --out runs/zero-gp-surface --seeds 0 1 2     Fig. 1
-    python -m methods.zero_gp bench       the penalty's cost: a 0-GP D step against a plain one
+    python -m bench --d-step 0-gp,1-gp   the penalty's cost: a penalized D step against a plain one (bench.py)
     python -m methods.zero_gp --help
 
 Logged every `--log-every` steps beside the harness's D diagnostics: the penalty, and
@@ -93,7 +93,6 @@ Deviations and decisions
 
 import argparse
 import dataclasses
-import json
 import math
 import sys
 import time
@@ -469,69 +468,9 @@ def surface_main(argv):
     return surface(a.out, a.seeds, a.steps, a.lam, a.device)
 
 
-# ---------------------------------------------------------------------------
-# The penalty's cost
-# ---------------------------------------------------------------------------
-
-
-def bench(dataset="ring8", penalty="0gp", batch_size=128, image_size=0, arch="mlp", iters=20, repeats=7,
-          device="cpu"):
-    """Seconds per D step without and with the penalty, on the same nets and batches, in one process.
-
-    The two settings alternate in blocks of `iters` steps, `repeats` times
-    (common.interleaved_timing); returns the medians and the ratios' spread.
-    """
-    device = common.pick_device(device)
-    common.seed_everything(0)
-    cfg = resolve(Config(dataset=dataset, batch_size=batch_size, image_size=image_size, arch=arch, penalty=penalty))
-    data = datasets.load(dataset, cfg.data_root, device, image_size or None, cfg.scale, stand_in=True)
-    g, d, _ = make_nets(cfg, data, cfg.z_dim, device)
-    opt = torch.optim.Adam(d.parameters(), lr=1e-6)
-
-    def d_step(pen):
-        real = data.sample(batch_size)
-        with torch.no_grad():
-            fake = g(torch.randn(batch_size, cfg.z_dim, device=device))
-        loss, _ = discriminator_loss(d, real, fake, pen, cfg.lam)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-
-    times = common.interleaved_timing({"plain": lambda: d_step("none"), "penalized": lambda: d_step(penalty)},
-                                      iters, repeats, device)
-    ratios = np.array(times["penalized"]) / np.array(times["plain"])
-    return {"dataset": dataset, "penalty": penalty, "batch_size": batch_size, "arch": arch,
-            "shape": list(data.shape), "device": str(device), "threads": torch.get_num_threads(), "iters": iters,
-            "repeats": repeats, "plain_s": float(np.median(times["plain"])),
-            "penalized_s": float(np.median(times["penalized"])), "ratio_median": float(np.median(ratios)),
-            "ratio_min": float(ratios.min()), "ratio_max": float(ratios.max())}
-
-
-def bench_main(argv):
-    ap = argparse.ArgumentParser(prog="python -m methods.zero_gp bench",
-                                 description="The gradient penalty's cost: a penalized D step against a plain one.")
-    ap.add_argument("--dataset", default="ring8", help="data set (random stand-in images if missing)")
-    ap.add_argument("--penalty", default="0gp", help=" | ".join(p for p in PENALTIES if p != "none"))
-    ap.add_argument("--batch-size", type=int, default=128, help="batch size")
-    ap.add_argument("--image-size", type=int, default=0, help="image size in px (0: the data set's)")
-    ap.add_argument("--arch", default="mlp", help=" | ".join(ARCHS))
-    ap.add_argument("--iters", type=int, default=20, help="steps per timed block")
-    ap.add_argument("--repeats", type=int, default=7, help="timed blocks per setting")
-    ap.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
-    a = ap.parse_args(argv)
-    if a.penalty not in PENALTIES or a.penalty == "none" or a.arch not in ARCHS:
-        raise common.UserError(f"--penalty must be one of {', '.join(list(PENALTIES)[1:])}, --arch one of "
-                               f"{', '.join(ARCHS)}")
-    res = bench(a.dataset, a.penalty, a.batch_size, a.image_size, a.arch, a.iters, a.repeats, a.device)
-    print(json.dumps(res, indent=2))
-    return res
-
-
 def main():
     if sys.argv[1:2] == ["surface"]:
         return common.cli(surface_main, sys.argv[2:])
-    if sys.argv[1:2] == ["bench"]:
-        return common.cli(bench_main, sys.argv[2:])
     common.cli(train, common.parse_config(Config, __doc__))
 
 

@@ -60,3 +60,19 @@ def test_every_row_runs_its_script_with_shared_flags(tmp_path, monkeypatch):
         assert ("--arch dcgan" in argv) == (script == "zero_gp")
     with pytest.raises(common.UserError, match="unknown bench rows"):
         bench.bench(["nope"], "digits")
+
+
+@pytest.mark.parametrize("row,dataset", [("roth", "digits"), ("0-gp", "ring8")])
+def test_d_step_cost_times_each_regularizer_against_its_plain_step(row, dataset):
+    """Sec. 5.3's cost (before: `methods.roth_reg bench`, `methods.zero_gp bench`), now in the one benchmark tool."""
+    res = bench.d_step_cost(row, dataset, batch_size=16, image_size=8 if dataset == "digits" else 0, iters=2,
+                            repeats=2, device="cpu")
+    assert res["ratio_min"] <= res["ratio_median"] <= res["ratio_max"] and res["regularized_s"] > 0
+    assert "| " + row + " |" in bench.d_step_table([res])
+
+
+def test_interleaved_timing_alternates_blocks_and_times_each_call():
+    calls = []
+    t = bench.interleaved_timing({"a": lambda: calls.append("a"), "b": lambda: calls.append("b")}, iters=3, repeats=2)
+    assert calls == ["a"] * 3 + ["b"] * 3 + (["a"] * 3 + ["b"] * 3) * 2  # warm-up, then alternating rounds
+    assert len(t["a"]) == len(t["b"]) == 2 and all(x >= 0 for x in t["a"] + t["b"])

@@ -201,3 +201,33 @@ def test_seeds_table_gives_each_settings_mean_and_ddof0_std(tmp_path):
     std0 = math.sqrt(sum((v - 5.0) ** 2 for v in a) / 3)  # ddof 0, as the caption says
     assert "ddof 0" in table[0]
     assert f"| a | 3 | 5 ± {std0:.2g} |" in table and "| b | 1 | 5 ± 0 |" in table
+
+
+def test_lower_files_import_no_harness_and_no_file_imports_one_that_imports_it_back():
+    """The layers: runfiles <- data <- metrics <- figures <- common <- methods; `import data` loads no harness."""
+    import ast
+    import subprocess
+    import sys
+    from pathlib import Path
+    root = Path(__file__).resolve().parent.parent
+    r = subprocess.run([sys.executable, "-c", "import sys, data, figures, metrics, nets, runfiles; "
+                        "print(sorted(m for m in ('common', 'methods') if m in sys.modules))"],
+                       cwd=root, capture_output=True, text=True)
+    assert r.stdout.strip() == "[]", r.stderr
+    ours = {p.stem for p in root.glob("*.py")} | {f"methods.{p.stem}" for p in (root / "methods").glob("*.py")}
+    graph = {}
+    for name in ours:
+        tree = ast.parse((root / (name.replace(".", "/") + ".py")).read_text())
+        deps = set()
+        for node in ast.walk(tree):  # every import, at the top or inside a function
+            if isinstance(node, ast.Import):
+                deps |= {a.name for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                deps |= {node.module} | {f"{node.module}.{a.name}" for a in node.names}
+        graph[name] = {d for d in deps if d in ours and d != name}
+
+    def reaches(a, b, seen=()):
+        return b in graph[a] or any(reaches(c, b, seen + (a,)) for c in graph[a] if c not in seen)
+
+    circles = sorted(f"{a} <-> {b}" for a in graph for b in graph[a] if reaches(b, a))
+    assert not circles, circles

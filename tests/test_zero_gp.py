@@ -324,12 +324,6 @@ def test_figures_fields_composes_runs(tmp_path):
     assert (tmp_path / "f.png").stat().st_size > 1000
 
 
-def test_bench_reports_the_penalized_to_plain_ratio():
-    res = Z.bench("ring8", "0gp", batch_size=16, iters=2, repeats=2)
-    assert res["ratio_min"] <= res["ratio_median"] <= res["ratio_max"] and res["penalized_s"] > 0
-    assert res["shape"] == [2]
-
-
 def test_ttur_gives_each_net_its_own_learning_rate(tmp_path, monkeypatch):
     built = []
     real_make_optim = Z.make_optim
