@@ -333,3 +333,188 @@ def test_bad_flag_value_is_a_user_error(tmp_path):
         B.train(small(tmp_path, loss="hinge"))
     with pytest.raises(common.UserError, match="--image-size"):
         B.train(small(tmp_path, dataset="digits", image_size=12))
+
+
+# Call sites: train()'s steps
+# tap.record (tests/tap.py) runs the real train() for a few optimizer steps; every step is checked on the batches it
+# really used, against the losses written here with logsigmoid (not the module's softplus forms).
+
+import torch.nn.functional as TF  # noqa: E402
+
+import data as datasets  # noqa: E402
+from tests import tap  # noqa: E402
+
+# Each loss's paper optimizer (module docstring, deviation 3): (kind, lr, betas)
+PAPER_OPTIM = {"minimax": ("adam", 2e-4, (0.5, 0.999)), "nonsaturating": ("adam", 2e-4, (0.5, 0.999)),
+               "lsgan": ("adam", 2e-4, (0.5, 0.999)), "wgan": ("rmsprop", 5e-5, None),
+               "wgan-gp": ("adam", 1e-4, (0.5, 0.9))}
+
+
+def paper_d_loss(loss, out_r, out_f):
+    if loss in ("minimax", "nonsaturating"):  # -E log D(x) - E log(1 - D(G(z)))
+        return -TF.logsigmoid(out_r).mean() - TF.logsigmoid(-out_f).mean()
+    if loss == "lsgan":
+        return 0.5 * ((out_r - 1) ** 2).mean() + 0.5 * (out_f**2).mean()
+    return out_f.mean() - out_r.mean()
+
+
+def paper_g_loss(loss, out_f):
+    return {"minimax": lambda: TF.logsigmoid(-out_f).mean(), "nonsaturating": lambda: -TF.logsigmoid(out_f).mean(),
+            "lsgan": lambda: 0.5 * ((out_f - 1) ** 2).mean()}.get(loss, lambda: -out_f.mean())()
+
+
+def grads(loss, net):
+    names, params = zip(*net.named_parameters())
+    return dict(zip(names, torch.autograd.grad(loss, params)))
+
+
+def same_grads(got, want, rtol=1e-4, atol=1e-6):
+    assert got.keys() == want.keys()
+    for k in got:
+        assert got[k] is not None and torch.allclose(got[k], want[k], rtol=rtol, atol=atol), k
+
+
+def same_params(a, b):
+    return all(torch.equal(x, y) for x, y in zip(a.parameters(), b.parameters()))
+
+
+def tapped(tmp_path_factory, n, **kw):
+    base = dict(dataset="ring8", width=32, batch_size=32, steps=10, log_every=1000, sample_every=1000,
+                ckpt_every=1000, device="cpu", out=str(tmp_path_factory.mktemp("b") / "r"))
+    return tap.record("methods.baselines", B.Config(**{**base, **kw}), n)
+
+
+@pytest.fixture(scope="module", params=B.LOSSES)
+def loss_steps(request, tmp_path_factory):
+    """(loss, steps d g d g) with one critic step per generator step, the loss's own optimizer."""
+    return request.param, tapped(tmp_path_factory, 4, loss=request.param, d_steps=1, wgan_boost=False)
+
+
+def test_d_step_direction_and_gradient(loss_steps):
+    """D's step per --loss: real and fake swapped at the call, the wrong loss dispatched, a sign flipped on the
+    penalty, the penalty taken elsewhere than between D's real and fake batches, G given D's gradient."""
+    loss, steps = loss_steps
+    s = tap.first(steps, "d")
+    kinds = [k for k, _ in s.calls["d"]]
+    assert kinds == ["real", "fake"] + (["?"] if loss == "wgan-gp" else [])
+    (real,), (fake,) = tap.batches(s, "d", "real"), tap.batches(s, "d", "fake")
+
+    def full(d):  # WGAN-GP: + lambda E (||grad D(xhat)|| - 1)^2 at the interpolates D was called on
+        out = paper_d_loss(loss, d(real), d(fake))
+        if loss != "wgan-gp":
+            return out
+        xhat = s.calls["d"][2][1].clone().requires_grad_(True)
+        (gx,) = torch.autograd.grad(d(xhat).sum(), xhat, create_graph=True)
+        return out + 10.0 * ((gx.norm(dim=1) - 1) ** 2).mean()
+
+    if loss == "wgan-gp":  # xhat_i = a_i x_i + (1 - a_i) G(z_i), one a_i in [0, 1] per sample
+        xhat = s.calls["d"][2][1]
+        a = ((xhat - fake) * (real - fake)).sum(1) / ((real - fake) ** 2).sum(1)
+        assert torch.allclose(xhat, a[:, None] * real + (1 - a[:, None]) * fake, atol=1e-5)
+        assert (a >= 0).all() and (a <= 1).all() and a.std() > 0.1
+    else:  # the margin E D(x) - E D(G(z)) rises
+        margin = lambda d: (d(real).mean() - d(fake).mean()).item()
+        assert margin(s.after) > margin(s.before)
+    assert full(s.after).item() < full(s.before).item()
+    same_grads(s.grads, grads(full(s.before), s.before))
+    assert not tap.has_grad(s.others["g"])
+
+
+def test_g_step_raises_d_on_its_samples(loss_steps):
+    """G's step per --loss: the wrong G loss, its sign, a detached sample, D stepped or given G's gradient."""
+    loss, steps = loss_steps
+    s, d_last = tap.first(steps, "g"), tap.first(steps, "d")
+    d = tap.first(steps, "d", 1).before  # D at G's step (WGAN: clipped), untouched until its next step
+    (z,) = tap.batches(s, "g", "z")
+    assert [k for k, _ in s.calls["d"]] == ["fake"]
+    assert d(s.after(z)).mean() > d(s.before(z)).mean()
+    same_grads(s.grads, grads(paper_g_loss(loss, d(s.before(z))), s.before))
+    same_grads(s.others["d"], d_last.grads)  # G's loss gave D no gradient
+
+
+def test_optimizers_are_the_papers(loss_steps):
+    """Both nets' first two updates, recomputed from their gradients with the paper's optimizer (Adam as Kingma &
+    Ba, RMSprop with decay 0.99): a wrong lr, betas or optimizer kind resolved for --loss."""
+    loss, steps = loss_steps
+    kind, lr, betas = PAPER_OPTIM[loss]
+    for name in ("d", "g"):
+        m, v = {}, {}  # the optimizer's moments, per parameter
+        for t, s in enumerate((tap.first(steps, name), tap.first(steps, name, 1)), 1):
+            after = dict(s.after.named_parameters())
+            for k, p in s.before.named_parameters():
+                g = s.grads[k].double()
+                if kind == "adam":
+                    m[k] = betas[0] * m.get(k, 0) + (1 - betas[0]) * g
+                    v[k] = betas[1] * v.get(k, 0) + (1 - betas[1]) * g**2
+                    want = -lr * (m[k] / (1 - betas[0] ** t)) / ((v[k] / (1 - betas[1] ** t)).sqrt() + 1e-8)
+                else:
+                    v[k] = 0.99 * v.get(k, 0) + 0.01 * g**2
+                    want = -lr * g / (v[k].sqrt() + 1e-8)
+                assert torch.allclose(after[k].double() - p.double(), want, rtol=2e-3, atol=2e-7), (name, t, k)
+
+
+def test_wgan_clips_after_each_critic_step(tmp_path_factory):
+    """WGAN: the critic G's step sees is clipped to [-c, c] (clipping before the step, or not at all, leaves it out)."""
+    steps = tapped(tmp_path_factory, 3, loss="wgan", d_steps=1, wgan_boost=False, clip=0.02)
+    d1, s, d2 = tap.first(steps, "d"), tap.first(steps, "g"), tap.first(steps, "d", 1)
+    assert max(p.abs().max().item() for p in d1.after.parameters()) > 0.02  # the step itself leaves [-c, c]
+    clipped = copy.deepcopy(d1.after)
+    with torch.no_grad():
+        for p in clipped.parameters():
+            p.copy_(p.clamp(-0.02, 0.02))
+    ((_, x),), (out,) = s.calls["d"], s.outputs["d"]
+    assert torch.allclose(out, clipped(x)) and not torch.allclose(out, d1.after(x))
+    assert same_params(d2.before, clipped)
+
+
+@pytest.mark.parametrize("kw,n", [(dict(loss="wgan"), 100), (dict(loss="wgan-gp"), 5),
+                                  (dict(loss="lsgan", d_steps=3), 3), (dict(loss="minimax"), 1)])
+def test_critic_steps_per_generator_step_in_the_tap(tmp_path_factory, kw, n):
+    """The steps train() takes: WGAN's 100-step warm-up, WGAN-GP's 5, --d-steps, the GANs' 1."""
+    steps = tapped(tmp_path_factory, n + 2, **kw)
+    assert [s.name for s in steps] == ["d"] * n + ["g", "d"]
+
+
+SIGMA = 0.5
+
+
+@pytest.fixture(scope="module")
+def noise_steps(tmp_path_factory):
+    """Instance noise 0.5 annealed linearly over 4 steps: (steps d g d g, the real batches the data set gave)."""
+    reals = []
+    sample = datasets.GaussianMixture.sample
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(datasets.GaussianMixture, "sample", lambda self, n: reals.append(sample(self, n)) or reals[-1])
+        steps = tapped(tmp_path_factory, 4, loss="nonsaturating", instance_noise=SIGMA, noise_anneal="linear",
+                       steps=4, batch_size=512)
+    return steps, reals
+
+
+def test_instance_noise_on_both_of_ds_inputs(noise_steps):
+    """D's step sees real + N(0, sigma_k^2) and G(z) + N(0, sigma_k^2), sigma_k = sigma (1 - k / steps): noise
+    missing on one input, its std squared, the annealing off or shifted by a step."""
+    steps, reals = noise_steps
+    for k in (0, 1):
+        s, sigma = tap.first(steps, "d", k), SIGMA * (1 - k / 4)
+        ((_, xr), (_, xf)), (fake,) = s.calls["d"], s.outputs["g"]
+        real = min(reals, key=lambda r: (xr - r).norm().item())  # the batch the noise was added to
+        for eps in (xr - real, xf - fake):
+            assert abs(eps.std().item() - sigma) < 0.1 * sigma and abs(eps.mean().item()) < 0.1 * sigma, k
+        same_grads(s.grads, grads(paper_d_loss("nonsaturating", s.before(xr), s.before(xf)), s.before))
+        margin = lambda d: (d(xr).mean() - d(xf).mean()).item()
+        assert margin(s.after) > margin(s.before)
+
+
+def test_g_step_through_the_noisy_d_input(noise_steps):
+    """G's step: D sees G(z) + N(0, sigma_k^2), and G's gradient flows through the noisy input (the corollary of
+    Thm. 3.2): noise missing, its std wrong, or G's sample detached."""
+    steps, _ = noise_steps
+    for k in (0, 1):
+        s, sigma = tap.first(steps, "g", k), SIGMA * (1 - k / 4)
+        d = tap.first(steps, "d", k).after  # no clipping: D at G's step
+        (z,), ((_, x),) = tap.batches(s, "g", "z"), s.calls["d"]
+        eps = x - s.before(z).detach()
+        assert abs(eps.std().item() - sigma) < 0.1 * sigma
+        g_loss = lambda g: -TF.logsigmoid(d(g(z) + eps)).mean()
+        same_grads(s.grads, grads(g_loss(s.before), s.before))
+        assert g_loss(s.after).item() < g_loss(s.before).item()

@@ -10,6 +10,7 @@ import torch.nn as nn
 
 import common
 import data as datasets
+import figures
 import nets
 from methods import baselines as B
 from methods import principled as P
@@ -189,3 +190,150 @@ def test_across_d_run_keeps_phase_two(tmp_path):
             # two norms: mean * (1 -+ cv) (population std); one of them is phase 2's last measurement at this k
             last = one[f"k{k}_{short}_last"]
             assert min(abs(mean * (1 - cv) - last), abs(mean * (1 + cv) - last)) == pytest.approx(0, abs=1e-6 * mean)
+
+
+# Call sites: train()'s steps
+# One P.train run (phase 1 on ring8, then a fresh D clean, a second seed's, and one with instance noise) with every fresh-D phase
+# recorded as train() called it: each net call (net, input, output) in order, each real batch the data set gave,
+# each of D's optimizer steps (D before and after, its gradients) and the rows measured.
+
+import torch.nn.functional as TF  # noqa: E402
+from torch.optim.optimizer import register_optimizer_step_post_hook, register_optimizer_step_pre_hook  # noqa: E402
+
+from tests import tap  # noqa: E402
+
+NOISE = 0.5
+
+
+class Recorded:
+    """A data set whose sample() calls are recorded."""
+
+    def __init__(self, data, log):
+        self._data, self._log = data, log
+
+    def sample(self, n, *a, **kw):
+        x = self._data.sample(n, *a, **kw)
+        self._log.append(("real", None, x.detach().clone()))
+        return x
+
+    def __getattr__(self, name):
+        return getattr(self._data, name)
+
+    def __len__(self):
+        return len(self._data)
+
+
+@pytest.fixture(scope="module")
+def phases(tmp_path_factory):
+    out = tmp_path_factory.mktemp("p") / "p"
+    cfg = P.Config(dataset="ring8", width=32, epochs="1", epoch_steps=2, d_iters=3, measure_every=3, grad_batches=1,
+                   d_noise=NOISE, d_seeds=2, batch_size=512, device="cpu", out=str(out), eval_samples=0)
+    recs, real_phase = [], P.fresh_discriminator_phase
+
+    def phase(cfg, data, g, d, z_dim, device, sigma, measure_every=None):
+        rec = dict(sigma=sigma, g=g, d=d, g0=copy.deepcopy(g), d0=copy.deepcopy(d), log=[], steps=[])
+        log, d_params = rec["log"], {id(p) for p in d.parameters()}
+        hooks = [n.register_forward_hook(lambda m, i, o, k=k: log.append((k, i[0].detach().clone(), o.detach().clone())))
+                 for k, n in (("g", g), ("d", d))]
+
+        def pre(opt, *a):
+            if any(id(p) in d_params for grp in opt.param_groups for p in grp["params"]):
+                rec["steps"].append(dict(before=tap._plain(d), log=list(log),
+                                         grads={k: p.grad.clone() for k, p in d.named_parameters()},
+                                         g_grads=[p.grad for p in g.parameters()]))
+
+        def post(opt, *a):
+            if any(id(p) in d_params for grp in opt.param_groups for p in grp["params"]):
+                rec["steps"][-1]["after"] = tap._plain(d)  # a copy without the hooks
+
+        hooks += [register_optimizer_step_pre_hook(pre), register_optimizer_step_post_hook(post)]
+        try:
+            rec["rows"] = real_phase(cfg, Recorded(data, log), g, d, z_dim, device, sigma, measure_every)
+        finally:
+            for h in hooks:
+                h.remove()
+        recs.append(rec)
+        return rec["rows"]
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(P, "fresh_discriminator_phase", phase)
+        for name in ("principled_figures", "plot_d_surface", "plot_hist_grid", "plot_grad_norm_history"):
+            mp.setattr(figures, name, lambda *a, **kw: None)  # not under test here (about 6 s of drawing)
+        P.train(cfg)
+    return out, recs
+
+
+def last(log, kind, n=1):
+    return [e for e in log if e[0] == kind][-n:]
+
+
+def test_fresh_d_phases_with_the_asked_noise(phases):
+    """Phase 2 runs clean, then (--d-seeds 2) a second D clean, then (--d-noise) with that sigma, each for --d-iters
+    steps of D: the noise squared, or the extra Ds trained on noisy inputs."""
+    _, recs = phases
+    assert [r["sigma"] for r in recs] == [0.0, 0.0, NOISE]
+    assert all(len(r["steps"]) == 3 and all("after" in s for s in r["steps"]) for r in recs)
+
+
+def test_fresh_d_steps_separate_real_from_fake(phases):
+    """Each fresh-D step: D's inputs are the latest real batch and G's latest sample, noised with std sigma (0: the
+    clean batches themselves); the step raises D's margin and its gradient is the cross-entropy's on those inputs
+    (real and fake swapped, noise missing or squared, a D loss of another sign)."""
+    _, recs = phases
+    for rec in recs:
+        sigma = rec["sigma"]
+        for s in rec["steps"]:
+            ((_, _, real),), ((_, _, fake),) = last(s["log"], "real"), last(s["log"], "g")
+            (_, xr, _), (_, xf, _) = last(s["log"], "d", 2)
+            for eps in (xr - real, xf - fake):
+                if sigma == 0:
+                    assert torch.equal(eps, torch.zeros_like(eps))
+                else:
+                    assert abs(eps.std().item() - sigma) < 0.1 * sigma and abs(eps.mean().item()) < 0.1 * sigma
+            d0, d1 = s["before"], s["after"]
+            margin = lambda d: (d(xr).mean() - d(xf).mean()).item()
+            assert margin(d1) > margin(d0)
+            loss = -TF.logsigmoid(d0(xr)).mean() - TF.logsigmoid(-d0(xf)).mean()
+            names, params = zip(*d0.named_parameters())
+            for k, want in zip(names, torch.autograd.grad(loss, params)):
+                assert torch.allclose(s["grads"][k], want, rtol=1e-4, atol=1e-6), k
+            assert all(gr is None for gr in s["g_grads"])  # G gets nothing from D's loss
+
+
+def test_g_frozen_at_the_kept_checkpoint_and_d_fresh(phases):
+    """Phase 2's G is the one kept after the last epoch and does not change; D starts fresh, not phase 1's trained
+    D: the same D for both sigmas, another one (its own seed) for --d-seeds' second D."""
+    out, recs = phases
+    kept = torch.load(out / "gan" / "g_step2.pt")
+    trained_d = torch.load(out / "gan" / "checkpoint.pt", weights_only=False)["modules"]["d"]
+    for rec in recs:
+        for k, v in rec["g0"].state_dict().items():
+            assert torch.equal(v, kept[k]) and torch.equal(rec["g"].state_dict()[k], kept[k]), k
+        assert not all(torch.equal(v, trained_d[k]) for k, v in rec["d0"].state_dict().items())
+    same = lambda a, b: all(torch.equal(x, y) for x, y in zip(a["d0"].parameters(), b["d0"].parameters()))
+    assert same(recs[0], recs[2]) and not same(recs[0], recs[1])
+
+
+def test_measured_generator_gradient_through_the_noise(phases):
+    """The last row: G's gradient norm under each cost, recomputed from the noisy input D was given (G(z) + eps,
+    eps of std sigma), and D's error on the noisy batches (noise missing or squared in the measurement, a detached
+    sample, the costs swapped)."""
+    _, recs = phases
+    for rec in recs:
+        sigma, row, d = rec["sigma"], rec["rows"][-1], rec["d"]
+        ((_, _, real),) = last(rec["log"], "real")
+        (_, xr, _), (_, xf, _) = last(rec["log"], "d", 4)[:2]  # D's error on a real and a generated batch
+        assert row["err_real"] == pytest.approx(-TF.logsigmoid(d(xr)).mean().item(), rel=1e-5)
+        assert row["err_fake"] == pytest.approx(-TF.logsigmoid(-d(xf)).mean().item(), rel=1e-5)
+        eps = xr - real
+        assert abs(eps.std().item() - sigma) < 0.1 * sigma if sigma else torch.equal(xr, real)
+        calls = rec["log"][-4:]  # per cost: G(z), then D(G(z) + eps)
+        assert [c[0] for c in calls] == ["g", "d", "g", "d"]
+        for cost, ((_, z, gz), (_, x, _)) in zip(("minimax", "nonsaturating"), (calls[:2], calls[2:])):
+            eps = x - gz
+            assert abs(eps.std().item() - sigma) < 0.1 * sigma if sigma else torch.equal(x, gz)
+            g = copy.deepcopy(rec["g"])
+            out = d(g(z) + eps)
+            c = TF.logsigmoid(-out).mean() if cost == "minimax" else -TF.logsigmoid(out).mean()
+            norm = math.sqrt(sum(float((t.double() ** 2).sum()) for t in torch.autograd.grad(c, list(g.parameters()))))
+            assert row[f"{cost}_mean"] == pytest.approx(norm, rel=1e-5), cost

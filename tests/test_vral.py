@@ -426,3 +426,212 @@ def test_meta_init_reaches_f_and_r(tmp_path, monkeypatch, init, calls):
     monkeypatch.setattr(V, "glorot", lambda m: seen.append(type(m).__name__) or real_glorot(m))
     V.train(small(tmp_path, meta_init=init, steps=1, eval_samples=0))
     assert seen == ["MetaDiscriminator"] * calls
+
+
+# Call sites: train()'s steps
+# One tap.record per variant (tests/tap.py) feeds the tests below: every net's step on the batches train() really
+# used, against the paper's losses written here with logsigmoid (not the module's softplus forms).
+
+import torch.nn.functional as TF  # noqa: E402
+
+from tests import tap  # noqa: E402
+
+MU_R, MU_F = 2.0, -2.0  # far apart, so a reference batch drawn from the wrong one shows
+
+
+def tapped(tmp_path_factory, name, n, **kw):
+    base = dict(dataset="ring8", width=32, batch_size=16, steps=10, d_steps=1, lr=1e-3, mu_real=MU_R,
+                mu_fake=MU_F, log_every=1000, sample_every=1000, ckpt_every=1000, device="cpu",
+                out=str(tmp_path_factory.mktemp(name) / "r"))
+    return tap.record("methods.vral", V.Config(**{**base, **kw}), n)
+
+
+@pytest.fixture(scope="module")
+def vral_steps(tmp_path_factory):  # f r d g f r d
+    return tapped(tmp_path_factory, "vral", 7)
+
+
+@pytest.fixture(scope="module")
+def sub_steps(tmp_path_factory):  # vral-sub with the critic term, the IPM generator loss, R's real batch shared
+    return tapped(tmp_path_factory, "sub", 7, variant="vral-sub", d_critic=True, g_loss="ipm", share_real=True)
+
+
+@pytest.fixture(scope="module")
+def lip_steps(tmp_path_factory):  # m d g m d
+    return tapped(tmp_path_factory, "lip", 5, variant="lipschitz", lip_k=3.0, lip_sigma=0.2)
+
+
+def grads(loss, net):
+    """{param name: d loss / d param} by autograd."""
+    names, params = zip(*net.named_parameters())
+    return dict(zip(names, torch.autograd.grad(loss, params, allow_unused=True)))
+
+
+def same_grads(got, want):
+    assert got.keys() == want.keys()
+    for k in got:
+        assert got[k] is not None and want[k] is not None, k
+        assert torch.allclose(got[k], want[k], rtol=1e-4, atol=1e-6), k
+
+
+def d_out_on(s, kind):
+    """D's outputs, at this step, on its inputs of one kind (real or fake), in call order."""
+    return [o for (kd, _), o in zip(s.calls["d"], s.outputs["d"]) if kd == kind]
+
+
+def nll_real(logit):  # -log sigma(logit): the meta-discriminator's loss on what it should call real
+    return -TF.logsigmoid(logit)
+
+
+def nll_fake(logit):  # -log(1 - sigma(logit))
+    return -TF.logsigmoid(-logit)
+
+
+def meta_step(steps, name, d_kind, ref_mean, centre=False):
+    """F's or R's step: its reference draws against D's outputs on `d_kind`; direction and gradient oracle."""
+    s = tap.first(steps, name)
+    (ref_kind, ref), (out_kind, y) = s.calls[name]
+    (want,) = d_out_on(s, d_kind)  # D was called once, on a batch of this kind
+    want = want - want.mean() if centre else want
+    assert ref_kind == "?" and torch.allclose(y, want, atol=1e-6)
+    assert abs(ref.mean().item() - ref_mean) < 1.2 and 0.4 < ref.std().item() < 1.8  # N(mean, 1), 16 draws
+    bce = lambda meta: nll_real(meta(ref)) + nll_fake(meta(y))
+    assert bce(s.after).item() < bce(s.before).item()  # the step separates them the right way
+    same_grads(s.grads, grads(bce(s.before), s.before))
+    assert not tap.has_grad(s.others["d"]) and not tap.has_grad(s.others["g"])  # D's outputs came detached
+
+
+def test_f_step_separates_n_mu_f_from_d_on_fake(vral_steps):
+    """F's step: labels swapped, mu_r for mu_f, D's real outputs for its fake ones, or another net's loss."""
+    meta_step(vral_steps, "f", "fake", MU_F)
+
+
+def test_r_step_separates_n_mu_r_from_d_on_real(vral_steps):
+    """R's step: labels swapped, mu_f for mu_r, F and R swapped at their steps."""
+    meta_step(vral_steps, "r", "real", MU_R)
+
+
+def test_vral_sub_f_step_sees_the_centred_fake_batch_against_n_0_1(sub_steps):
+    """Sec. 2.3: F's fake input centred, its reference N(0, 1); R's untouched."""
+    meta_step(sub_steps, "f", "fake", 0.0, centre=True)
+    meta_step(sub_steps, "r", "real", MU_R)
+
+
+def d_step_check(steps, sub=False):
+    f, r, s = tap.first(steps, "f"), tap.first(steps, "r"), tap.first(steps, "d")
+    assert [k for k, _ in s.calls["d"]] == ["fake", "real"]
+    (fake,), (real,) = tap.batches(s, "d", "fake"), tap.batches(s, "d", "real")
+    prep = (lambda o: o - o.mean()) if sub else (lambda o: o)
+
+    def eq10(d, fm, rm):  # -log F({phi(G(z))}) - log R({phi(x)}) (+ the critic term with --d-critic)
+        out_f, out_r = d(fake), d(real)
+        loss = nll_real(fm(prep(out_f))) + nll_real(rm(out_r))
+        return loss + out_f.mean() - out_r.mean() if sub else loss
+
+    fm, rm = f.after, r.after  # F and R as their steps left them
+    assert eq10(s.after, fm, rm).item() < eq10(s.before, fm, rm).item()  # D fools F and R more
+    same_grads(s.grads, grads(eq10(s.before, fm, rm), s.before))
+    # F and R get D's loss's gradients on top of their own step's (their .grad is not zeroed by D's step) ...
+    for meta, step_ in (("f", f), ("r", r)):
+        fresh = grads(eq10(s.before, fm, rm), step_.after)
+        same_grads(s.others[meta], {k: step_.grads[k] + fresh[k] for k in fresh})
+    # ... but do not step: their next steps start where their first ones ended; G got nothing
+    for meta, step_ in (("f", f), ("r", r)):
+        nxt = tap.first(steps, meta, 1).before
+        assert all(torch.equal(a, b) for a, b in zip(nxt.parameters(), step_.after.parameters()))
+    assert not tap.has_grad(s.others["g"])
+    return r, s
+
+
+def test_d_step_fools_f_and_r_as_eq_10(vral_steps):
+    """D's step (eq. 10): F and R swapped, real and fake swapped, labels flipped, F or R stepped by D's loss."""
+    r, s = d_step_check(vral_steps)
+    # Alg. 1: D draws its own real batch (--share-real off)
+    assert not torch.equal(tap.batches(s, "d", "real")[0], tap.batches(r, "d", "real")[0])
+
+
+def test_vral_sub_d_step_centres_fakes_and_adds_the_critic_term(sub_steps):
+    """vral-sub + --d-critic: the centring dropped at D's call, the critic term's sign flipped; --share-real."""
+    r, s = d_step_check(sub_steps, sub=True)
+    assert torch.equal(tap.batches(s, "d", "real")[0], tap.batches(r, "d", "real")[0])
+
+
+def g_step_check(steps, loss_fn):
+    s, d_last = tap.first(steps, "g"), tap.first(steps, "d")
+    (z,) = tap.batches(s, "g", "z")
+    assert [k for k, _ in s.calls["d"]][:1] == ["fake"]
+    d = d_last.after  # D at G's step: nothing stepped it since
+    assert loss_fn(d, s.after, z).item() < loss_fn(d, s.before, z).item()
+    same_grads(s.grads, grads(loss_fn(d, s.before, z), s.before))
+    # G's step leaves D alone: no new gradient, and D's next step starts where its last one ended
+    same_grads(s.others["d"], d_last.grads)
+    nxt = tap.first(steps, "d", 1).before
+    assert all(torch.equal(a, b) for a, b in zip(nxt.parameters(), d.parameters()))
+    return s, d
+
+
+def test_g_step_least_squares_to_mu_r(vral_steps):
+    """G's step, eq. (12): mu_f for mu_r, a detached G output, a sign flip, D stepped or given G's gradient."""
+    g_step_check(vral_steps, lambda d, g, z: ((d(g(z)) - MU_R) ** 2).mean())
+
+
+def test_g_step_ipm_raises_d_on_fakes(sub_steps):
+    """--g-loss ipm (eq. 11, our sign): G's step raises D's mean output on its samples."""
+    s, d = g_step_check(sub_steps, lambda d, g, z: -d(g(z)).mean())  # + E phi(x), constant in G
+    (z,) = tap.batches(s, "g", "z")
+    assert d(s.after(z)).mean() > d(s.before(z)).mean()
+
+
+def pair_slopes(d, real, fake):
+    """|phi(x_i) - phi(y_i)| / ||x_i - y_i||, one pair at a time."""
+    return torch.stack([(d(x[None]) - d(y[None])).abs()[0] / (x - y).norm() for x, y in zip(real, fake)])
+
+
+def test_lipschitz_m_step_separates_n_k_sigma_from_d_slopes(lip_steps):
+    """M's step (eq. 13): its reference N(K, sigma*), the slopes of the current D on paired real and fake batches."""
+    s = tap.first(lip_steps, "m")
+    d = tap.first(lip_steps, "d").before  # D at M's step
+    assert [k for k, _ in s.calls["d"]] == ["real", "fake"]
+    (real,), (fake,) = tap.batches(s, "d", "real"), tap.batches(s, "d", "fake")
+    (_, ref), (_, sl) = s.calls["m"]
+    assert torch.allclose(sl, pair_slopes(d, real, fake).detach(), rtol=1e-5, atol=1e-6)
+    assert abs(ref.mean().item() - 3.0) < 0.2 and 0.1 < ref.std().item() < 0.35
+    bce = lambda m: nll_real(m(ref)) + nll_fake(m(sl))
+    assert bce(s.after).item() < bce(s.before).item()
+    same_grads(s.grads, grads(bce(s.before), s.before))
+
+
+def test_lipschitz_d_step_critic_plus_fooling_m(lip_steps):
+    """D's step (sec. 2.4): the critic's sign, M's label, the slopes' pairing, M stepped by D's loss."""
+    m, s = tap.first(lip_steps, "m"), tap.first(lip_steps, "d")
+    (real,), (fake,) = tap.batches(s, "d", "real"), tap.batches(s, "d", "fake")
+    loss = lambda d: d(fake).mean() - d(real).mean() + nll_real(m.after(pair_slopes(d, real, fake)))
+    assert loss(s.after).item() < loss(s.before).item()
+    same_grads(s.grads, grads(loss(s.before), s.before))
+    nxt = tap.first(lip_steps, "m", 1).before
+    assert all(torch.equal(a, b) for a, b in zip(nxt.parameters(), m.after.parameters()))
+
+
+def test_lipschitz_g_step_is_ipm(lip_steps):
+    """The Lipschitz variant's G always uses eq. (11) with our sign, whatever --g-loss says."""
+    g_step_check(lip_steps, lambda d, g, z: -d(g(z)).mean())
+
+
+def test_lipschitz_slope_stats_on_the_final_batches(tmp_path, monkeypatch):
+    """The summary's slope statistics: slopes of the final D between the i-th real and i-th generated sample of
+    the diagnostic batches, recomputed pair by pair (wrong tensor, wrong net, real paired with real)."""
+    seen = {}
+    real_diag = common.metrics.d_diagnostics
+    monkeypatch.setattr(common.metrics, "d_diagnostics",
+                        lambda d, reals, fakes: seen.update(d=d, reals=reals, fakes=fakes) or real_diag(d, reals, fakes))
+    for name in ("plot_d_surface", "plot_hist_grid", "plot_grad_norm_history"):
+        monkeypatch.setattr(figures, name, lambda *a, **kw: None)  # not under test here
+    monkeypatch.setattr(common.Run, "save_samples", lambda *a, **kw: None)
+    cfg = V.Config(variant="lipschitz", dataset="ring8", width=32, batch_size=16, steps=1, diag_batches=2,
+                   eval_samples=0, log_every=1000, sample_every=1000, ckpt_every=1000, device="cpu",
+                   out=str(tmp_path / "r"))
+    summary = V.train(cfg)
+    with torch.no_grad():
+        sl = torch.cat([pair_slopes(seen["d"], x, y) for x, y in zip(seen["reals"], seen["fakes"])]).double()
+    assert summary["slope_mean"] == pytest.approx(sl.mean().item(), rel=1e-4)
+    assert summary["slope_std"] == pytest.approx(sl.std().item(), rel=1e-3)
