@@ -384,6 +384,26 @@ MUTANTS = [
     ('routing', 'p_g_not_loaded', 'methods/principled.py', 'g.load_state_dict(torch.load(out / "gan" / f"g_step{k * spe}.pt", map_location=run.device))', 'pass', 'tests/test_principled.py'),
     ('routing', 'p_extra_d_same_seed', 'methods/principled.py', 'g_j, d_j = fresh_nets(cfg.seed + 1 + 100 * j)', 'g_j, d_j = fresh_nets(cfg.seed + 1)', 'tests/test_principled.py'),
     ('routing', 'p_extra_d_noisy', 'methods/principled.py', 'fresh_discriminator_phase(cfg, data, g_j, d_j, z_dim, device, 0.0, measure_every=cfg.d_iters)', 'fresh_discriminator_phase(cfg, data, g_j, d_j, z_dim, device, cfg.d_noise, measure_every=cfg.d_iters)', 'tests/test_principled.py'),
+    # issue 37: nothing lost, nothing silent
+    ('harness', 'nl-resume-retrains-a-finished-run', 'runfiles.py', '    if cfg.resume and finished and not ckpt and not cfg.overwrite:', '    if False:', 'tests/test_nothing_lost.py'),
+    ('harness', 'nl-overwrite-by-globs', 'runfiles.py', '        listed = json.loads((out / MANIFEST).read_text())', '        raise OSError', 'tests/test_nothing_lost.py'),
+    ('harness', 'nl-no-lock', 'runfiles.py', '    lock_out(out)\n    if replace:', '    if replace:', 'tests/test_nothing_lost.py'),
+    ('harness', 'nl-resume-past-steps', 'common.py', '            if start > self.cfg.steps:', '            if False:', 'tests/test_nothing_lost.py'),
+    ('harness', 'nl-folder-data-root-resumable', 'runfiles.py', 'fixed = RESUMABLE - ({"data_root"} if cfg.dataset == "folder" else set())', 'fixed = RESUMABLE', 'tests/test_nothing_lost.py'),
+    ('harness', 'nl-d-steps-unbounded', 'common.py', '        if cfg.d_steps > D_STEPS_MAX:', '        if False:', 'tests/test_nothing_lost.py'),
+    ('harness', 'nl-floats-unchecked', 'common.py', '        if any(isinstance(x, float) and not math.isfinite(x) for x in nums):', '        if False:', 'tests/test_nothing_lost.py'),
+    ('harness', 'nl-other-script-unnamed', 'runfiles.py', '        if script and other and other != script:', '        if False:', 'tests/test_nothing_lost.py'),
+    ('harness', 'nl-make-unknown-variables', 'Makefile', '  ifneq ($(UNKNOWN_VARS),)', '  ifneq (,)', 'tests/test_nothing_lost.py'),
+    ('harness', 'nl-gpu-dead-holder-kept', 'with_gpu.sh', '      if { [ -n "$pid" ] && ! alive "$pid"; }', '      if false && { [ -n "$pid" ] && ! alive "$pid"; }', 'tests/test_make_targets.py -k with_gpu'),
+    ('harness', 'nl-gpu-slot-per-gpu', 'with_gpu.sh', '    slot="$locks/$g.$k"', '    slot="$locks/$g"', 'tests/test_make_targets.py -k with_gpu'),
+    ('harness', 'nl-broken-pipe-traceback', 'common.py', '    except BrokenPipeError:', '    except ZeroDivisionError:', 'tests/test_nothing_lost.py'),
+    ('harness', 'nl-failed-start-leaves-folder', 'common.py', '            release_out(cfg.out, created)', '            release_out(cfg.out)', 'tests/test_nothing_lost.py'),
+    ('harness', 'nl-no-make-hint', 'common.py', '    if not os.environ.get("MAKELEVEL"):', '    if True:', 'tests/test_nothing_lost.py'),
+    ('harness', 'nl-grouped-range-error', 'methods/baselines.py', '    common.must(cfg, ">= 0", "instance_noise", "lr", "gp_lambda")', '    pass', 'tests/test_nothing_lost.py'),
+    ('data-nets', 'nl-folder-exif-ignored', 'data.py', "        img = ImageOps.exif_transpose(img)  # a phone photo's rotation", '        pass', 'tests/test_data.py'),
+    ('data-nets', 'nl-folder-squashed', 'data.py', '        img = TF.center_crop(img, self.crop or min(img.size))', '        img = TF.center_crop(img, self.crop) if self.crop else img', 'tests/test_data.py'),
+    ('data-nets', 'nl-folder-alpha-dropped', 'data.py', '        if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):', '        if False:', 'tests/test_data.py'),
+    ('data-nets', 'nl-folder-unreadable-stops', 'data.py', '                self.unreadable[path] = f"{type(e).__name__}: {e}"', '                raise', 'tests/test_data.py'),
 ]
 
 # Mutants that change no result, kept to remember why they survive.

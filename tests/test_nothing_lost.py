@@ -105,7 +105,7 @@ def test_silent_wrong_result_resume_that_would_contradict_the_run_is_refused(tmp
     (["SMOKe=1"], "unknown variable SMOKe"), (["SMOKE=yes"], "SMOKE=yes: must be 0 or 1"),
     (["OUT="], "OUT is empty"), (["PRINT=2"], "PRINT=2: must be 1")])
 def test_silent_wrong_result_mistyped_make_variables_stop_make(tmp_path, args, message):
-    r = subprocess.run(["make", "-n", "demo", *args], cwd=ROOT, capture_output=True, text=True)
+    r = subprocess.run(["make", "-n", "--no-print-directory", "demo", *args], cwd=ROOT, capture_output=True, text=True)
     assert r.returncode != 0 and message in r.stderr and not r.stdout
 
 

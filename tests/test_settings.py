@@ -7,7 +7,7 @@ at `run.begin` (so every `resolve`, every default settled inside train() and eve
 step). What it built is read back from the objects themselves: each optimizer's kind, learning rate, betas and
 eps (from its param_groups), each net's architecture, the latent size and prior, the batch size, the data set and
 its shape, the number of D steps and the method's own weights. That is compared, run by run, with a table
-written here from the papers (../shared/papers) and the authors' code facts (DESIGN.md). Where the project
+written here from the papers and the authors' code (their repositories, cited in each method's docstring). Where the project
 departs on purpose, the table holds the project's value with the deviation's number in the method's docstring;
 known open disagreements hold today's value with their issue number (34: Roth's CIFAR-10 nets and latent;
 35: the 0-GP toy nets and the 0-GP-sample averaging).
