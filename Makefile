@@ -1,6 +1,6 @@
 # GAN stabilization reference implementations.
 #
-#   make demo            a few minutes on 2 CPU cores: four losses on ring8, side by side
+#   make demo            four losses on ring8, side by side (75 s of training on one idle CPU core, README)
 #   make test            the test suite (creates .venv and installs requirements.txt first)
 #   make bench           the step cost of every method as a ratio to the -log D GAN's (bench.md)
 #   make <target> SMOKE=1  the same pipeline with tiny step counts, small batches and images (and random stand-in
