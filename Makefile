@@ -97,6 +97,7 @@ ifeq ($(SMOKE),1)
   VRAL_BASE_LOSSES = wgan
   VRAL_BIG_SIZE = --image-size 16
   LSUN_ROTH_GAMMAS = 2
+  ROTH_NSRS = 4
   TOY_STEPS = 30
   IMG_STEPS = 6
   LOG = --log-every 10 --sample-every 20 --ckpt-every 20 --eval-samples 500 --stand-in
@@ -351,18 +352,22 @@ toy-roth: $(foreach g,$(ROTH_TOY_GAMMAS),\
 	  $(PY) -m figures over-time $(OUT)/toy-roth/$$r-* --out $(OUT)/toy-roth/$$r/over_time.png || exit 1; \
 	done
 
-# Roth et al. Fig. 4 and sec. 5.5 on a data set and image size: the DCGAN (BatchNorm in
-# G and D, -log D for G) unregularized, regularized at fixed gamma, with gamma0 = 2
-# annealed, and with explicit noise on D's inputs (NSR 4, std 0.1 = gamma 0.01); then
-# the cross-test of the unregularized against the gamma-0.1 run.
-# $(1) data set, $(2) steps, $(3) folder
-roth_img = $(ROTH) --dataset $(1) --batch-size $(ROTH_BATCH) --steps $(2) $(LOG)
-roth_images = $(call run,$(3)/unreg,$(call roth_img,$(1),$(2)) --gamma 0) \
-	$(call run,$(3)/gamma0.1,$(call roth_img,$(1),$(2)) --gamma 0.1) \
-	$(call run,$(3)/gamma2-annealed,$(call roth_img,$(1),$(2)) --gamma 2 --anneal) \
-	$(call run,$(3)/noise0.1-nsr4,$(call roth_img,$(1),$(2)) --gamma 0 --noise-std 0.1 --nsr 4)
+# Roth et al. Fig. 4 and secs. 5.4-5.5 on a data set and image size: the DCGAN (-log D for G; BatchNorm in G,
+# and in D from 16 px on: at 8 px D is one convolution and its output layer) unregularized, regularized at
+# fixed gamma 0.1, with gamma0 = 2 annealed, and with explicit noise on D's inputs at the same gamma (noise
+# variance 0.1: std 0.316228) and each noise-to-signal ratio of sec. 5.4 (the best is the paper's figure);
+# then the cross-test of the unregularized against the gamma-0.1 run.
+# $(1) data set, $(2) steps, $(3) folder, $(4) flags of every run (cifar10: the authors' carpedm20 nets)
+ROTH_NSRS ?= 1 2 4 8  # SMOKE=1: 4
+roth_img = $(ROTH) --dataset $(1) --batch-size $(ROTH_BATCH) --steps $(2) $(4) $(LOG)
+roth_images = $(call run,$(3)/unreg,$(call roth_img,$(1),$(2),,$(4)) --gamma 0) \
+	$(call run,$(3)/gamma0.1,$(call roth_img,$(1),$(2),,$(4)) --gamma 0.1) \
+	$(call run,$(3)/gamma2-annealed,$(call roth_img,$(1),$(2),,$(4)) --gamma 2 --anneal) \
+	$(foreach k,$(ROTH_NSRS),$(call run,$(3)/noise-gamma0.1-nsr$(k),$(call roth_img,$(1),$(2),,$(4)) --gamma 0 \
+	  --noise-std 0.316228 --nsr $(k)))
 define roth_report
-	$(SKIP) $(PY) -m figures compare $(1)/unreg $(1)/gamma0.1 $(1)/gamma2-annealed $(1)/noise0.1-nsr4 --out $(1) \
+	$(SKIP) $(PY) -m figures compare $(1)/unreg $(1)/gamma0.1 $(1)/gamma2-annealed \
+	  $(foreach k,$(ROTH_NSRS),$(1)/noise-gamma0.1-nsr$(k)) --out $(1) \
 	  --keys gamma,anneal,noise_std,nsr,mode_score,label_kl,grad_logit_real,grad_logit_fake,seconds
 	$(SKIP) $(PY) -m methods.roth_reg crosstest $(1)/unreg $(1)/gamma0.1 --n $(CROSSTEST_N) --device $(DEVICE) \
 	  --out $(1)/crosstest
@@ -371,7 +376,7 @@ endef
 digits-roth: $(call roth_images,digits,$(ROTH_DIGITS_STEPS),$(OUT)/digits-roth)
 	$(call roth_report,$(OUT)/digits-roth)
 
-cifar-roth: $(call roth_images,cifar10,$(ROTH_CIFAR_STEPS),$(OUT)/cifar-roth)
+cifar-roth: $(call roth_images,cifar10,$(ROTH_CIFAR_STEPS),$(OUT)/cifar-roth,--arch carpedm20)
 	$(call roth_report,$(OUT)/cifar-roth)
 
 # The sec. 5.5 table alone: the two runs it compares (trained first if missing), then the cross-test.

@@ -40,8 +40,8 @@ import metrics
 from runfiles import (MANIFEST, RESUMABLE, RUN_FILES, NonFiniteLoss, RunDir, UserError, check_finite,  # noqa: F401
                       diagnostic_mode, load_checkpoint, lock_out, prepare_out, read_jsonl, release_out, rng_state,
                       run_files, save_checkpoint, seed_everything, set_rng_state, write_json)
-from nets import (PRIORS, DCGANDiscriminator, DCGANGenerator, MLPDiscriminator, MLPGenerator,  # noqa: F401
-                  ResNetDiscriminator, ResNetGenerator, dcgan_init, generate, latent)
+from nets import (PRIORS, Carpedm20Discriminator, Carpedm20Generator, DCGANDiscriminator, DCGANGenerator,  # noqa: F401
+                  MLPDiscriminator, MLPGenerator, ResNetDiscriminator, ResNetGenerator, dcgan_init, generate, latent)
 
 # --------------------------------------------------------------------------
 # Errors, config and command line
@@ -60,6 +60,7 @@ class RunConfig:
     batch_norm: bool = True  # BatchNorm in the DCGAN generator (and discriminator, unless --d-norm says otherwise)
     d_norm: str = "auto"  # DCGAN discriminator: batch | layer | none | auto (the method's choice, see its docstring)
     z_dim: int = 0  # latent size (0: 2 for toy data, 100 for images)
+    crop: int = 0  # CelebA and image folders: centre crop in px before resizing (0: 108 for CelebA, the shorter side for a folder)
     steps: int = 5000  # generator updates
     d_steps: int = 1  # discriminator updates per generator update (the training ratio)
     batch_size: int = 64  # samples per batch
@@ -223,7 +224,7 @@ class Run:
         small = [f"--{k.replace('_', '-')} {getattr(cfg, k)}" for k, least in [
             ("steps", 1), ("d_steps", 0), ("batch_size", 2), ("diag_batches", 1), ("log_every", 1),
             ("sample_every", 1), ("ckpt_every", 1), ("eval_samples", 0), ("width", 0), ("z_dim", 0),
-            ("image_size", 0), ("scale", 1e-12), ("fid_samples", 0)] if getattr(cfg, k) < least]
+            ("image_size", 0), ("scale", 1e-12), ("fid_samples", 0), ("crop", 0)] if getattr(cfg, k) < least]
         if cfg.d_norm not in ("auto", "batch", "layer", "none"):
             raise UserError(f"--d-norm must be auto, batch, layer or none, got {cfg.d_norm!r}")
         if cfg.fid_ref not in ("train", "test") or (cfg.fid_ref == "test" and cfg.dataset not in ("mnist", "cifar10")):
@@ -239,7 +240,8 @@ class Run:
         seed_everything(cfg.seed)
         try:
             self.data = datasets.load(cfg.dataset, cfg.data_root, self.device, cfg.image_size or None, cfg.scale,
-                                      cfg.stand_in, download=cfg.download, digit_weights=cfg.digit_weights)
+                                      cfg.stand_in, download=cfg.download, digit_weights=cfg.digit_weights,
+                                      crop=cfg.crop or None)
             if cfg.fid_samples and self.data.kind != "image":
                 raise UserError(f"--fid-samples scores image sets; {cfg.dataset} is a toy set")
             # --fid-ref test: loaded now, so that a missing test split stops the run before it trains
@@ -259,8 +261,7 @@ class Run:
                          platform.processor() or platform.machine()}
         # Fixed noise for sample figures, from its own generator: it does not move the training RNG.
         n = max(64, cfg.eval_samples if self.data.kind == "toy" else 64)
-        draw = torch.rand if prior == "uniform" else torch.randn
-        self.z_fixed = draw(n, self.z_dim, generator=torch.Generator().manual_seed(cfg.seed + 1)).to(self.device)
+        self.z_fixed = latent(n, self.z_dim, "cpu", prior, torch.Generator().manual_seed(cfg.seed + 1)).to(self.device)
 
     def noise(self, n=None):
         """A batch of latent codes: z ~ N(0, I), or U[0, 1]^z_dim with the uniform prior."""
@@ -400,7 +401,7 @@ class Run:
 
 
 def make_nets(cfg, data, z_dim, d_norm=None, arch="dcgan", act=None, g_batch_norm=None):
-    """G and D for a data set: 2x`width` MLPs for vectors, DCGANs (or `arch="resnet"`) for images.
+    """G and D for a data set: 2x`width` MLPs for vectors, DCGANs (or `arch="resnet"`, `"carpedm20"`) for images.
 
     D's normalization: --d-norm if given, else the method's `d_norm`, else
     BatchNorm as --batch-norm says; G's BatchNorm: `g_batch_norm`, else
@@ -418,6 +419,9 @@ def make_nets(cfg, data, z_dim, d_norm=None, arch="dcgan", act=None, g_batch_nor
     try:
         if arch == "resnet":
             g, d = ResNetGenerator(z_dim, h, c, cfg.width or 64, g_bn), ResNetDiscriminator(h, c, cfg.width or 64, d_norm)
+        elif arch == "carpedm20":
+            g = Carpedm20Generator(z_dim, h, c, cfg.width or 64, g_bn, act or "relu")
+            d = Carpedm20Discriminator(h, c, cfg.width or 64, d_norm, act or "lrelu")
         else:
             g = DCGANGenerator(z_dim, h, c, cfg.width or 64, g_bn, act or "relu")
             d = DCGANDiscriminator(h, c, cfg.width or 64, d_norm, act or "lrelu")

@@ -476,8 +476,10 @@ def _stand_in(name, shape, device, message, n_classes=None):
 
 
 def load(name, root="data", device="cpu", image_size=None, scale=None, stand_in=False, workers=2, split="train",
-         download=False, digit_weights=None):
+         download=False, digit_weights=None, crop=None):
     """The sampler for data set `name` (see NAMES). `image_size` resizes image sets; `scale` scales toy sets.
+    `crop`: CelebA's and an image folder's centre crop in px before resizing (None: 108 for CelebA, as DCGAN-era
+    code crops the aligned faces; a square of the shorter side for a folder).
 
     `download=True`: a missing MNIST, CIFAR-10 or CelebA is fetched into `root` first (not with `stand_in`).
     `split="test"`: the test images of MNIST (t10k files) or CIFAR-10 (test_batch); other sets have none.
@@ -504,10 +506,10 @@ def load(name, root="data", device="cpu", image_size=None, scale=None, stand_in=
         if name == "celeba":
             if download and not (Path(root) / "celeba" / "img_align_celeba").is_dir():
                 fetch("celeba", root, CELEBA_HELP.replace("{root}", str(root)))
-            return FolderImages(name, Path(root) / "celeba" / "img_align_celeba", size, device, crop=108,
+            return FolderImages(name, Path(root) / "celeba" / "img_align_celeba", size, device, crop=crop or 108,
                                 workers=workers, help_text=CELEBA_HELP.replace("{root}", str(root)))
         if name == "folder":
-            return FolderImages(name, Path(root), size, device, workers=workers)
+            return FolderImages(name, Path(root), size, device, crop=crop, workers=workers)
         base_name = name.split("_")[-1]
         if base_name == "digits":
             x, y = load_digits_tensor()

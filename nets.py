@@ -112,6 +112,56 @@ class DCGANDiscriminator(nn.Module):
         return self.net(x).flatten()
 
 
+class Carpedm20Generator(nn.Module):
+    """z -> linear -> (size/16)^2 x 8w -> four stride-2 5x5 transposed convolutions -> size x size, tanh output.
+
+    carpedm20's DCGAN-tensorflow (model.py), the nets of Roth et al.'s CIFAR-10 runs: at 32 px, z -> 2x2x512 ->
+    4x4x256 -> 8x8x128 -> 16x16x64 -> 32x32x3. BatchNorm and ReLU after the linear layer and every transposed
+    convolution but the last (biases kept, as theirs); "SAME" padding is padding 2 with output padding 1.
+    """
+
+    def __init__(self, z_dim=100, size=32, channels=3, width=64, batch_norm=True, act="relu"):
+        super().__init__()
+        if size % 16:
+            raise ValueError(f"carpedm20's DCGAN needs a size divisible by 16, got {size}")
+        self.s, self.ch = size // 16, width * 8
+        self.fc = nn.Linear(z_dim, self.ch * self.s * self.s)
+        mods, ch = [], self.ch
+        for i in range(4):
+            mods += [nn.BatchNorm2d(ch)] if batch_norm else []
+            out = channels if i == 3 else ch // 2
+            mods += [ACTIVATIONS[act](), nn.ConvTranspose2d(ch, out, 5, 2, 2, output_padding=1)]
+            ch = out
+        self.net = nn.Sequential(*mods, nn.Tanh())
+
+    def forward(self, z):
+        return self.net(self.fc(z).view(len(z), self.ch, self.s, self.s))
+
+
+class Carpedm20Discriminator(nn.Module):
+    """size x size -> four stride-2 5x5 convolutions -> (size/16)^2 x 8w -> linear: one raw output per sample.
+
+    carpedm20's DCGAN-tensorflow: at 32 px, 32x32x3 -> 16x16x64 -> 8x8x128 -> 4x4x256 -> 2x2x512 -> 1. `norm`
+    ('batch', theirs; 'layer'; 'none') after every convolution but the first, leaky ReLU 0.2; biases kept.
+    """
+
+    def __init__(self, size=32, channels=3, width=64, norm="batch", act="lrelu"):
+        super().__init__()
+        if size % 16:
+            raise ValueError(f"carpedm20's DCGAN needs a size divisible by 16, got {size}")
+        mods, ch = [], channels
+        for i in range(4):
+            out = width * 2 ** i
+            mods += [nn.Conv2d(ch, out, 5, 2, 2)]
+            mods += [norm_layer(norm, out)] if i > 0 else []
+            mods += [ACTIVATIONS[act]()]
+            ch = out
+        self.net = nn.Sequential(*mods, nn.Flatten(), nn.Linear(ch * (size // 16) ** 2, 1))
+
+    def forward(self, x):
+        return self.net(x).flatten()
+
+
 class MLPEncoder(nn.Module):
     """x -> z for vector data or flattened images: the MLP generator's mirror (Che et al. 2017, sec. 3.1)."""
 
@@ -293,12 +343,15 @@ def dcgan_init(module):
 # ---------------------------------------------------------------------------
 
 
-PRIORS = ("normal", "uniform")
+PRIORS = ("normal", "uniform", "symmetric")
 
 
-def latent(n, z_dim, device, prior="normal"):
-    """n latent codes: z ~ N(0, I) ("normal"), or z ~ U[0, 1]^z_dim ("uniform", Che et al.'s toy)."""
-    return (torch.rand if prior == "uniform" else torch.randn)(n, z_dim, device=device)
+def latent(n, z_dim, device, prior="normal", generator=None):
+    """n latent codes: z ~ N(0, I) ("normal"), z ~ U[0, 1]^z_dim ("uniform", Che et al.'s toy) or z ~ U[-1, 1]^z_dim
+    ("symmetric", carpedm20's DCGAN: Roth et al.'s CIFAR-10)."""
+    if prior == "symmetric":
+        return torch.rand(n, z_dim, device=device, generator=generator) * 2 - 1
+    return (torch.rand if prior == "uniform" else torch.randn)(n, z_dim, device=device, generator=generator)
 
 
 def generate(g, n, batch_size, z_dim, device, prior="normal"):

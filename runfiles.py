@@ -82,7 +82,7 @@ def load_checkpoint(path, modules, device, cfg=None, script=None):
     saved = state["extra"].get("config")
     if cfg is not None and saved is not None:
         now = dataclasses.asdict(cfg)
-        other = state["extra"].get("script") or ("another method script" if set(saved) != set(now) else None)
+        other = state["extra"].get("script")  # (checkpoints from before scripts were named: the diff says it)
         if script and other and other != script:
             raise UserError(f"--resume: {path} was written by {other}, not {script}; resume it with {other}, or "
                             "choose another --out")

@@ -61,24 +61,42 @@ Deviations and decisions
    mixture follows the paper's text (7.3: means at angles 2 pi k/7, rotated by +pi/4);
    the authors' code puts the first mean at angle pi/2 and multiplies row vectors by
    the rotation matrix (a rotation by -pi/4): the same mixture up to a rigid motion.
-6. Images: z ~ N(0, I_100) for every architecture (carpedm20's CIFAR-10 code draws
-   U(-1, 1)^100, igul222's N(0, I_128): `--z-dim 128`); Adam(2e-4, beta1 0.5) and
-   batch 64 as both. The ResNet is Gulrajani et al.'s 64 px ResNet (nets.py), scaled
-   to the image size; `dcgan-tanh` is their DCGAN with tanh in G and D (BatchNorm on).
+6. Images, as the authors' code: CIFAR-10 (carpedm20_DCGAN) `--arch carpedm20`, 5x5
+   kernels, G a linear layer to 2x2x512 then four stride-2 transposed convolutions, D
+   four stride-2 convolutions to 2x2x512 then a linear layer (biases kept beside
+   BatchNorm, as theirs; DCGAN's N(0, 0.02) init where theirs truncates the conv
+   weights at 2 std), z ~ U(-1, 1)^100 (`--prior auto` gives `symmetric` on cifar10);
+   CelebA and LSUN (igul222_GANs/gan_64x64.py) z ~ N(0, I_128) (`--z-dim 0` gives 128
+   on celeba and folder), CelebA centre-cropped to 178 px before resizing (`--crop`;
+   the other methods' targets crop 108) and an image folder to a square of its
+   shorter side (data.py). `--arch dcgan` (4x4 kernels, 4x4x256 at 32 px) is the
+   DCGAN the other methods use; the digits runs keep it (8 px is below carpedm20's
+   16 px minimum). Adam(2e-4, beta1 0.5) and batch 64 as both. The ResNet is
+   Gulrajani et al.'s 64 px ResNet (nets.py), scaled to the image size;
+   `dcgan-tanh` is their DCGAN with tanh in G and D (BatchNorm on).
 7. f-GAN training (`--divergence kl | ...`) uses the f-GAN output activations g_f of
-   Nowozin et al. (2016, Table 6), psi = g_f(D's raw output), D's loss
+   Nowozin et al. (2016, Table 6), psi = g_f(D's raw output v), D's loss
    -(E_P psi - E_Q f^c(psi)) + gamma/2 Omega_f, and G's alternative loss -E_Q psi
    (their sec. 3.2); `--g-loss minimax` gives the saddle-point cost E_Q f^c(psi)
-   maximised by G. The paper's experiments all use the JS-GAN form (`js`).
+   maximised by G. Omega_f is computed as E_Q[f^c''(g_f(v)) g_f'(v)^2 ||grad v||^2]
+   with the first factor in closed form (CURVATURE): the chain rule makes it equal,
+   and it stays finite where the two factors' product overflows in float32 (gan and
+   jensen-shannon once v > 17: the product is sigmoid(v)). The paper's experiments all
+   use the JS-GAN form (`js`).
 8. Explicit noise (sec. 5.4): `--noise-std s` adds N(0, s^2 I) (noise variance
    gamma = s^2) to D's inputs in D's step and, unless `--no-noise-g`, in G's step
    (Fig. 9's top rows); with `--nsr k` each step draws batch/k real and batch/k
    generated samples and sees each with k noise draws. The regularizer is off then
-   unless --gamma is also given.
+   (`--gamma -1`, the default, is 0.1 without noise and 0 with it; give --gamma to
+   combine them). The targets compare noise and regularizer at the same gamma
+   (noise std 0.316228, variance 0.1) at NSR 1, 2, 4 and 8; the paper shows the best.
 9. Cross-testing (sec. 5.5): D(x) > 1/2 counts as "real"; D runs in training mode
    (batch statistics, as it was trained) on batches of the training batch size. The
-   real images are the test split where the data set has one (CIFAR-10, MNIST), else
-   the training images (digits): the table says which.
+   real images are the whole test split, each once, where the data set has one
+   (CIFAR-10, MNIST), else the training images (digits: all 1,797; an image folder:
+   --n drawn without replacement): the table says which. The table is the paper's:
+   each model's confusion matrix, then the cross-testing FP (the other model's
+   samples D calls real).
 """
 
 import argparse
@@ -98,19 +116,21 @@ import data as datasets
 import figures
 import metrics
 
-ARCHS = ("dcgan", "dcgan-nonorm", "dcgan-tanh", "resnet")
+ARCHS = ("dcgan", "carpedm20", "dcgan-nonorm", "dcgan-tanh", "resnet")
+PRIORS = ("auto", "normal", "symmetric")
 G_LOSSES = ("auto", "minimax", "nonsaturating")
 
 
 @dataclass
 class Config(common.RunConfig):
     dataset: str = "submanifold7"  # data set (the paper's toy: the 7-mode submanifold mixture in 3-D)
-    gamma: float = 0.1  # gamma: the noise variance the regularizer stands for (gamma0 with --anneal; 0: unregularized)
+    gamma: float = -1.0  # gamma: the noise variance the regularizer stands for (gamma0 with --anneal; 0: unregularized; -1: 0.1, or 0 with --noise-std)
     anneal: bool = False  # Alg. 1 annealing gamma_t = gamma * decay^(t/T) (the image runs: --gamma 2 --anneal)
     decay: float = 0.01  # alpha, the annealing decay: gamma ends at decay * gamma
     divergence: str = "js"  # js (the GAN objective with Omega_JS, eq. 20) | an f-GAN with Omega_f (eq. 19): gan | kl | reverse-kl | pearson | hellinger | jensen-shannon
     g_loss: str = "auto"  # minimax (log(1 - D), the original cost) | nonsaturating (-log D) | auto (minimax on toy data, nonsaturating on images)
-    arch: str = "dcgan"  # images (sec. 5.2, app. 7.4): dcgan | dcgan-nonorm | dcgan-tanh | resnet; toy data: tanh MLPs
+    arch: str = "dcgan"  # images (sec. 5.2, app. 7.4): dcgan | carpedm20 (their CIFAR-10 code's 5x5 DCGAN) | dcgan-nonorm | dcgan-tanh | resnet; toy data: tanh MLPs
+    prior: str = "auto"  # latent z: normal | symmetric (U(-1, 1), carpedm20's) | auto (symmetric on cifar10, normal elsewhere)
     lr: float = 0.0  # Adam learning rate of both nets (0: 1e-3 on toy data, 2e-4 on images)
     betas: tuple = (0.5, 0.999)  # Adam betas (the DCGAN setting the authors use)
     noise_std: float = 0.0  # sec. 5.4 baseline: std s of the Gaussian noise on D's inputs (variance gamma = s^2; 0: off)
@@ -170,16 +190,30 @@ FGAN = {
 }
 
 
-def f_regularizer(d, x_fake, divergence):
-    """Omega_f(Q; psi) of eq. (19): E_Q[f^c''(psi(x)) ||grad_x psi(x)||^2], psi = g_f(D's raw output).
+# f^c''(g_f(v)) g_f'(v)^2 in closed form: with psi = g_f(v) the chain rule gives ||grad psi||^2 = g_f'(v)^2 ||grad v||^2,
+# so Omega_f = E_Q[CURVATURE(v) ||grad_x v||^2]. Written from v, this stays finite where the product of the two
+# factors overflows (gan and jensen-shannon: f^c'' grows as 1/sigmoid(-v)^2 and g_f'^2 falls as sigmoid(-v)^2;
+# the product is sigmoid(v), D itself, as in Omega_JS).
+CURVATURE = {
+    "kl": lambda v: torch.exp(v - 1),
+    "reverse-kl": lambda v: torch.ones_like(v),
+    "pearson": lambda v: torch.full_like(v, 0.5),
+    "hellinger": lambda v: 2 * torch.exp(v),
+    "jensen-shannon": torch.sigmoid,
+    "gan": torch.sigmoid,
+}
 
-    Only generated samples enter (the expectation is over Q). Without the gamma/2.
+
+def f_regularizer(d, x_fake, divergence):
+    """Omega_f(Q; psi) of eq. (19): E_Q[f^c''(psi(x)) ||grad_x psi(x)||^2], psi = g_f(v), v = D's raw output.
+
+    Computed as E_Q[CURVATURE(v) ||grad_x v||^2] (the same by the chain rule, finite for large v). Only generated
+    samples enter (the expectation is over Q). Without the gamma/2.
     """
-    act, _, conj2 = FGAN[divergence]
     x = x_fake.detach().requires_grad_(True)
-    psi = act(d(x).reshape(len(x)))
-    (g,) = torch.autograd.grad(psi.sum(), x, create_graph=True)
-    return (conj2(psi) * g.flatten(1).pow(2).sum(1)).mean()
+    v = d(x).reshape(len(x))
+    (g,) = torch.autograd.grad(v.sum(), x, create_graph=True)
+    return (CURVATURE[divergence](v) * g.flatten(1).pow(2).sum(1)).mean()
 
 
 def annealed_gamma(step, total_steps, gamma0, decay):
@@ -266,7 +300,7 @@ def make_nets(build, toy, arch):
         toy_init(g)
         toy_init(d)
         return g, d
-    return build(**{"dcgan": {}, "dcgan-nonorm": {"d_norm": "none", "g_batch_norm": False},
+    return build(**{"dcgan": {}, "carpedm20": {"arch": "carpedm20"}, "dcgan-nonorm": {"d_norm": "none", "g_batch_norm": False},
                     "dcgan-tanh": {"act": "tanh"}, "resnet": {"arch": "resnet"}}[arch])
 
 
@@ -277,10 +311,14 @@ def nets_outside_a_run(cfg, data, z_dim, device):
 
 
 def resolve(cfg):
-    """The auto settings: batch size before the harness checks it (the same on every resume)."""
-    if cfg.batch_size == 0:
-        cfg = dataclasses.replace(cfg, batch_size=512 if cfg.dataset in datasets.TOY else 64)
-    return cfg
+    """The auto settings, before the harness checks them (the same on every resume): batch size, gamma (deviation 8),
+    the latent prior and size, CelebA's crop (deviation 6)."""
+    big = cfg.dataset in ("celeba", "folder")  # igul222's 64 px code: z ~ N(0, I_128), CelebA cropped to 178 px
+    return dataclasses.replace(
+        cfg, batch_size=cfg.batch_size or (512 if cfg.dataset in datasets.TOY else 64),
+        gamma=cfg.gamma if cfg.gamma != -1 else 0.0 if cfg.noise_std > 0 else 0.1,
+        prior=cfg.prior if cfg.prior != "auto" else "symmetric" if cfg.dataset == "cifar10" else "normal",
+        z_dim=cfg.z_dim or (128 if big else 0), crop=cfg.crop or (178 if cfg.dataset == "celeba" else 0))
 
 
 def check_config(cfg):
@@ -290,7 +328,11 @@ def check_config(cfg):
         raise common.UserError(f"--g-loss must be one of {', '.join(G_LOSSES)}")
     if cfg.arch not in ARCHS:
         raise common.UserError(f"unknown --arch {cfg.arch!r}; choose from {', '.join(ARCHS)}")
-    common.must(cfg, ">= 0", "gamma", "noise_std", "lr")
+    if cfg.prior not in PRIORS:
+        raise common.UserError(f"unknown --prior {cfg.prior!r}; choose from {', '.join(PRIORS)}")
+    if cfg.gamma < 0:
+        raise common.UserError(f"{common.flag('gamma', cfg.gamma)}: must be >= 0 (-1: 0.1, or 0 with --noise-std)")
+    common.must(cfg, ">= 0", "noise_std", "lr")
     common.must(cfg, "in (0, 1]", "decay")
     if cfg.nsr < 1 or cfg.batch_size % cfg.nsr or cfg.batch_size // cfg.nsr < 2:
         raise common.UserError(f"--nsr {cfg.nsr}: must be >= 1 and divide --batch-size {cfg.batch_size} "
@@ -309,7 +351,8 @@ def check_config(cfg):
 def train(cfg):
     cfg = resolve(cfg)
     check_config(cfg)
-    run = common.Run(cfg, f"roth {cfg.divergence} gamma {cfg.gamma}{' annealed' if cfg.anneal else ''} {cfg.dataset}")
+    run = common.Run(cfg, f"roth {cfg.divergence} gamma {cfg.gamma}{' annealed' if cfg.anneal else ''} {cfg.dataset}",
+                     prior=cfg.prior)
     toy = run.data.kind == "toy"
     g, d = make_nets(run.make_nets, toy, cfg.arch)
     lr = cfg.lr or (1e-3 if toy else 2e-4)
@@ -404,8 +447,9 @@ def load_trained(path, device):
     saved = json.loads((path / "config.json").read_text())
     fields = {f.name for f in dataclasses.fields(Config)}
     cfg = Config(**{k: tuple(v) if isinstance(v, list) else v for k, v in saved.items() if k in fields})
+    cfg = resolve(cfg)  # a run from before prior and crop were fields: their auto values
     data = datasets.load(cfg.dataset, cfg.data_root, device, cfg.image_size or None, cfg.scale, cfg.stand_in,
-                         download=cfg.download)
+                         download=cfg.download, crop=cfg.crop or None)
     z_dim = saved.get("resolved", {}).get("z_dim") or cfg.z_dim or (2 if data.kind == "toy" else 100)
     g, d = nets_outside_a_run(cfg, data, z_dim, device)
     common.load_checkpoint(path / "checkpoint.pt", {"g": g, "d": d}, device)
@@ -418,14 +462,23 @@ def predict_real(d, x, batch_size):
         return torch.cat([d(b).reshape(-1) > 0 for b in x.split(batch_size)]).float()
 
 
-def crosstest(run_a, run_b, n=10000, device="cpu", seed=0):
-    """Sec. 5.5: each model's confusion matrix (n real vs n of its own samples) and the cross FP / FN rates.
+def real_images(data, n):
+    """The real images of the cross-test, each at most once: the whole set when it has n or fewer, else n drawn
+    without replacement."""
+    idx = torch.arange(len(data)) if len(data) <= n else torch.randperm(len(data))[:n]
+    if getattr(data, "images", None) is not None:
+        return data.images[idx.to(data.images.device)]
+    return torch.stack([data[i] for i in idx.tolist()]).to(data.device)  # an image folder (CelebA, LSUN)
 
-    Returns {"A": {...}, "B": {...}, "real_images": "test" | "train"}; for
-    model i, `tp` and `fn` are the fractions of real images D_i calls real
-    and generated, `fp` and `tn` those of G_i's samples; `cross_fp` is the
-    fraction of the *other* model's samples D_i calls real, `cross_fn` the
-    fraction of real images it calls generated.
+
+def crosstest(run_a, run_b, n=10000, device="cpu", seed=0):
+    """Sec. 5.5: each model's confusion matrix (the real test images vs n of its own samples), then the cross FP.
+
+    Returns {"A": {...}, "B": {...}, "real_images": "test" | "train", "n_real": ..., "n": n}; for model i, `tp`
+    and `fn` are the fractions of the real images D_i calls real and generated, `fp` and `tn` those of G_i's
+    samples; `cross_fp` is the fraction of the *other* model's samples D_i calls real (the paper's
+    "Cross-testing: FP"). The real images are the whole test split (CIFAR-10, MNIST: 10,000), each once; a set
+    without one (digits: its 1,797 images; CelebA, an image folder) gives its training images, n at most.
     """
     device = common.pick_device(device)
     models = {k: load_trained(p, device) for k, p in (("A", run_a), ("B", run_b))}
@@ -439,33 +492,31 @@ def crosstest(run_a, run_b, n=10000, device="cpu", seed=0):
         split = "test"
     except common.UserError:
         real, split = models["A"][1], "train"
-    x_real = torch.cat([real.sample(min(n, 1000)) for _ in range(math.ceil(n / 1000))])[:n]
+    x_real = real_images(real, n)
     bs = cfg.batch_size
-    samples = {k: common.generate(m[2], n, bs, m[4], device)[:n] for k, m in models.items()}
-    out = {"real_images": split, "n": n}
+    samples = {k: common.generate(m[2], n, bs, m[4], device, m[0].prior)[:n] for k, m in models.items()}
+    out = {"real_images": split, "n_real": len(x_real), "n": n}
     for k, other in (("A", "B"), ("B", "A")):
         d = models[k][3]
         d.train()
         tp = predict_real(d, x_real, bs).mean().item()
         fp = predict_real(d, samples[k], bs).mean().item()
         out[k] = {"run": str((run_a, run_b)[k == "B"]), "tp": tp, "fn": 1 - tp, "fp": fp, "tn": 1 - fp,
-                  "cross_fp": predict_real(d, samples[other], bs).mean().item(), "cross_fn": 1 - tp}
+                  "cross_fp": predict_real(d, samples[other], bs).mean().item()}
     return out
 
 
 def crosstest_table(res):
-    """The sec. 5.5 tables as markdown: one confusion matrix per model, then the cross-test rates."""
-    lines = [f"Cross-testing (Roth et al. sec. 5.5): {res['n']} real images ({res['real_images']} split) "
-             f"and {res['n']} samples of each model; positive = real, D(x) > 1/2.", ""]
+    """The sec. 5.5 tables as markdown: one confusion matrix per model, then the cross-test FP, as the paper's."""
+    lines = [f"Cross-testing (Roth et al. sec. 5.5): {res['n_real']} real images (the {res['real_images']} split, "
+             f"each once) and {res['n']} samples of each model; positive = real, D(x) > 1/2.", ""]
     for k in ("A", "B"):
         r = res[k]
         lines += [f"Model {k}: `{r['run']}`", "", "| predicted \\ true | real (positive) | generated (negative) |",
                   "|---|---|---|", f"| real | {r['tp']:.4f} | {r['fp']:.4f} |",
                   f"| generated | {r['fn']:.4f} | {r['tn']:.4f} |", ""]
-    lines += ["| D of | on samples of | cross FP (other's samples called real) | cross FN (real called generated) |",
-              "|---|---|---|---|",
-              f"| A | B | {res['A']['cross_fp']:.4f} | {res['A']['cross_fn']:.4f} |",
-              f"| B | A | {res['B']['cross_fp']:.4f} | {res['B']['cross_fn']:.4f} |"]
+    lines += ["| D of | on samples of | cross-testing FP (the other's samples called real) |", "|---|---|---|",
+              f"| A | B | {res['A']['cross_fp']:.4f} |", f"| B | A | {res['B']['cross_fp']:.4f} |"]
     return "\n".join(lines) + "\n"
 
 
@@ -475,7 +526,8 @@ def crosstest_main(argv):
                                              "vs regularized) on the same data set.")
     ap.add_argument("run_a", help="run folder of model A (config.json, checkpoint.pt)")
     ap.add_argument("run_b", help="run folder of model B")
-    ap.add_argument("--n", type=int, default=10000, help="real images and samples per model (the paper: 10,000)")
+    ap.add_argument("--n", type=int, default=10000, help="samples per model, and at most this many real images (the "
+                                                         "whole test split when it has no more; the paper: 10,000)")
     ap.add_argument("--out", default="", help="folder for crosstest.json and crosstest.md (default: print only)")
     ap.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
     ap.add_argument("--seed", type=int, default=0, help="seeds the real images and samples drawn")

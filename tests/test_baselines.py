@@ -518,3 +518,12 @@ def test_g_step_through_the_noisy_d_input(noise_steps):
         g_loss = lambda g: -TF.logsigmoid(d(g(z) + eps)).mean()
         same_grads(s.grads, grads(g_loss(s.before), s.before))
         assert g_loss(s.after).item() < g_loss(s.before).item()
+
+
+def test_logged_sigma_is_the_annealed_sigma_of_each_step(tmp_path):
+    """metrics.jsonl's sigma is the noise each step used (linear annealing to 0), not the flag's starting value."""
+    B.train(B.Config(dataset="ring8", loss="nonsaturating", instance_noise=0.4, noise_anneal="linear", steps=4,
+                     batch_size=16, log_every=1, sample_every=100, ckpt_every=100, eval_samples=100, device="cpu",
+                     out=str(tmp_path / "r")))
+    logged = [r["sigma"] for r in common.read_jsonl(tmp_path / "r" / "metrics.jsonl")]
+    assert logged == pytest.approx([0.4, 0.3, 0.2, 0.1])  # step t (from 0) uses sigma0 * (1 - t / T)

@@ -60,7 +60,7 @@ EXPECTED = {
     "toy-roth": ["toy-roth/1to1/comparison.md", "toy-roth/5to1/over_time.png", "toy-roth/5to1-gamma0.1/snapshots.png",
                  "toy-roth/1to1-gamma0.1/modes_over_time.png"],
     **{f"{ds}-roth": [f"{ds}-roth/{f}" for f in ("comparison.md", "crosstest/crosstest.md",
-                                                 "noise0.1-nsr4/samples_final.png", "gamma2-annealed/summary.json")]
+                                                 "noise-gamma0.1-nsr4/samples_final.png", "gamma2-annealed/summary.json")]
        for ds in ("digits", "cifar")},
     "cifar-roth-crosstest": ["cifar-roth/crosstest/crosstest.json", "cifar-roth/unreg/summary.json"],
     "celeba-roth": ["celeba-roth/comparison.md", "celeba-roth/gamma2/samples_final.png"],

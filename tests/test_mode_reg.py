@@ -686,3 +686,38 @@ def test_call_sites_g_batches_update_their_own_batch_norm_statistics(tmp_path):
     assert any("encoder" in k for k in want) and any("noise" in k for k in want)
     for k in want:
         assert torch.allclose(got[k], want[k], atol=1e-6), k
+
+
+def test_table_2_digit_sets_are_the_documented_distributions():
+    """The docstring's sets: 1 uniform, 2 p(d) ~ d + 1, 3 p(d) ~ 0.7^d, 4 digits 0 and 1 ten times rarer."""
+    norm = lambda w: np.asarray(w, float) / np.sum(w)
+    assert np.allclose(norm(M.SETS["set1"]), 0.1)
+    assert np.allclose(norm(M.SETS["set2"]), np.arange(1, 11) / 55)
+    assert np.allclose(norm(M.SETS["set3"]), 0.7 ** np.arange(10) / np.sum(0.7 ** np.arange(10)))
+    w4 = norm(M.SETS["set4"])
+    assert np.allclose(w4[:2], w4[2] / 10) and np.allclose(w4[2:], w4[2])
+
+
+def test_real_samples_beside_the_model_are_as_many_as_it_scores(tmp_path, monkeypatch):
+    """real_missed_modes counts as many real samples as the generated ones scored (whole batches, rounded up):
+    a floor (one batch fewer) would lower the real data's figure beside the model's."""
+    seen = []
+    monkeypatch.setattr(metrics, "composed_modes", lambda data, x, root: seen.append(len(x)) or
+                        {"missed_modes": 0, "kl_modes": 0.0, "digit_accuracy": 1.0})
+    monkeypatch.setattr(metrics, "image_scores", lambda data, imgs, root: seen.append(len(imgs)) or {})
+    M.train(M.Config(dataset="compositional_digits", image_size=16, g_width=8, d_width=8, steps=1, batch_size=16,
+                     eval_samples=20, log_every=100, sample_every=100, ckpt_every=100, device="cpu",
+                     out=str(tmp_path / "r")))
+    assert seen[0] == 32 and seen[-1] == 32  # the real samples, then the generated ones: 20 rounded up to 2 batches
+
+
+def test_grid_table_counts_the_points_where_reg_gan_is_above(tmp_path, monkeypatch):
+    """grid.md's "Reg-GAN above GAN at k of n points" from known MODE scores (2 of 3 here), not the other way round."""
+    scores = iter([5.0, 6.0, 7.0, 4.0, 3.0, 9.0])  # gan, reg at each of 3 points
+    def fake_train(cfg):  # a finished run: its summary.json
+        Path(cfg.out).mkdir(parents=True, exist_ok=True)
+        (Path(cfg.out) / "summary.json").write_text(json.dumps({"mode_score": next(scores)}))
+
+    monkeypatch.setattr(M, "train", fake_train)
+    M.grid(tmp_path / "g", M.Config(dataset="digits", steps=1, out=str(tmp_path / "g")), "small", 3, 0.05)
+    assert "Reg-GAN above GAN at 2 of 3 points" in (tmp_path / "g" / "grid.md").read_text()

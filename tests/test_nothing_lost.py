@@ -48,12 +48,14 @@ def test_data_loss_a_finished_run_is_never_retrained_or_mixed(tmp_path):
     (out / "checkpoint.pt").unlink()
     (out / "my_notes.png").write_bytes(b"mine")  # the user's own files, of the kinds a run writes
     (out / "my_data.npz").write_bytes(b"mine")
+    (out / "samples_of_mine.png").write_bytes(b"mine")  # even named as a run's files are: the manifest tells
     before = folder_state(out)
     with pytest.raises(common.UserError, match="finished run without checkpoint.pt.*--overwrite"):
         B.train(cfg(tmp_path, resume=True, steps=8))
     assert folder_state(out) == before
     B.train(cfg(tmp_path, overwrite=True, seed=1))
     assert (out / "my_notes.png").read_bytes() == b"mine" and (out / "my_data.npz").read_bytes() == b"mine"
+    assert (out / "samples_of_mine.png").read_bytes() == b"mine"
     assert json.loads((out / "config.json").read_text())["seed"] == 1
     listed = set(json.loads((out / common.MANIFEST).read_text()))
     assert {"summary.json", "checkpoint.pt", "d_hist.png"} <= listed and not listed & {"my_notes.png", "my_data.npz"}

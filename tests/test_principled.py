@@ -337,3 +337,40 @@ def test_measured_generator_gradient_through_the_noise(phases):
             c = TF.logsigmoid(-out).mean() if cost == "minimax" else -TF.logsigmoid(out).mean()
             norm = math.sqrt(sum(float((t.double() ** 2).sum()) for t in torch.autograd.grad(c, list(g.parameters()))))
             assert row[f"{cost}_mean"] == pytest.approx(norm, rel=1e-5), cost
+
+
+def test_discriminator_error_and_accuracy_on_a_known_d():
+    """D(x) = x: real samples at 2, -1 and generated ones at -3, 1: half of each side right (accuracy 0.5), and the
+    two cross-entropy terms by hand."""
+    d = lambda x: x.reshape(-1)
+    real, fake = torch.tensor([2.0, -1.0]), torch.tensor([-3.0, 1.0, -2.0, -1.0])
+    out = P.discriminator_error(d, real, fake)
+    sp = lambda v: math.log1p(math.exp(v))
+    assert out["err_real"] == pytest.approx((sp(-2) + sp(1)) / 2) and out["err_fake"] == pytest.approx(
+        (sp(-3) + sp(1) + sp(-2) + sp(-1)) / 4)
+    assert out["accuracy"] == pytest.approx(0.5 * (1 / 2 + 3 / 4))
+
+
+def test_summary_numbers_are_the_rows_they_name():
+    """summarise(): each number from the row and the column its name says (the -log D cost's spread over its own mean)."""
+    first = {"err_real": 0.1, "err_fake": 0.2, "accuracy": 0.6, "minimax_mean": 1.0, "nonsaturating_mean": 2.0,
+             "nonsaturating_std": 0.5, "nonsaturating_vec_spread": 0.3}
+    last = {"err_real": 0.01, "err_fake": 0.02, "accuracy": 0.9, "minimax_mean": 0.01, "nonsaturating_mean": 8.0,
+            "nonsaturating_std": 4.0, "nonsaturating_vec_spread": 0.7}
+    s = P.summarise([first, {**first, "minimax_mean": 3.0}, last], "k1")
+    assert s["k1_nonsat_cv_first"] == 0.25 and s["k1_nonsat_cv_last"] == 0.5
+    assert s["k1_minimax_peak"] == 3.0 and s["k1_minimax_decades"] == pytest.approx(math.log10(300))
+    assert s["k1_d_error_first"] == pytest.approx(0.3) and s["k1_d_accuracy_last"] == 0.9
+
+
+def test_phase_one_trains_the_asked_loss_and_phase_two_the_papers_adam(tmp_path, monkeypatch):
+    """--loss minimax reaches phase 1's GAN; every fresh D trains with Adam(2e-4, (0.5, 0.999))."""
+    losses, adams = [], []
+    real_train, real_adam = B.train, torch.optim.Adam
+    monkeypatch.setattr(P.baselines, "train", lambda cfg: losses.append(cfg.loss) or real_train(cfg))
+    monkeypatch.setattr(P.torch.optim, "Adam", lambda params, **kw: adams.append(kw) or real_adam(params, **kw))
+    P.train(P.Config(dataset="ring8", loss="minimax", epochs="1", epoch_steps=2, d_iters=2, measure_every=1,
+                     grad_batches=1, batch_size=16, device="cpu", out=str(tmp_path / "p"), eval_samples=0))
+    assert losses == ["minimax"]
+    fresh = [kw for kw in adams if kw.get("lr") == 2e-4]
+    assert fresh and all(kw.get("betas") == (0.5, 0.999) for kw in fresh)

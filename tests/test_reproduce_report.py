@@ -227,3 +227,25 @@ def test_readme_cites_every_judged_claim_with_the_reports_verdict():
         seen.add(match[0])
     judged = {text for text, verdict in claims.items() if verdict != "**not run**"}
     assert judged and not judged - seen, f"judged in REPRODUCTION.md, not cited in the README: {judged - seen}"
+
+
+def test_better_beyond_the_spread_over_seeds(tmp_path):
+    """`a >> b`: a > b in every seed is "partly" while the seed spreads overlap; it reproduces only when
+    mean - std of a clears mean + std of b (a 0.1 difference inside a 0.3 spread is not "better")."""
+    for s, (a, b, c) in enumerate([(7.9, 7.7, 9.0), (7.6, 7.5, 9.1), (8.2, 8.1, 8.9)]):
+        write(tmp_path, s, f"t/a-s{s}", modes=a)
+        write(tmp_path, s, f"t/b-s{s}", modes=b)
+        write(tmp_path, s, f"t/c-s{s}", modes=c)
+    rows = {"A": "t/a-s{seed}", "B": "t/b-s{seed}", "C": "t/c-s{seed}"}
+    close = reproduce.judge(claim([("A", ">>", "B")], rows=rows), tmp_path)
+    assert close["per_seed"] == [True, True, True] and not close["beyond_spread"] and close["verdict"] == "partly"
+    clear = reproduce.judge(claim([("C", ">>", "A")], rows=rows), tmp_path)
+    assert clear["beyond_spread"] and clear["verdict"] == "reproduces"
+    assert reproduce.judge(claim([("C", ">", "A")], rows=rows), tmp_path)["verdict"] == "reproduces"
+
+
+def test_a_best_row_reads_the_best_run_of_each_seed(root):
+    """Best(...) rows (the paper's best NSR): the largest of the runs, in each seed."""
+    j = reproduce.judge(claim([("best", ">=", "A")], rows={"best": reproduce.Best(("t/a-s{seed}", "t/b-s{seed}")),
+                                                          "A": "t/a-s{seed}"}), root)
+    assert j["values"]["best"] == [5, 6, 4] and j["verdict"] == "reproduces"

@@ -146,7 +146,10 @@ def test_f_regularizer_matches_a_per_sample_loop(div):
     want = want / len(xf)
     got = R.f_regularizer(d, xf, div)
     assert got.item() == pytest.approx(want.item(), rel=1e-10)
-    for a, b in zip(torch.autograd.grad(got, list(d.parameters())), torch.autograd.grad(want, list(d.parameters()))):
+    params = list(d.parameters())  # reverse-kl: the output bias leaves Omega_f unchanged (curvature 1): no gradient
+    for p, a, b in zip(params, torch.autograd.grad(got, params, allow_unused=True),
+                       torch.autograd.grad(want, params, allow_unused=True)):
+        a, b = (torch.zeros_like(p) if t is None else t for t in (a, b))
         assert torch.allclose(a, b, rtol=1e-9, atol=1e-12)
 
 
@@ -287,9 +290,64 @@ def test_toy_nets_are_the_authors_tanh_mlps(tmp_path, on_nets):
 
 @pytest.mark.parametrize("arch", R.ARCHS)
 def test_every_architecture_trains_on_images(tmp_path, arch):
+    size = 16 if arch == "carpedm20" else 8  # carpedm20's four stride-2 layers need 16 px or more
     s = R.train(cfg(tmp_path, dataset="digits", arch=arch, steps=2, batch_size=8, eval_samples=0, gamma=2.0,
-                    anneal=True))
+                    anneal=True, image_size=size))
     assert s["arch"] == arch and math.isfinite(s["omega_js"])
+
+
+def test_cifar_nets_are_carpedm20s_layers():
+    """The authors' CIFAR-10 nets (carpedm20's DCGAN-tensorflow model.py at 32 px): layer by layer."""
+    import nets
+    g, d = nets.Carpedm20Generator(100, 32, 3), nets.Carpedm20Discriminator(32, 3)
+    layers = lambda net: [(type(m).__name__, getattr(m, "in_channels", getattr(m, "in_features", None)),
+                           getattr(m, "out_channels", getattr(m, "out_features", None)), getattr(m, "kernel_size", None),
+                           getattr(m, "stride", None)) for m in net.modules() if isinstance(m, (nn.Linear, nn.Conv2d,
+                                                                                                nn.ConvTranspose2d))]
+    # their G: linear z -> 2x2x512, deconv2d 5x5 stride 2 to 4x4x256, 8x8x128, 16x16x64, 32x32x3
+    assert layers(g) == [("Linear", 100, 2048, None, None), ("ConvTranspose2d", 512, 256, (5, 5), (2, 2)),
+                         ("ConvTranspose2d", 256, 128, (5, 5), (2, 2)), ("ConvTranspose2d", 128, 64, (5, 5), (2, 2)),
+                         ("ConvTranspose2d", 64, 3, (5, 5), (2, 2))]
+    # their D: conv2d 5x5 stride 2 to 16x16x64, 8x8x128, 4x4x256, 2x2x512, then a linear layer to one logit
+    assert layers(d) == [("Conv2d", 3, 64, (5, 5), (2, 2)), ("Conv2d", 64, 128, (5, 5), (2, 2)),
+                         ("Conv2d", 128, 256, (5, 5), (2, 2)), ("Conv2d", 256, 512, (5, 5), (2, 2)),
+                         ("Linear", 2048, 1, None, None)]
+    bns = lambda net: [m.num_features for m in net.modules() if isinstance(m, nn.BatchNorm2d)]
+    assert bns(g) == [512, 256, 128, 64] and bns(d) == [128, 256, 512]  # d_bn1-3: none after D's first conv
+    z = torch.rand(4, 100) * 2 - 1
+    assert g(z).shape == (4, 3, 32, 32) and d(g(z)).shape == (4,)
+    assert g(z).abs().max() <= 1 and isinstance(list(g.modules())[-1], nn.Tanh)
+
+
+def test_image_runs_resolve_the_authors_latent_and_crop():
+    """CIFAR-10 draws z ~ U(-1, 1)^100 (carpedm20), CelebA and LSUN N(0, I_128) with CelebA cropped to 178 px (igul222)."""
+    c = R.resolve(R.Config(dataset="cifar10"))
+    assert (c.prior, c.z_dim, c.crop, c.gamma) == ("symmetric", 0, 0, 0.1)
+    c = R.resolve(R.Config(dataset="celeba"))
+    assert (c.prior, c.z_dim, c.crop) == ("normal", 128, 178)
+    c = R.resolve(R.Config(dataset="folder"))
+    assert (c.prior, c.z_dim, c.crop) == ("normal", 128, 0)
+    assert R.resolve(R.Config(noise_std=0.3)).gamma == 0.0 and R.resolve(R.Config(noise_std=0.3, gamma=0.5)).gamma == 0.5
+    torch.manual_seed(0)
+    import nets
+    z = nets.latent(10000, 4, "cpu", "symmetric")
+    assert -1 <= z.min() < -0.99 and 0.99 < z.max() <= 1 and abs(z.mean()) < 0.02
+
+
+def test_celeba_is_cropped_to_the_given_size_before_resizing(tmp_path):
+    """igul222's CelebA loader: a centre crop of 178 px, then the resize (a crop of 108 keeps less of the face)."""
+    import numpy as np
+    from PIL import Image
+    import data as datasets
+    folder = tmp_path / "celeba" / "img_align_celeba"
+    folder.mkdir(parents=True)
+    img = np.zeros((218, 178, 3), np.uint8)  # CelebA's aligned size; a white frame 35 px wide inside the 178 px crop
+    img[20:198, :] = 255
+    img[55:163, 35:143] = 0  # the centre 108x108 is black
+    Image.fromarray(img).save(folder / "000001.jpg", quality=100)
+    wide = datasets.load("celeba", tmp_path, image_size=8, crop=178).sample(1)
+    tight = datasets.load("celeba", tmp_path, image_size=8).sample(1)
+    assert wide.mean() > -0.5 and tight.mean() < -0.9
 
 
 def test_explicit_noise_run_sees_nsr_copies(tmp_path, on_nets):
@@ -314,7 +372,7 @@ def test_crosstest_rates_against_a_hand_count(tmp_path, monkeypatch):
         R.train(cfg(tmp_path, dataset="digits", gamma=gamma, steps=2, batch_size=8, eval_samples=0,
                     out=str(tmp_path / name)))
     res = R.crosstest(tmp_path / "a", tmp_path / "b", n=40, device="cpu")
-    assert res["real_images"] == "train" and res["n"] == 40
+    assert res["real_images"] == "train" and res["n"] == 40 and res["n_real"] == 40
     for k in ("A", "B"):
         r = res[k]
         assert r["tp"] + r["fn"] == pytest.approx(1) and r["fp"] + r["tn"] == pytest.approx(1)
@@ -325,7 +383,7 @@ def test_crosstest_rates_against_a_hand_count(tmp_path, monkeypatch):
     _, data, ga, da, z = R.load_trained(tmp_path / "a", torch.device("cpu"))
     _, _, gb, db, _ = R.load_trained(tmp_path / "b", torch.device("cpu"))
     common.seed_everything(0)
-    x_real = data.sample(40)
+    x_real = R.real_images(data, 40)
     xa = common.generate(ga, 40, 8, z, torch.device("cpu"))[:40]
     xb = common.generate(gb, 40, 8, z, torch.device("cpu"))[:40]
     da.train()
@@ -335,7 +393,19 @@ def test_crosstest_rates_against_a_hand_count(tmp_path, monkeypatch):
     assert res["A"]["cross_fp"] == pytest.approx(calls.float().mean().item())
     assert res["A"]["tp"] == pytest.approx(tp.float().mean().item())
     table = R.crosstest_table(res)
-    assert "cross FP" in table and f"{res['B']['cross_fp']:.4f}" in table
+    assert "cross-testing FP" in table and f"{res['B']['cross_fp']:.4f}" in table and "cross FN" not in table
+
+
+def test_crosstest_real_images_are_the_whole_split_each_once():
+    """Sec. 5.5 classifies the test set: all of it, without replacement (not 10,000 draws covering 63% of it)."""
+    import data as datasets
+    digits = datasets.load("digits", image_size=8)
+    whole = R.real_images(digits, 10000)
+    assert torch.equal(whole, digits.images)  # every image once, in order
+    torch.manual_seed(0)
+    part = R.real_images(digits, 500)
+    assert len({tuple(x.flatten().tolist()) for x in digits.images}) == 1797  # the 1,797 images are distinct
+    assert len(part) == 500 and len({tuple(x.flatten().tolist()) for x in part}) == 500  # so none drawn twice
 
 
 def test_crosstest_command_writes_its_table(tmp_path):
@@ -522,3 +592,36 @@ def test_grad_stats_reads_real_and_generated_gradients_from_their_own_batches():
     assert out["grad_logit_fake"] == pytest.approx(3.0, rel=1e-5)
     want = ((1 - torch.sigmoid(torch.tensor(0.5))) ** 2 * 1 + torch.sigmoid(torch.tensor(4.5)) ** 2 * 9).item()
     assert out["omega_js"] == pytest.approx(want, rel=1e-5)
+
+
+@pytest.mark.parametrize("div", sorted(R.FGAN))
+def test_curvature_is_the_conjugates_second_derivative_times_the_activations_slope_squared(div):
+    """CURVATURE(v) = f^c''(g_f(v)) g_f'(v)^2, against the Table-6 product by autograd in float64."""
+    act, _, conj2 = R.FGAN[div]
+    v = torch.linspace(-3, 3, 13).double().requires_grad_(True)
+    (slope,) = torch.autograd.grad(act(v).sum(), v)
+    assert torch.allclose(R.CURVATURE[div](v.detach()), conj2(act(v.detach())) * slope**2, rtol=1e-9)
+
+
+@pytest.mark.parametrize("div", ["gan", "jensen-shannon"])
+def test_f_regularizer_stays_finite_where_the_product_form_overflows_in_float32(div):
+    """D's raw output 20-25 on generated samples: f^c''(psi) ||grad psi||^2 in float32 is inf or nan (1 - exp(t)
+    rounds to 0); the float32 regularizer equals the float64 product form, and stays finite at 60."""
+    torch.manual_seed(0)
+    lin = nn.Linear(3, 1)
+    x = torch.randn(8, 3)
+    for target in (20.0, 25.0, 60.0):
+        with torch.no_grad():
+            lin.bias.fill_(target - float(lin(x).mean() - lin.bias))
+        got = R.f_regularizer(lin, x, div)
+        assert torch.isfinite(got)
+        act, _, conj2 = R.FGAN[div]
+        if target < 30:
+            lin64 = copy.deepcopy(lin).double()
+            xd = x.double().requires_grad_(True)
+            psi = act(lin64(xd).reshape(-1))
+            (g,) = torch.autograd.grad(psi.sum(), xd)
+            want = (conj2(psi) * g.pow(2).sum(1)).mean()
+            assert got.item() == pytest.approx(want.item(), rel=1e-3)
+            with torch.no_grad():
+                assert not torch.isfinite(conj2(act(lin(x).reshape(-1)))).all()  # the float32 product form fails here

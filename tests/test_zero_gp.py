@@ -582,3 +582,17 @@ def test_fig1_lambda_reaches_the_penalty_and_the_gap_is_to_d_star(tmp_path, monk
     lams.clear()
     Z.surface_main(["--out", str(tmp_path / "b"), "--steps", "1", "--lam", "2.5"])
     assert lams and set(lams) == {2.5}
+
+
+def test_grad_stats_read_real_and_generated_gradients_from_their_own_batches():
+    """The summary's ||grad D|| of real and generated samples on a D whose logit is x1 + x2: real samples at logit 0
+    (|grad sigmoid| = 0.25 sqrt 2), generated ones at logit 4 (sigmoid'(4) sqrt 2): computed from the wrong batch, red."""
+    class Sum(torch.nn.Module):
+        def forward(self, x):
+            return x.sum(1, keepdim=True)
+    real = torch.tensor([[1.0, -1.0], [-2.0, 2.0]] * 8)
+    fake = torch.tensor([[2.0, 2.0], [3.0, 1.0]] * 8)
+    out = Z.grad_stats(Sum(), [real], [fake])
+    slope = lambda v: torch.sigmoid(torch.tensor(v)) * (1 - torch.sigmoid(torch.tensor(v)))
+    assert out["grad_prob_real"] == pytest.approx(float(slope(0.0)) * 2**0.5, rel=1e-5)
+    assert out["grad_prob_fake"] == pytest.approx(float(slope(4.0)) * 2**0.5, rel=1e-5)
