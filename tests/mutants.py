@@ -22,6 +22,7 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+TIMEOUT = 900  # seconds for one mutant's tests
 
 # The classes of bugs (issue 33): a mutant's class is the heading it is listed under.
 CLASSES = {
@@ -442,11 +443,16 @@ def run(name, path, old, new, tests, scratch):
     shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns(".venv", ".git", "runs", "data", "__pycache__", "results"))
     text = (copy / path).read_text()
     (copy / path).write_text(text.replace(old, new))
-    r = subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *tests.split()],
-                       cwd=copy, capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    try:  # a mutant that makes a run hang (a bound removed) is caught by the time limit
+        r = subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *tests.split()],
+                           cwd=copy, capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"},
+                           timeout=TIMEOUT)
+    except subprocess.TimeoutExpired:
+        return f"caught by the {TIMEOUT} s time limit (a hang)"
     failed = [l.split(" - ")[0] for l in r.stdout.splitlines() if l.startswith("FAILED") or l.startswith("ERROR")]
-    return f"caught by {failed[0].split(' ', 1)[1]}" if r.returncode else (
-        "equivalent" if name in EQUIVALENT else "SURVIVED")
+    if r.returncode:
+        return f"caught by {failed[0].split(' ', 1)[1]}" if failed else f"caught (pytest exit {r.returncode})"
+    return "equivalent" if name in EQUIVALENT else "SURVIVED"
 
 
 def main():
