@@ -299,3 +299,40 @@ def test_composed_kl_uses_the_sets_digit_weights(monkeypatch):
     smoothed = (counts + 1) / 1100
     assert s["kl_train_modes"] == pytest.approx(float(np.sum(p_all * np.log(p_all / smoothed))))
     assert s["digit_accuracy"] == 0.9
+
+
+def test_mnist_classifier_is_scored_on_the_t10k_split(tmp_path, monkeypatch):
+    """MNIST's classifier fits the training images and reports its accuracy on t10k, not on training images: with
+    the t10k labels all shifted by one, a classifier that learned the training labels scores near 0 there."""
+    from tests.test_data import write_idx
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    y = np.arange(200) % 10
+    x = np.zeros((200, 28, 28))
+    for i, d in enumerate(y):  # digit d: a bright bar at rows 2d..2d+3, easy to learn
+        x[i, 2 * d:2 * d + 4, :] = 255
+    x = np.clip(x + rng.integers(0, 30, x.shape), 0, 255)
+    for split, labels in (("train", y), ("t10k", (y + 1) % 10)):
+        write_idx(raw / f"{split}-images-idx3-ubyte", x)
+        write_idx(raw / f"{split}-labels-idx1-ubyte", labels)
+    fit = metrics.train_test_split_classifier
+    monkeypatch.setattr(metrics, "train_test_split_classifier",
+                        lambda *a, **kw: fit(*a, **{**kw, "steps": 100, "batch_size": 32}))
+    d = data.load("mnist", tmp_path, image_size=16)
+    clf, acc, _ = metrics.data_classifier(d, tmp_path)
+    assert isinstance(clf, metrics.TestSplitClassifier) and (tmp_path / "classifiers" / "mnist-1x16px-test.pt").exists()
+    train_acc = (metrics.predict_probs(clf, d.images).argmax(1) == d.labels.numpy()).mean()
+    assert train_acc > 0.9 and acc < 0.1
+
+
+@pytest.mark.slow
+def test_mnist_classifier_reaches_99_percent_on_t10k():
+    """Issue 39's instrument: the MODE score's MNIST classifier scores at least 99.0% on t10k (DATA or data/ must
+    hold MNIST's four IDX files; a fresh fit takes about 5 minutes on 2 cores)."""
+    import os
+    root = Path(os.environ.get("DATA", "data"))
+    if not (root / "MNIST" / "raw" / "t10k-images-idx3-ubyte").exists():
+        pytest.skip(f"no MNIST under {root}: get it (torchvision's download, or DOWNLOAD=1 make ...) first")
+    clf, acc, _ = metrics.data_classifier(data.load("mnist", root), root)
+    assert acc >= 0.99
