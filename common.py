@@ -65,6 +65,7 @@ class RunConfig:
     d_steps: int = 1  # discriminator updates per generator update (the training ratio)
     batch_size: int = 64  # samples per batch
     seed: int = 0  # seeds python, numpy and torch
+    threads: int = 0  # CPU threads (0: one for toy MLPs and images of 16 px or less, unless OMP_NUM_THREADS is set; else torch's default)
     device: str = "auto"  # auto (cuda if available) | cpu | cuda | cuda:N
     out: str = "runs/run"  # run folder
     resume: bool = False  # continue from out/checkpoint.pt
@@ -224,7 +225,7 @@ class Run:
         small = [f"--{k.replace('_', '-')} {getattr(cfg, k)}" for k, least in [
             ("steps", 1), ("d_steps", 0), ("batch_size", 2), ("diag_batches", 1), ("log_every", 1),
             ("sample_every", 1), ("ckpt_every", 1), ("eval_samples", 0), ("width", 0), ("z_dim", 0),
-            ("image_size", 0), ("scale", 1e-12), ("fid_samples", 0), ("crop", 0)] if getattr(cfg, k) < least]
+            ("image_size", 0), ("scale", 1e-12), ("fid_samples", 0), ("crop", 0), ("threads", 0)] if getattr(cfg, k) < least]
         if cfg.d_norm not in ("auto", "batch", "layer", "none"):
             raise UserError(f"--d-norm must be auto, batch, layer or none, got {cfg.d_norm!r}")
         if cfg.fid_ref not in ("train", "test") or (cfg.fid_ref == "test" and cfg.dataset not in ("mnist", "cifar10")):
@@ -252,6 +253,8 @@ class Run:
             release_out(cfg.out, created)
             raise
         self.z_dim = cfg.z_dim or (2 if self.data.kind == "toy" else 100)
+        if cfg.threads or (not os.environ.get("OMP_NUM_THREADS") and (self.data.kind == "toy" or self.data.shape[-1] <= 16)):
+            torch.set_num_threads(cfg.threads or 1)  # small nets gain nothing from more, and lose much on a busy machine
         # What ran, for config.json; a method adds what its own defaults resolved to (run.resolved.update).
         module = sys.modules[type(cfg).__module__]  # methods.<name>, also when run as __main__
         self.resolved = {"script": module.__spec__.name if getattr(module, "__spec__", None) else module.__name__,

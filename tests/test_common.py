@@ -231,3 +231,25 @@ def test_lower_files_import_no_harness_and_no_file_imports_one_that_imports_it_b
 
     circles = sorted(f"{a} <-> {b}" for a in graph for b in graph[a] if reaches(b, a))
     assert not circles, circles
+
+
+def test_small_nets_run_on_one_thread_unless_told_otherwise(tmp_path, monkeypatch):
+    """Issue 40, item 6: a toy MLP or a 16 px DCGAN gains nothing from torch's default threads and loses much on a
+    busy machine: one thread, unless OMP_NUM_THREADS or --threads says otherwise; config.json records it."""
+    import json
+    import torch
+    from methods import baselines as B
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+        run = lambda name, **kw: B.train(B.Config(dataset="ring8", steps=1, batch_size=16, eval_samples=0, device="cpu",
+                                                  out=str(tmp_path / name), **kw)) and json.loads(
+            (tmp_path / name / "config.json").read_text())["resolved"]["threads"]
+        assert run("toy") == 1
+        assert run("asked", threads=2) == 2
+        torch.set_num_threads(2)
+        monkeypatch.setenv("OMP_NUM_THREADS", "2")
+        assert run("env") == 2  # the user's setting stands
+    finally:
+        torch.set_num_threads(before)
