@@ -188,17 +188,22 @@ def train_test_split_classifier(images, labels, test_images, test_labels, n_clas
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         clf = TestSplitClassifier(images.shape[1], n_classes, images.shape[-1]).to(device)
-        opt = torch.optim.Adam(clf.parameters(), lr=1e-3)
-        for _ in range(steps):
-            i = torch.randint(len(images), (batch_size,)).to(device)
-            loss = F.cross_entropy(clf(images[i]), labels[i])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-    clf.eval()
+        fit(clf, images, labels, torch.arange(len(images), device=device), steps, batch_size)
     with torch.no_grad():
         acc = (predict_probs(clf, test_images).argmax(1) == test_labels.cpu().numpy()).mean()
     return clf, float(acc)
+
+
+def fit(clf, images, labels, pool, steps, batch_size):
+    """Adam(1e-3) on the cross-entropy, `steps` batches drawn from the indices `pool`; leaves clf in eval mode."""
+    opt = torch.optim.Adam(clf.parameters(), lr=1e-3)
+    for _ in range(steps):
+        i = pool[torch.randint(len(pool), (batch_size,)).to(images.device)]
+        loss = F.cross_entropy(clf(images[i]), labels[i])
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    clf.eval()
 
 
 def train_classifier(images, labels, n_classes, steps=2000, batch_size=128, seed=0):
@@ -213,14 +218,7 @@ def train_classifier(images, labels, n_classes, steps=2000, batch_size=128, seed
         n_test = max(1, len(images) // 10)
         test, train = perm[:n_test], perm[n_test:]
         clf = Classifier(images.shape[1], n_classes).to(device)
-        opt = torch.optim.Adam(clf.parameters(), lr=1e-3)
-        for _ in range(steps):
-            i = train[torch.randint(len(train), (batch_size,)).to(device)]
-            loss = F.cross_entropy(clf(images[i]), labels[i])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-    clf.eval()
+        fit(clf, images, labels, train, steps, batch_size)
     with torch.no_grad():
         acc = (predict_probs(clf, images[test]).argmax(1) == labels[test].cpu().numpy()).mean()
     return clf, float(acc)

@@ -210,7 +210,7 @@ MUTANTS = [
     ('reported', 'd-real-mean-from-fakes', 'metrics.py', '"d_real_mean": avg(r, torch.mean)', '"d_real_mean": avg(f, torch.mean)', 'tests/test_metrics.py'),
     ('equation', 'hq-5-std', 'metrics.py', 'good = dist <= 3 * std', 'good = dist <= 5 * std', 'tests/test_metrics.py'),
     ('reported', 'clf-acc-on-train', 'metrics.py', 'acc = (predict_probs(clf, images[test]).argmax(1) == labels[test].cpu().numpy()).mean()', 'acc = (predict_probs(clf, images[train]).argmax(1) == labels[train].cpu().numpy()).mean()', 'tests/test_metrics.py'),
-    ('reported', 'clf-trains-on-all', 'metrics.py', 'i = train[torch.randint(len(train), (batch_size,)).to(device)]', 'i = perm[torch.randint(len(perm), (batch_size,)).to(device)]', 'tests/test_metrics.py'),
+    ('reported', 'clf-trains-on-all', 'metrics.py', 'fit(clf, images, labels, train, steps, batch_size)', 'fit(clf, images, labels, perm, steps, batch_size)', 'tests/test_metrics.py'),
     ('reported', 'label-kl-uniform-train-dist', 'metrics.py', 'train_dist = np.bincount(data.labels.cpu().numpy(), minlength=n) / len(data.labels)', 'train_dist = np.full(n, 1.0 / n)', 'tests/test_metrics.py'),
     ('reported', 'composed-kl-uniform', 'metrics.py', 'p = np.asarray(data.mode_weights, np.float64)', 'p = np.full(1000, 1e-3)', 'tests/test_metrics.py'),
     ('data-nets', 'digit-weights-ignored', 'data.py', 'w = np.full(10, 0.1) if digit_weights is None else np.asarray(digit_weights, np.float64)', 'w = np.full(10, 0.1)', 'tests/test_data.py'),

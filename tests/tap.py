@@ -187,3 +187,23 @@ def one(step, net, kind):
     assert xs, f"{net} saw no {kind} batch in {step.name}'s step (it saw {[k for k, _ in step.calls.get(net, [])]})"
     assert all(torch.equal(x, xs[0]) for x in xs), f"{net} saw several different {kind} batches in {step.name}'s step"
     return xs[0]
+
+
+def double(net):
+    """A double-precision copy (Module.double() works in place: the recorded nets stay as they are)."""
+    return copy.deepcopy(net).double()
+
+
+def grads_of(net, loss_fn):
+    """The gradients of loss_fn(copy) with respect to a double-precision copy of `net`'s parameters: an oracle's."""
+    net = double(net)
+    net.zero_grad()
+    loss_fn(net).backward()
+    return {k: p.grad for k, p in net.named_parameters()}
+
+
+def assert_grads_close(got, want, rtol=1e-4):
+    """Each parameter's recorded gradient against the oracle's, to rtol of the largest entry."""
+    for k in want:
+        scale = want[k].abs().max().item() + 1e-12
+        assert got[k] is not None and torch.allclose(got[k].double(), want[k], rtol=rtol, atol=rtol * scale), k

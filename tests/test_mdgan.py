@@ -363,24 +363,6 @@ def oracle_line3(g, d1, e, x, lam1, lam2, kind):
     return lam1 * dist + lam2 * neg_log_d1, dist, neg_log_d1
 
 
-def dbl(net):
-    """A double-precision copy (Module.double() works in place: the recorded nets stay as they are)."""
-    return copy.deepcopy(net).double()
-
-
-def grads_of(net, loss_fn):
-    net = dbl(net)
-    net.zero_grad()
-    loss_fn(net).backward()
-    return {k: p.grad for k, p in net.named_parameters()}
-
-
-def assert_grads_close(got, want, rtol=1e-4):
-    for k in want:
-        scale = want[k].abs().max().item() + 1e-12
-        assert got[k] is not None and torch.allclose(got[k].double(), want[k], rtol=rtol, atol=rtol * scale), k
-
-
 def test_call_sites_one_iteration_steps_d1_g_e_d2_g(md):
     """E never stepped, a step missing, repeated or out of order, or a second G optimizer under shared: red."""
     assert [s.name for s in md["a"]] == ORDER + ["d"]
@@ -400,7 +382,7 @@ def test_call_sites_d1_and_d2_steps_raise_their_margins_on_their_own_pairs(md):
             a, b = tap.one(s, net, pos), tap.one(s, net, neg)
             margin = lambda d: (d(a).mean() - d(b).mean()).item()
             assert margin(s.after) > margin(s.before), (run, net)
-            assert_grads_close(s.grads, grads_of(s.before, lambda d: F.softplus(-d(a.double())).mean()
+            tap.assert_grads_close(s.grads, tap.grads_of(s.before, lambda d: F.softplus(-d(a.double())).mean()
                                                  + F.softplus(d(b.double())).mean()))
         assert torch.equal(tap.one(s1, "d", "real"), tap.one(sg, "e", "real")), "line 3 uses line 1's x"
         assert not torch.equal(tap.one(s2, "e", "real"), tap.one(sg, "e", "real")), "line 4 draws a fresh x"
@@ -435,11 +417,11 @@ def test_call_sites_each_line_3_term_reaches_g_and_e(md):
 def test_call_sites_g_and_e_gradients_are_line_3_on_the_loops_batch(md, run, kind):
     """Line 3 written from the paper on line 1's batch: a wrong input, weight, distance flag or cut: red."""
     x, g, d1, e = manifold_view(md[run])
-    x, d1 = x.double(), dbl(d1)
-    assert_grads_close(tap.first(md[run], "g").grads,
-                       grads_of(g, lambda g: oracle_line3(g, d1, dbl(e), x, **LAMS, kind=kind)[0]))
-    assert_grads_close(tap.first(md[run], "e").grads,
-                       grads_of(e, lambda e: oracle_line3(dbl(g), d1, e, x, **LAMS, kind=kind)[0]))
+    x, d1 = x.double(), tap.double(d1)
+    tap.assert_grads_close(tap.first(md[run], "g").grads,
+                       tap.grads_of(g, lambda g: oracle_line3(g, d1, tap.double(e), x, **LAMS, kind=kind)[0]))
+    tap.assert_grads_close(tap.first(md[run], "e").grads,
+                       tap.grads_of(e, lambda e: oracle_line3(tap.double(g), d1, e, x, **LAMS, kind=kind)[0]))
 
 
 def test_call_sites_diffusion_step_raises_d2_on_g_of_line_5s_z(md):
@@ -450,8 +432,8 @@ def test_call_sites_diffusion_step_raises_d2_on_g_of_line_5s_z(md):
     d2 = s2.after
     with torch.no_grad():
         assert d2(sgd.after(z)).mean() > d2(sgd.before(z)).mean()
-    d2 = dbl(d2)
-    assert_grads_close(sgd.grads, grads_of(sgd.before, lambda g: -torch.log(torch.sigmoid(d2(g(z.double())))).mean()))
+    d2 = tap.double(d2)
+    tap.assert_grads_close(sgd.grads, tap.grads_of(sgd.before, lambda g: -torch.log(torch.sigmoid(d2(g(z.double())))).mean()))
 
 
 def adam_replay(before, grads_seq):

@@ -566,24 +566,6 @@ def oracle_reg(g, d, e, x, lam1, lam2, kind):
     return lam1 * dist + lam2 * mode, dist, mode
 
 
-def dbl(net):
-    """A double-precision copy (Module.double() works in place: the recorded nets stay as they are)."""
-    return copy.deepcopy(net).double()
-
-
-def grads_of(net, loss_fn):
-    net = dbl(net)
-    net.zero_grad()
-    loss_fn(net).backward()
-    return {k: p.grad for k, p in net.named_parameters()}
-
-
-def assert_grads_close(got, want, rtol=1e-4):
-    for k in want:
-        scale = want[k].abs().max().item() + 1e-12
-        assert got[k] is not None and torch.allclose(got[k].double(), want[k], rtol=rtol, atol=rtol * scale), k
-
-
 def test_call_sites_reg_steps_d_g_e_and_the_gan_never_e(reg):
     """E never stepped (or stepped in the GAN baseline), a net stepped twice or out of order: red."""
     assert [s.name for s in reg["a"]] == ["d", "g", "e", "d"]
@@ -600,7 +582,7 @@ def test_call_sites_d_step_raises_its_margin_on_real_against_g_z(reg):
         real, fake = tap.one(sd, "d", "real"), tap.one(sd, "d", "fake")
         margin = lambda d: (d(real).mean() - d(fake).mean()).item()
         assert margin(sd.after) > margin(sd.before), run
-        assert_grads_close(sd.grads, grads_of(sd.before, lambda d: F.softplus(-d(real.double())).mean()
+        tap.assert_grads_close(sd.grads, tap.grads_of(sd.before, lambda d: F.softplus(-d(real.double())).mean()
                                               + F.softplus(d(fake.double())).mean()))
         assert not tap.changed(sd.grads, sg.others["d"]), f"{run}: G's loss reached D"
         if run != "gan":
@@ -613,7 +595,7 @@ def test_call_sites_g_step_with_the_regularizer_off_is_the_gans_and_raises_d_on_
     sg = tap.first(reg["off"], "g")
     with torch.no_grad():
         assert d(sg.after(z)).mean() > d(g(z)).mean()
-    assert_grads_close(sg.grads, grads_of(g, lambda g: -torch.log(torch.sigmoid(dbl(d)(g(z.double())))).mean()))
+    tap.assert_grads_close(sg.grads, tap.grads_of(g, lambda g: -torch.log(torch.sigmoid(tap.double(d)(g(z.double())))).mean()))
     assert not tap.changed(sg.grads, tap.first(reg["gan"], "g").grads)  # the baseline: the same step
     assert not tap.has_grad(tap.first(reg["off"], "e").grads), "with lambda1 = lambda2 = 0 nothing reaches E"
 
@@ -632,12 +614,12 @@ def test_call_sites_each_regularizer_term_reaches_g_and_e(reg):
 def test_call_sites_g_and_e_gradients_are_eqs_1_and_2_on_the_loops_batches(reg, run, kind):
     """T_G and T_E written from the paper on the batches the loop drew: any input, weight, flag or cut wrong: red."""
     x, z, g, d, e = nets_at_g_step(reg[run])
-    x, z, d = x.double(), z.double(), dbl(d)
+    x, z, d = x.double(), z.double(), tap.double(d)
     gan = lambda g: -torch.log(torch.sigmoid(d(g(z)))).mean()
-    assert_grads_close(tap.first(reg[run], "g").grads,
-                       grads_of(g, lambda g: gan(g) + oracle_reg(g, d, dbl(e), x, **LAMS, kind=kind)[0]))
-    assert_grads_close(tap.first(reg[run], "e").grads,
-                       grads_of(e, lambda e: oracle_reg(dbl(g), d, e, x, **LAMS, kind=kind)[0]))
+    tap.assert_grads_close(tap.first(reg[run], "g").grads,
+                       tap.grads_of(g, lambda g: gan(g) + oracle_reg(g, d, tap.double(e), x, **LAMS, kind=kind)[0]))
+    tap.assert_grads_close(tap.first(reg[run], "e").grads,
+                       tap.grads_of(e, lambda e: oracle_reg(tap.double(g), d, e, x, **LAMS, kind=kind)[0]))
 
 
 def test_call_sites_e_step_lowers_the_distance_and_raises_d_on_reconstructions(reg):
