@@ -481,6 +481,8 @@ MUTANTS = [
     ('routing', 'fresh-pr-across-d-measures-first-d', 'methods/principled.py', 'finals.append(mean_generator_grads(g_j, d_j, z_fixed))', 'finals.append(mean_generator_grads(g_j, d, z_fixed))', 'tests/test_principled.py tests/test_settings.py tests/test_nets.py tests/test_closed_forms.py'),
     ('reported', 'fresh-pr-nonsat-cv-over-minimax', 'methods/principled.py', 'last["nonsaturating_std"] / last["nonsaturating_mean"]', 'last["nonsaturating_std"] / last["minimax_mean"]', 'tests/test_principled.py tests/test_settings.py tests/test_nets.py tests/test_closed_forms.py'),
     ('settings', 'fresh-pr-phase1-loss-dropped', 'methods/principled.py', '"eval_samples": 0},\n                               loss=cfg.loss)', '"eval_samples": 0})', 'tests/test_principled.py tests/test_settings.py tests/test_nets.py tests/test_closed_forms.py'),
+    ("settings", "roth-train-prior-dropped", "methods/roth_reg.py", "                     prior=cfg.prior)", "                     )", "tests/test_settings.py tests/test_roth_reg.py"),
+    ("data-nets", "run-crop-dropped", "common.py", "                                      crop=cfg.crop or None)", "                                      crop=None)", "tests/test_roth_reg.py"),
 ]
 
 # Mutants that change no result, kept to remember why they survive.

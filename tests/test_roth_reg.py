@@ -613,3 +613,19 @@ def test_f_regularizer_stays_finite_where_the_product_form_overflows_in_float32(
             assert got.item() == pytest.approx(want.item(), rel=1e-3)
             with torch.no_grad():
                 assert not torch.isfinite(conj2(act(lin(x).reshape(-1)))).all()  # the float32 product form fails here
+
+
+def test_a_celeba_run_reads_its_images_at_the_authors_crop(tmp_path, monkeypatch):
+    """train() hands the resolved crop (178 px, igul222's) to the data set: a dropped argument would crop 108."""
+    import numpy as np
+    from PIL import Image
+    import data as datasets
+    folder = tmp_path / "celeba" / "img_align_celeba"
+    folder.mkdir(parents=True)
+    for i in range(4):
+        Image.fromarray(np.zeros((218, 178, 3), np.uint8)).save(folder / f"{i:06d}.jpg")
+    crops, load = [], datasets.load
+    monkeypatch.setattr(datasets, "load", lambda *a, **kw: crops.append(kw.get("crop")) or load(*a, **kw))
+    R.train(R.Config(dataset="celeba", data_root=str(tmp_path), image_size=8, steps=1, batch_size=4, eval_samples=0,
+                     log_every=100, sample_every=100, ckpt_every=100, device="cpu", out=str(tmp_path / "r")))
+    assert crops[0] == 178
