@@ -118,7 +118,7 @@ ifeq ($(SMOKE),1)
   ROTH_CELEBA_GAMMAS = 0 2
   ZGP_TOY = --steps 20 --field-steps 0 10 20 --width 32 --batch-size 32
   ZGP_FIG_STEPS = 10 20
-  ZGP_SURFACE = --steps 20 --seeds $(SEEDS)
+  ZGP_SURFACE = --epochs 2 --seeds $(SEEDS)
   ZGP_IMG = --width 32 --batch-size 16 --d-steps 1
   ZGP_DIGITS_STEPS = 4
   ZGP_MNIST_STEPS = 4
@@ -161,7 +161,7 @@ else
   ROTH_BIG_SIZE = 64
   ZGP_TOY = --steps 20000 --field-steps 0 1000 2000 5000 10000 20000
   ZGP_FIG_STEPS = 1000 10000 20000
-  ZGP_SURFACE = --steps 10000 --seeds $(SEEDS)
+  ZGP_SURFACE = --epochs 2000 --seeds $(SEEDS)
   ZGP_IMG =
   ZGP_DIGITS_STEPS = 3000
   ZGP_MNIST_STEPS = 10000
@@ -236,7 +236,7 @@ REPRO_TARGETS ?= toy-baselines digits-principled digits-vral toy-roth digits-rot
 	toy-zero-gp-surface toy-zero-gp digits-zero-gp toy-mode-reg digits-mode-reg digits-mdgan
 REPRO_SETTINGS ?= TOY_SETS=ring8 VRAL_DIGITS_ABLATION=authors \
 	ROTH_TOY_GAMMAS="0 0.1" ROTH_TOY="--steps 60000 --snapshot-every 10000" \
-	ROTH_TOY5="--steps 4000 --snapshot-every 2000" ZGP_TOY_RUNS="none 0gp 1gp 0gp-sample" \
+	ROTH_TOY5="--steps 4000 --snapshot-every 2000" ZGP_TOY_RUNS="none 0gp 1gp 0gp-real 0gp-fake" \
 	ZGP_TOY="--steps 20000 --field-steps 0 5000 10000" ZGP_FIG_STEPS="5000 10000" ZGP_DIGITS_STEPS=1000 \
 	MREG_COMP_SETS=set1 MREG_DIGITS_GRID="--steps 2000 --points 4" MDG_Z=200
 REPRO_REPORT = $(if $(filter 1,$(SMOKE)),$(OUT)/reproduce/REPRODUCTION.md,REPRODUCTION.md)
@@ -407,33 +407,35 @@ clean:
 # Thanh-Tung et al. 2019 (0-GP). Every target runs each seed in SEEDS (default: SEED) into
 # <run>-s<seed> folders and ends with a table over seeds (mean and std): make toy-zero-gp SEEDS="0 1 2".
 #
-# Fig. 1: discriminators trained alone on 100 samples of two Gaussians (1,000 for "more samples")
-# with no penalty, 1-GP, 0-GP-sample and 0-GP (lambda 1), beside the optimal D of eq. (2);
-# each panel with its mean |D - D*| on a grid.
+# Fig. 1: discriminators trained alone on 100 samples of two Gaussians (1,000 for "more samples",
+# trained as many epochs) with no penalty, 1-GP, 0-GP-sample on real and on generated samples and
+# 0-GP (lambda 1), beside the optimal D of eq. (2); each panel with its gap |D - D*| on a grid,
+# weighted by the data's density (and uniform).
 toy-zero-gp-surface: $(call once,$(OUT)/toy-zero-gp-surface/surface.json,\
 	  $(PY) -m methods.zero_gp surface --device $(DEVICE) $(ZGP_SURFACE) --out $(OUT)/toy-zero-gp-surface)
 
-# Figs. 2 and 5: GANs on 8 Gaussians x10 (the authors' radius 7.07) with SGD, 1:1, lambda 10:
-# no GP and 0-GP, each with and without TTUR (lr G 1e-3, D 3e-3), 1-GP, 0-GP-sample, and
+# Figs. 2 and 5: GANs on 8 Gaussians x10 (the authors' radius 7.07 and std 0.0141) with the
+# authors' nets (3 x 512 ReLU), SGD, 1:1, lambda 10: no GP and 0-GP, each with and without TTUR
+# (lr G 1e-3, D 3e-3), 1-GP, 0-GP-sample on real samples (R1) and on generated ones (R2), and
 # 0-GP with lambda 100 (Fig. 5). D's gradient field at the paper's steps, modes over time.
-ZGP_TOY_RUNS ?= none none-ttur 0gp 0gp-ttur 1gp 0gp-sample 0gp-lam100  # SMOKE=1: three of them
+ZGP_TOY_RUNS ?= none none-ttur 0gp 0gp-ttur 1gp 0gp-real 0gp-fake 0gp-lam100  # SMOKE=1: three of them
 zgp_flags = $(if $(findstring ttur,$(1)),--lr-g 1e-3 --lr-d 3e-3) $(if $(findstring lam100,$(1)),--lam 100) \
 	--penalty $(firstword $(subst -ttur,,$(subst -lam100,,$(1))))
 toy-zero-gp: $(foreach s,$(SEEDS),$(foreach r,$(ZGP_TOY_RUNS),$(call run,$(OUT)/toy-zero-gp/$(r)-s$(s),\
-	  $(ZGP) --seed $(s) $(call zgp_flags,$(r)) $(ZGP_TOY) $(LOG))))
+	  $(ZGP) --seed $(s) --layers 3 $(call zgp_flags,$(r)) $(ZGP_TOY) $(LOG))))
 	$(SKIP) $(PY) -m figures fields $(foreach r,$(ZGP_TOY_RUNS),$(OUT)/toy-zero-gp/$(r)-s$(firstword $(SEEDS))) \
 	  --steps $(ZGP_FIG_STEPS) --out $(OUT)/toy-zero-gp/gradient_fields.png
 	$(SKIP) $(PY) -m figures over-time $(OUT)/toy-zero-gp/*-s* --out $(OUT)/toy-zero-gp/modes_over_time.png
 	$(SKIP) $(PY) -m figures seeds $(OUT)/toy-zero-gp/*-s* --out $(OUT)/toy-zero-gp \
-	  --keys modes,high_quality,reverse_kl,grad_prob_real,grad_prob_interp,seconds
+	  --keys modes,modes_wide,high_quality,reverse_kl,grad_prob_real,grad_prob_interp,seconds
 
 # Fig. 6 and the 25-Gaussian grid: 0-GP against 1-GP on the swiss roll at scales 1 and 10,
 # and no GP, 0-GP and 1-GP on the grid at the authors' x10 scale (SMOKE=1: 1-GP and 0-GP only).
 toy-zero-gp-swissroll: $(foreach s,$(SEEDS),\
 	  $(foreach p,$(ZGP_SWISS),$(foreach k,1 10,$(call run,$(OUT)/toy-zero-gp-swissroll/swissroll$(if $(filter 10,$(k)),10)-$(p)-s$(s),\
-	    $(ZGP) --seed $(s) --dataset swissroll --scale $(k) --penalty $(p) $(ZGP_TOY) $(LOG)))) \
+	    $(ZGP) --seed $(s) --layers 3 --dataset swissroll --scale $(k) --penalty $(p) $(ZGP_TOY) $(LOG)))) \
 	  $(foreach p,$(ZGP_GRID),$(call run,$(OUT)/toy-zero-gp-swissroll/grid25-$(p)-s$(s),\
-	    $(ZGP) --seed $(s) --dataset grid25 --penalty $(p) $(ZGP_TOY) $(LOG))))
+	    $(ZGP) --seed $(s) --layers 3 --dataset grid25 --penalty $(p) $(ZGP_TOY) $(LOG))))
 	$(SKIP) $(PY) -m figures fields $(OUT)/toy-zero-gp-swissroll/*-s$(firstword $(SEEDS)) --steps $(ZGP_FIG_STEPS) \
 	  --out $(OUT)/toy-zero-gp-swissroll/gradient_fields.png
 	$(SKIP) $(PY) -m figures seeds $(OUT)/toy-zero-gp-swissroll/grid25-* --out $(OUT)/toy-zero-gp-swissroll \

@@ -312,7 +312,8 @@ def plot_gradient_fields(path, rows, max_cols=6):
 
 def plot_value_surfaces(path, panels, lims):
     """0-GP Fig. 1: D's value on a square grid, one panel each: [(title, values (n*n,), real, fake, gap)];
-    real samples '+', generated 'o'; the title carries the mean |D - D*| gap (omitted when real is None)."""
+    real samples '+', generated 'o'; the title carries the gap to D* weighted by the data's density (omitted when real
+    is None)."""
     fig, axes = plt().subplots(1, len(panels), figsize=(2.9 * len(panels), 3.0), squeeze=False)
     for ax, (title, v, real, fake, gap) in zip(axes[0], panels):
         n = int(round(len(v) ** 0.5))
@@ -320,7 +321,7 @@ def plot_value_surfaces(path, panels, lims):
         if real is not None:
             ax.scatter(real[:, 0], real[:, 1], s=4, c="cyan", marker="+", linewidths=0.5)
             ax.scatter(fake[:, 0], fake[:, 1], s=3, facecolors="none", edgecolors="blue", linewidths=0.4)
-            title += f"\nmean |D - D*| = {gap:.3f}"
+            title += f"\n|D - D*| where the data is: {gap:.3f}"
         ax.set_xlim(*lims)
         ax.set_ylim(*lims)
         ax.set_title(title, fontsize=8)
