@@ -63,7 +63,7 @@ METHODS = [
     ("0-gp-none", "zero_gp", "--penalty none", None),
     ("0-gp", "zero_gp", "--penalty 0gp", "0-gp-none"),
     ("1-gp", "zero_gp", "--penalty 1gp", "0-gp-none"),
-    ("0-gp-sample", "zero_gp", "--penalty 0gp-sample", "0-gp-none"),
+    ("0-gp-real", "zero_gp", "--penalty 0gp-real", "0-gp-none"),
     ("reg-gan-gan", "mode_reg", "--model gan", None),
     ("reg-gan", "mode_reg", "--model reg", "reg-gan-gan"),
     ("mdgan", "mdgan", "", "reg-gan-gan"),
@@ -168,7 +168,7 @@ D_STEP_ROWS = {
                                          lambda d, r, f: m.discriminator_loss(d, r, f, 0.1)[0])),
     **{row: ("zero_gp", lambda m, cfg, p=pen: (lambda d, r, f: m.discriminator_loss(d, r, f, "none", cfg.lam)[0],
                                                 lambda d, r, f: m.discriminator_loss(d, r, f, p, cfg.lam)[0]))
-       for row, pen in (("0-gp", "0gp"), ("1-gp", "1gp"), ("0-gp-sample", "0gp-sample"))},
+       for row, pen in (("0-gp", "0gp"), ("1-gp", "1gp"), ("0-gp-real", "0gp-real"))},
 }
 
 
@@ -274,7 +274,7 @@ def main(argv=None):
     ap.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
     ap.add_argument("--seed", type=int, default=0, help="seed of every run")
     ap.add_argument("--stand-in", action="store_true", help="random stand-in images for a missing image set")
-    ap.add_argument("--d-step", default="roth,0-gp,1-gp,0-gp-sample",
+    ap.add_argument("--d-step", default="roth,0-gp,1-gp,0-gp-real",
                     help=f"comma-separated rows of the regularizers' cost per D step ({', '.join(D_STEP_ROWS)}; "
                          "empty: none)")
     ap.add_argument("--d-step-iters", type=int, default=20, help="D steps per timed block of --d-step")

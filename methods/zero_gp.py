@@ -225,14 +225,16 @@ def discriminator_loss(d, real, fake, penalty, lam, output="prob"):
     return loss + lam * gp, gp
 
 
+def gaussian_pdf(x, m, c):
+    """The density of N(m, c) in 2-D at the rows of x."""
+    diff = x - m
+    quad = np.einsum("ni,ij,nj->n", diff, np.linalg.inv(c), diff)
+    return np.exp(-0.5 * quad) / (2 * np.pi * np.sqrt(np.linalg.det(c)))
+
+
 def optimal_d(points, means, covs):
     """Eq. (2): D*(v) = p_r(v) / (p_r(v) + p_g(v)) for two Gaussians (means[0], covs[0] real; [1] generated)."""
-    def pdf(x, m, c):
-        diff = x - m
-        quad = np.einsum("ni,ij,nj->n", diff, np.linalg.inv(c), diff)
-        return np.exp(-0.5 * quad) / (2 * np.pi * np.sqrt(np.linalg.det(c)))
-
-    pr, pg = pdf(points, means[0], covs[0]), pdf(points, means[1], covs[1])
+    pr, pg = gaussian_pdf(points, means[0], covs[0]), gaussian_pdf(points, means[1], covs[1])
     return pr / (pr + pg)
 
 
@@ -455,8 +457,7 @@ def surface_grid(n=100, lo=-2.5, hi=4.5):
 
 def density_weights(points, means=MEANS, covs=COVS):
     """The data's density (p_r + p_g)/2 at `points`, normalized to sum to 1: where Fig. 1's D is trained and used."""
-    w = sum(np.exp(-0.5 * np.einsum("ni,ij,nj->n", points - m, np.linalg.inv(c), points - m))
-            / (2 * np.pi * np.sqrt(np.linalg.det(c))) for m, c in zip(means, covs))
+    w = sum(gaussian_pdf(points, m, c) for m, c in zip(means, covs))
     return w / w.sum()
 
 

@@ -281,11 +281,16 @@ def test_roth_image_architectures():
 
 
 def test_zero_gp_nets():
-    """Deviations 4, 5, 7: ReLU MLPs of 512 units, 2 hidden layers on toy data and 3 on images with a linear G
-    output and z 50; `--arch dcgan` has no normalization in D."""
+    """Deviations 4, 5, 7: ReLU MLPs of 512 units, 3 hidden layers on toy data (the authors' --dnlayers 2: an input
+    layer and two hidden ones; issue 35) and on images, with a linear G output and z 50 on images; `--layers 2` is
+    Fig. 2's caption; `--arch dcgan` has no normalization in D."""
     cfg = Z.resolve(Z.Config())
     g, d, norm = Z.make_nets(cfg, toy_data(2), cfg.z_dim, "cpu")
-    assert layers(g) == mlp([2, 512, 512, 2]) and layers(d) == mlp([2, 512, 512, 1]) and norm == "none (MLP)"
+    assert layers(g) == mlp([2, 512, 512, 512, 2]) and layers(d) == mlp([2, 512, 512, 512, 1]) and norm == "none (MLP)"
+    assert sum(k[0] == "relu" for k in layers(d)) == 3  # D's hidden layers, counted
+    cfg = Z.resolve(Z.Config(layers=2))
+    g, d, _ = Z.make_nets(cfg, toy_data(2), cfg.z_dim, "cpu")
+    assert layers(d) == mlp([2, 512, 512, 1])
     cfg = Z.resolve(Z.Config(dataset="digits"))
     g, d, _ = Z.make_nets(cfg, image_data(1, 8), cfg.z_dim, "cpu")
     assert layers(g) == mlp([50, 512, 512, 512, 64]) and layers(d) == mlp([64, 512, 512, 512, 1])

@@ -249,3 +249,18 @@ def test_a_best_row_reads_the_best_run_of_each_seed(root):
     j = reproduce.judge(claim([("best", ">=", "A")], rows={"best": reproduce.Best(("t/a-s{seed}", "t/b-s{seed}")),
                                                           "A": "t/a-s{seed}"}), root)
     assert j["values"]["best"] == [5, 6, 4] and j["verdict"] == "reproduces"
+
+
+def test_smaller_beyond_the_spread_over_seeds(tmp_path):
+    """`a << b` (a distance): a < b in every seed is "partly" while the spreads overlap; it reproduces only when
+    mean + std of a stays below mean - std of b."""
+    for s, (a, b, c) in enumerate([(0.20, 0.22, 0.40), (0.24, 0.25, 0.42), (0.18, 0.21, 0.39)]):
+        write(tmp_path, s, f"t/a-s{s}", modes=a)
+        write(tmp_path, s, f"t/b-s{s}", modes=b)
+        write(tmp_path, s, f"t/c-s{s}", modes=c)
+    rows = {"A": "t/a-s{seed}", "B": "t/b-s{seed}", "C": "t/c-s{seed}"}
+    close = reproduce.judge(claim([("A", "<<", "B")], rows=rows), tmp_path)
+    assert close["per_seed"] == [True, True, True] and not close["beyond_spread"] and close["verdict"] == "partly"
+    clear = reproduce.judge(claim([("A", "<<", "C")], rows=rows), tmp_path)
+    assert clear["beyond_spread"] and clear["verdict"] == "reproduces"
+    assert reproduce.judge(claim([("C", "<<", "A")], rows=rows), tmp_path)["verdict"] == "does not"

@@ -219,6 +219,8 @@ def settings(module, run, modules):
         s["g_loss"] = run.resolved["g_loss"]
     if name == "zero_gp":
         s.update({k: getattr(cfg, k) for k in ("penalty", "lam", "output", "eval_samples")})
+        if run.data.kind == "toy":  # each mode's std as the data is drawn (deviation 6)
+            s["mode_std"] = getattr(run.data, "std", None)
     if name in ("mode_reg", "mdgan"):
         s.update({k: getattr(cfg, k) for k in ("lam1", "lam2", "distance", "third_party_sigma", "third_party_steps",
                                                 "digit_weights", "eval_samples")})
@@ -237,7 +239,7 @@ def surface_settings(fn, argv):
         bound = inspect.signature(fit).bind(*a, **kw)
         bound.apply_defaults()
         calls.append({k: v for k, v in bound.arguments.items() if k != "device"})
-        return fit(**{**bound.arguments, "steps": 0})  # the panel's data and its net, untrained
+        return fit(**{**bound.arguments, "epochs": 0})  # the panel's data and its net, untrained
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(zero_gp, "fit_surface", recording_fit)
@@ -493,28 +495,32 @@ def test_settings_roth(printed, target):
 
 def table_zero_gp(target):
     if target == "toy-zero-gp-surface":
-        # Fig. 1 (deviation 8): 2 x 64 tanh D, Adam 1e-3, batch 20, lambda 1, 10,000 steps; 100 samples a side,
-        # 1,000 for "more samples"; panel (d) 0-GP-sample over real and generated together (issue 35)
-        panels = [("none", 100), ("none", 1000), ("1gp", 100), ("0gp-sample", 100), ("0gp", 100)]
+        # Fig. 1 (deviation 8): 2 x 64 tanh D, Adam 1e-3, batch 20, lambda 1, 10,000 steps at 100 samples a side
+        # (2,000 epochs), 1,000 for "more samples" at as many epochs (the authors' script counts epochs); panel
+        # (d), 0-GP-sample, one side at a time as the authors' alpha = 1 or 0 (issue 35)
+        panels = [("none", 100), ("none", 1000), ("1gp", 100), ("0gp-real", 100), ("0gp-fake", 100), ("0gp", 100)]
         return {target: {"panels": panels, "nets": ["mlp 2x64 - tanh"],
-                         "fit": [{"steps": 10000, "lam": 1.0, "batch_size": 20, "lr": 1e-3, "seed": 0}] * 5}}
+                         "fit": [{"epochs": 2000, "lam": 1.0, "batch_size": 20, "lr": 1e-3, "seed": 0}] * 6}}
     if target in ("toy-zero-gp", "toy-zero-gp-swissroll"):
-        # Fig. 2 and the authors' toy script: SGD 3e-3, one D step, batch 128, lambda 10, 20k steps, z 2
+        # Fig. 2 and the authors' toy script: SGD 3e-3, one D step, batch 128, lambda 10, 20k steps, z 2, their
+        # nets' 3 hidden layers of the paper's 512 units (their --dnlayers 2 builds three)
         base = {"batch": 128, "z": (2, "normal"), "steps": 20000, "d_steps": 1, "opt": {"g": ("sgd", 3e-3),
-                "d": ("sgd", 3e-3)}, "nets": {"g": "mlp 2x512 - relu", "d": "mlp 2x512 - relu"},  # issue 35: 3 x 512
+                "d": ("sgd", 3e-3)}, "nets": {"g": "mlp 3x512 - relu", "d": "mlp 3x512 - relu"},
                 "d_norm": "none (MLP)", "lam": 10.0, "output": "prob", "eval_samples": 2500}
-        ring8 = ("ring8", (2,), 3.5355)  # deviation 6: the authors' radius 7.07
+        ring8 = {"data": ("ring8", (2,), 3.5355), "mode_std": 0.02 / 1.414}  # deviation 6: the authors' radius 7.07
+        # and std
         if target == "toy-zero-gp":
             ttur = {"opt": {"g": ("sgd", 1e-3), "d": ("sgd", 3e-3)}}  # deviation 5: their TTUR defaults
             runs = {"none": {"penalty": "none"}, "none-ttur": {"penalty": "none", **ttur}, "0gp": {"penalty": "0gp"},
                     "0gp-ttur": {"penalty": "0gp", **ttur}, "1gp": {"penalty": "1gp"},
-                    "0gp-sample": {"penalty": "0gp-sample"},  # issue 35: the mean over 2B
+                    "0gp-real": {"penalty": "0gp-real"}, "0gp-fake": {"penalty": "0gp-fake"},  # Fig. 2i, one side
                     "0gp-lam100": {"penalty": "0gp", "lam": 100.0}}  # Fig. 5
-            return {f"{target}/{k}-s0": {**base, "data": ring8, **v} for k, v in runs.items()}
+            return {f"{target}/{k}-s0": {**base, **ring8, **v} for k, v in runs.items()}
         t = {f"{target}/swissroll{'10' if k == 10 else ''}-{p}-s0": {**base, "data": ("swissroll", (2,), float(k)),
-                                                                     "penalty": p}
+                                                                     "penalty": p, "mode_std": None}
              for p in ("0gp", "1gp") for k in (1, 10)}  # Fig. 6
-        t.update({f"{target}/grid25-{p}-s0": {**base, "data": ("grid25", (2,), 3.5355), "penalty": p}
+        t.update({f"{target}/grid25-{p}-s0": {**base, "data": ("grid25", (2,), 3.5355), "penalty": p,
+                                              "mode_std": 0.05 * 3.5355}  # the authors' 25 Gaussians: 0.05/2.828 x 10
                   for p in ("none", "0gp", "1gp")})
         return t
     # Figs. 3, 7, 8 (deviation 7): 3 x 512 ReLU MLPs, z 50, Adam(3e-4, (0.5, 0.9)), batch 128, lambda 100,

@@ -11,6 +11,7 @@ import torch.nn.functional as F
 
 import common
 import data as datasets
+import metrics
 import nets
 from methods import baselines as B
 from methods import zero_gp as Z
@@ -65,7 +66,7 @@ def test_penalty_of_the_logit_is_the_weight_norm_for_a_linear_d():
             (w.norm() - 1).pow(2).item(), rel=1e-5)
 
 
-def test_samples_average_real_and_generated_together_and_real_uses_real_only():
+def test_each_sample_penalty_reads_its_own_side_and_the_mean_form_averages_both():
     d = lambda x: 0.5 * x.flatten(1).pow(2).sum(1)  # logit with grad x: the penalty is ||x||^2 per sample
     xr, xf = torch.randn(3, 5), 3 * torch.randn(7, 5)  # unequal sizes: the mean over all 10, not of two means
     sq = lambda x: x.pow(2).sum(1)
@@ -74,8 +75,32 @@ def test_samples_average_real_and_generated_together_and_real_uses_real_only():
     assert Z.gradient_penalty(d, xr, xf, 0.0, "real", "logit").item() == pytest.approx(sq(xr).mean().item(), rel=1e-5)
     assert Z.gradient_penalty(d, xr, xf, 2.0, "real", "logit").item() == pytest.approx(
         ((xr.norm(dim=1) - 2) ** 2).mean().item(), rel=1e-5)
+    assert Z.gradient_penalty(d, xr, xf, 0.0, "fake", "logit").item() == pytest.approx(sq(xf).mean().item(), rel=1e-5)
     with pytest.raises(ValueError):
-        Z.gradient_penalty(d, xr, xf, 0.0, "fake", "logit")
+        Z.gradient_penalty(d, xr, xf, 0.0, "both", "logit")
+
+
+def test_one_sided_sample_penalties_are_r1_and_r2_at_full_lambda_on_a_closed_form():
+    """Issue 35: 0-GP-sample as the paper and the authors' code (a fixed to 1 or 0): R1 = lambda E_x ||grad D(x)||^2
+    on real samples, R2 the same on generated ones, each at the full lambda, D the probability. For a logistic D,
+    D(x) = sigmoid(w.x + b), grad_x D = s (1 - s) w, so ||grad D||^2 = s^2 (1 - s)^2 ||w||^2 in closed form."""
+    torch.manual_seed(0)
+    w, b, lam = torch.tensor([0.8, -1.5, 0.3]), 0.2, 7.0
+    d = lambda x: x @ w + b
+    xr, xf = torch.randn(5, 3), 2 + torch.randn(9, 3)
+    def closed(x):
+        s = torch.sigmoid(x @ w + b)
+        return (s**2 * (1 - s) ** 2).mean() * w.pow(2).sum()
+    plain = Z.d_loss(d(xr), d(xf))
+    for penalty, side in (("0gp-real", xr), ("0gp-fake", xf)):
+        loss, gp = Z.discriminator_loss(d, xr, xf, penalty, lam, "prob")
+        assert gp.item() == pytest.approx(closed(side).item(), rel=1e-5), penalty
+        assert (loss - plain).item() == pytest.approx(lam * closed(side).item(), rel=1e-5), penalty
+    loss, gp = Z.discriminator_loss(d, xr, xf, "0gp-mean", lam, "prob")  # each side weighted by its share of 14
+    both = torch.cat([xr, xf])
+    assert gp.item() == pytest.approx(closed(both).item(), rel=1e-5)
+    assert Z.PENALTIES["0gp-real"] == (0.0, "real") and Z.PENALTIES["0gp-fake"] == (0.0, "fake")
+    assert "0gp-sample" not in Z.PENALTIES  # the name that meant the mean is gone: it read as the paper's
 
 
 @pytest.mark.parametrize("center,output", [(0.0, "prob"), (1.0, "prob"), (1.0, "logit")])
@@ -219,7 +244,10 @@ def test_gradient_field_is_grad_log_d():
 def test_resolve_gives_the_papers_toy_and_image_settings():
     toy = Z.resolve(Z.Config())
     assert (toy.optimizer, toy.lr_g, toy.lr_d, toy.lam, toy.layers, toy.d_steps, toy.z_dim, toy.scale) == \
-        ("sgd", 3e-3, 3e-3, 10.0, 2, 1, 2, 3.5355)
+        ("sgd", 3e-3, 3e-3, 10.0, 3, 1, 2, 3.5355)
+    assert toy.mode_std == pytest.approx(0.02 / 1.414)  # the authors' 8 Gaussians' std
+    assert Z.resolve(Z.Config(dataset="grid25")).mode_std == 0.0  # theirs already: the set's own
+    assert Z.resolve(Z.Config(mode_std=0)).mode_std == 0.0
     img = Z.resolve(Z.Config(dataset="digits"))
     assert (img.optimizer, img.lr_g, img.lr_d, img.lam, img.layers, img.d_steps, img.z_dim) == \
         ("adam", 3e-4, 3e-4, 100.0, 3, 5, 50)
@@ -298,19 +326,49 @@ def test_an_image_run_scores_digits(tmp_path):
 
 
 def test_surface_writes_one_gap_per_panel_and_seed(tmp_path):
-    res = Z.surface(tmp_path / "s", seeds=[0, 1], steps=5)
-    assert set(res["gap"]) == {p[0] for p in Z.SURFACE_PANELS}
-    assert all(len(v) == 2 and 0 < min(v) and max(v) < 1 for v in res["gap"].values())
-    assert (tmp_path / "s" / "surface.png").exists() and "| (e) 0-GP |" in (tmp_path / "s" / "surface.md").read_text()
+    res = Z.surface(tmp_path / "s", seeds=[0, 1], epochs=1)
+    assert set(res["gap"]) == set(res["gap_uniform"]) == {p[0] for p in Z.SURFACE_PANELS}
+    for key in ("gap", "gap_uniform"):
+        assert all(len(v) == 2 and 0 < min(v) and max(v) < 1 for v in res[key].values())
+    assert res["steps"]["(a) no GP"] == 5 and res["steps"]["(b) no GP, more samples"] == 50  # as many epochs
+    assert (tmp_path / "s" / "surface.png").exists() and "| (e) 0-GP | 5 |" in (tmp_path / "s" / "surface.md").read_text()
+
+
+def test_fig1_panels_are_the_papers_with_d_on_each_side():
+    assert [(p, n) for _, p, n in Z.SURFACE_PANELS] == [("none", 100), ("none", 1000), ("1gp", 100), ("0gp-real", 100),
+                                                        ("0gp-fake", 100), ("0gp", 100)]
+
+
+def test_fit_surface_runs_epochs_of_disjoint_batches(monkeypatch):
+    """The authors' loop: each epoch shuffles both sets and walks them in n / 20 disjoint batches."""
+    seen = []
+    real_loss = Z.discriminator_loss
+    monkeypatch.setattr(Z, "discriminator_loss", lambda d, r, f, *a: (seen.append((r, f)), real_loss(d, r, f, *a))[1])
+    d, real, fake = Z.fit_surface("none", 60, epochs=2, seed=0)
+    assert len(seen) == 6 and all(len(r) == len(f) == 20 for r, f in seen)
+    for epoch in (seen[:3], seen[3:]):  # every sample once per epoch, on its own side
+        for side, data in ((0, real), (1, fake)):
+            rows = torch.cat([b[side] for b in epoch])
+            assert torch.equal(rows[torch.argsort(rows[:, 0])], data[torch.argsort(data[:, 0])])
+
+
+def test_density_weights_are_the_mixture_density_on_the_grid():
+    from scipy.stats import multivariate_normal as mvn
+    pts = Z.surface_grid()
+    w = mvn(Z.MEANS[0], Z.COVS[0]).pdf(pts) + mvn(Z.MEANS[1], Z.COVS[1]).pdf(pts)
+    assert np.allclose(Z.density_weights(pts), w / w.sum(), rtol=1e-6)
+    # the issue's figure: 67% of the cells hold about 5% of the mass
+    cells = np.sort(Z.density_weights(pts))
+    assert cells[: int(0.67 * len(cells))].sum() < 0.07
 
 
 def test_surface_gap_is_the_mean_absolute_difference_to_the_optimal_d():
-    d, real, fake = Z.fit_surface("0gp", 20, steps=3, seed=0)
+    d, real, fake = Z.fit_surface("0gp", 20, epochs=3, seed=0)
     assert real.shape == (20, 2) and fake.shape == (20, 2)
     pts = Z.surface_grid(n=10)
     assert pts.shape == (100, 2) and pts[1, 0] > pts[0, 0] and pts[1, 1] == pts[0, 1]  # x fastest
     # the two Gaussians' samples: means near the authors' (0.4, 0.9) and (1.3, 1.2)
-    d2, r2, f2 = Z.fit_surface("none", 4000, steps=1, seed=1)
+    d2, r2, f2 = Z.fit_surface("none", 4000, epochs=0, seed=1)
     assert np.allclose(r2.mean(0).numpy(), Z.MEANS[0], atol=0.08) and np.allclose(f2.mean(0).numpy(), Z.MEANS[1], atol=0.08)
     assert np.allclose(np.cov(f2.numpy().T), Z.COVS[1], atol=0.08)
 
@@ -571,16 +629,18 @@ def test_fig1_lambda_reaches_the_penalty_and_the_gap_is_to_d_star(tmp_path, monk
     monkeypatch.setattr(Z, "discriminator_loss", spy_loss)
     monkeypatch.setattr(Z, "fit_surface", spy_fit)
     monkeypatch.setattr(Z.figures, "plot_value_surfaces", lambda *a, **k: None)
-    res = Z.surface_main(["--out", str(tmp_path / "a"), "--steps", "1"])
+    res = Z.surface_main(["--out", str(tmp_path / "a"), "--epochs", "1"])
     assert lams and set(lams) == {1.0} and res["lam"] == 1.0
     pts = Z.surface_grid()
     pr, pg = mvn(Z.MEANS[0], Z.COVS[0]).pdf(pts), mvn(Z.MEANS[1], Z.COVS[1]).pdf(pts)
     for (label, _, _), d in zip(Z.SURFACE_PANELS, fits):
         with torch.no_grad():
             v = torch.sigmoid(d(torch.tensor(pts, dtype=torch.float32))).reshape(-1).numpy()
-        assert res["gap"][label][0] == pytest.approx(np.abs(v - pr / (pr + pg)).mean(), rel=1e-5)
+        gap = np.abs(v - pr / (pr + pg))
+        assert res["gap_uniform"][label][0] == pytest.approx(gap.mean(), rel=1e-5)
+        assert res["gap"][label][0] == pytest.approx((gap * (pr + pg)).sum() / (pr + pg).sum(), rel=1e-5)
     lams.clear()
-    Z.surface_main(["--out", str(tmp_path / "b"), "--steps", "1", "--lam", "2.5"])
+    Z.surface_main(["--out", str(tmp_path / "b"), "--epochs", "1", "--lam", "2.5"])
     assert lams and set(lams) == {2.5}
 
 
@@ -596,3 +656,29 @@ def test_grad_stats_read_real_and_generated_gradients_from_their_own_batches():
     slope = lambda v: torch.sigmoid(torch.tensor(v)) * (1 - torch.sigmoid(torch.tensor(v)))
     assert out["grad_prob_real"] == pytest.approx(float(slope(0.0)) * 2**0.5, rel=1e-5)
     assert out["grad_prob_fake"] == pytest.approx(float(slope(4.0)) * 2**0.5, rel=1e-5)
+
+
+def test_ring8_trains_on_the_authors_std_and_modes_wide_counts_within_our_old_one(sgd_steps):
+    """Deviation 6 (issue 35): D's real batches come from modes of std 0.0141 (the authors'), not ring8's 0.0707 at
+    this scale; `modes_wide` counts the final samples within 3 x 0.0707 where `modes` uses 3 x 0.0141."""
+    import types
+    real = tap.batches(tap.first(sgd_steps, "d"), "d", "real")[0]
+    data = datasets.load("ring8", scale=3.5355)
+    k, dist = metrics.nearest_mode(real.numpy(), data.centers)
+    assert 0.008 < np.sqrt((dist**2).mean() / 2) < 0.02  # per-coordinate spread about the authors' 0.0141
+    # 8 modes x 25 samples, each 0.1 from its centre: beyond 3 x 0.0141, inside 3 x 0.0707
+    xs = np.repeat(data.centers, 25, 0) + np.array([0.1, 0.0])
+    cfg = Z.resolve(Z.Config(eval_samples=len(xs)))
+    run = types.SimpleNamespace(cfg=cfg, z_fixed=torch.tensor(xs, dtype=torch.float32), g=lambda z: z, data=data)
+    data.std = cfg.mode_std
+    assert Z.modes_wide(run) == {"modes_wide": 8}
+    assert metrics.toy_metrics(xs, data.centers, data.std)["modes"] == 0
+    assert Z.modes_wide(types.SimpleNamespace(**{**vars(run), "cfg": Z.resolve(Z.Config(dataset="grid25"))})) == {}
+
+
+def test_mode_std_refuses_values_it_cannot_use(tmp_path):
+    for argv, msg in ((["--mode-std", "-0.5"], "--mode-std -0.5: must be >= 0"),
+                      (["--mode-std", "0.1", "--dataset", "swissroll"], "Gaussian mixture"),
+                      (["--layers", "0"], "--layers")):
+        with pytest.raises(common.UserError, match=msg):
+            Z.train(zgp_config(tmp_path / "x", *argv))
