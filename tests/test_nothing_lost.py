@@ -193,8 +193,8 @@ def test_every_flag_the_docs_show_is_in_its_scripts_help(monkeypatch, capsys):
 
 
 def test_the_flags_every_script_shares_are_in_every_scripts_help(monkeypatch, capsys):
-    """The README's "Every script shares these flags" paragraph, checked against each method script's --help."""
-    text = (ROOT / "README.md").read_text()
+    """docs/scripts.md's "Every script shares these flags" paragraph, checked against each method script's --help."""
+    text = (ROOT / "docs" / "scripts.md").read_text()
     para = text[text.index("Every script shares these flags"):].split("\n\n")[0]
     shared, excepted = para.split("Except:")
     flags = set(re.findall(r"(?<![\w-])(--[a-z][a-z0-9-]*)", shared.replace("--batch-norm/--no-batch-norm", "--batch-norm")))

@@ -207,28 +207,6 @@ def test_commands_drop_kept_runs_made_with_older_settings(tmp_path):
         reproduce.main([str(root), "--commands", str(cmds)])  # the check is for the kept record only
 
 
-def test_readme_cites_every_judged_claim_with_the_reports_verdict():
-    """The README's results sections cite REPRODUCTION.md instead of copying numbers: a line `- REPRODUCTION.md:
-    "<the claim's first words>": **<verdict>** (<per seed>)` per claim. Each cited verdict is the committed report's,
-    and every claim the report judges (not "not run") is cited: a redrawn report that changes a verdict, or judges
-    a claim for the first time, makes the README say so."""
-    import re
-    from pathlib import Path
-    root = Path(__file__).parents[1]
-    rows = [r.split(" | ") for r in (root / "REPRODUCTION.md").read_text().splitlines() if r.startswith("| ")]
-    claims = {r[2]: r[5] for r in rows if len(r) == 7 and r[5].startswith("**")}  # claim text -> verdict cell
-    cited = re.findall(r'^- REPRODUCTION\.md: "([^"]+)": (\*\*[a-z ]+\*\*(?: \([✓✗ ]+\))?)$',
-                       (root / "README.md").read_text(), re.M)
-    seen = set()
-    for start, verdict in cited:
-        match = [text for text in claims if text.replace("\\|", "|").startswith(start)]
-        assert len(match) == 1, f"README cites {start!r}: {len(match)} claims of REPRODUCTION.md start so"
-        assert claims[match[0]] == verdict, f"README: {start!r} {verdict}; REPRODUCTION.md: {claims[match[0]]}"
-        seen.add(match[0])
-    judged = {text for text, verdict in claims.items() if verdict != "**not run**"}
-    assert judged and not judged - seen, f"judged in REPRODUCTION.md, not cited in the README: {judged - seen}"
-
-
 def test_better_beyond_the_spread_over_seeds(tmp_path):
     """`a >> b`: a > b in every seed is "partly" while the seed spreads overlap; it reproduces only when
     mean - std of a clears mean + std of b (a 0.1 difference inside a 0.3 spread is not "better")."""
