@@ -42,7 +42,7 @@ MUTANTS = [
     ("side-path", "critic-loop-once", "methods/baselines.py", "for _ in range(critic_steps(cfg, step)):", "for _ in range(1):", "tests/test_baselines.py"),
     ("routing", "noise-real-only-in-D", "methods/baselines.py", "real_in, fake_in = noisy(real, sigma), noisy(fake, sigma)", "real_in, fake_in = noisy(real, sigma), fake", "tests/test_baselines.py"),
     ("routing", "no-noise-in-G", "methods/baselines.py", "d(noisy(g(run.noise()), sigma))", "d(g(run.noise()))", "tests/test_baselines.py"),
-    ("harness", "nan-guard-loss_g-only", "common.py", "check_finite(done, **values)", "check_finite(done, loss_g=values.get('loss_g', 0.0))", "tests/test_run_contract.py"),
+    ("harness", "nan-guard-loss_g-only", "runfiles.py", "check_finite(step, **values)", "check_finite(step, loss_g=values.get('loss_g', 0.0))", "tests/test_run_contract.py"),
     ("direction", "vral-F-R-swapped-in-D", "methods/vral.py", 'd_loss_vral(nets["f"], nets["r"], prep_fake(fake_out), real_out)', 'd_loss_vral(nets["r"], nets["f"], prep_fake(fake_out), real_out)', "tests/test_vral.py"),
     ("equation", "vral-R-ref-mu_f", "methods/vral.py", "reference_batch(m, cfg.mu_real, 1.0, device), out_r", "reference_batch(m, mu_f, 1.0, device), out_r", "tests/test_vral.py"),
     ("equation", "vral-no-centring-in-D", "methods/vral.py", "prep_fake(fake_out), real_out)", "fake_out, real_out)", "tests/test_vral.py"),
@@ -180,8 +180,8 @@ MUTANTS = [
     ("routing", "mreg-d-not-frozen-for-g", "methods/mode_reg.py", "        d.requires_grad_(False)\n", "", "tests/test_mode_reg.py"),
     ("settings", "mreg-lams-swapped-at-call", "methods/mode_reg.py", "d(rec), cfg.lam1, cfg.lam2,", "d(rec), cfg.lam2, cfg.lam1,", "tests/test_mode_reg.py"),
     ("routing", "mreg-x-is-fake", "methods/mode_reg.py", "            x = run.data.sample(cfg.batch_size)", "            x = fake", "tests/test_mode_reg.py"),
-    ("reported", "mreg-logged-mode-from-fake", "methods/mode_reg.py", "rec_neg_log_d=float(mode.detach())", "rec_neg_log_d=float(g_loss(logit_fake).detach())", "tests/test_mode_reg.py"),
-    ("reported", "mreg-logged-dist-is-loss-e", "methods/mode_reg.py", "rec_distance=float(dist.detach())", "rec_distance=float(loss_e.detach())", "tests/test_mode_reg.py"),
+    ("reported", "mreg-logged-mode-from-fake", "methods/mode_reg.py", "rec_neg_log_d=mode.detach()", "rec_neg_log_d=g_loss(logit_fake).detach()", "tests/test_mode_reg.py"),
+    ("reported", "mreg-logged-dist-is-loss-e", "methods/mode_reg.py", "rec_distance=dist.detach(), rec_neg_log_d", "rec_distance=loss_e.detach(), rec_neg_log_d", "tests/test_mode_reg.py"),
     ("direction", "mreg-d-loss-labels-swapped", "methods/mode_reg.py", "    return F.softplus(-logit_real).mean() + F.softplus(logit_fake).mean()", "    return F.softplus(logit_real).mean() + F.softplus(-logit_fake).mean()", "tests/test_mode_reg.py"),
     ("direction", "mdgan-d1-swapped", "methods/mdgan.py", "loss_d1 = d1_loss(d1(x), d1(rec))", "loss_d1 = d1_loss(d1(rec), d1(x))", "tests/test_mdgan.py"),
     ("direction", "mdgan-d2-swapped-at-call", "methods/mdgan.py", "loss_d2 = d2_loss(logit_rec, logit_fake)", "loss_d2 = d2_loss(logit_fake, logit_rec)", "tests/test_mdgan.py"),
@@ -196,10 +196,10 @@ MUTANTS = [
     ('equation', 'mdgan-line6-rec-noise-stream', 'methods/mdgan.py', '                with nets.batch_norm_stream(g, "encoder"):\n                    rec = g(e(x))', '                with nets.batch_norm_stream(g, "noise"):\n                    rec = g(e(x))', 'tests/test_mdgan.py'),
     ('equation', 'mdgan-line6-fake-encoder-stream', 'methods/mdgan.py', '                with nets.batch_norm_stream(g, "noise"):\n                    fake = g(z)', '                with nets.batch_norm_stream(g, "encoder"):\n                    fake = g(z)', 'tests/test_mdgan.py'),
     ('equation', 'mdgan-line7-encoder-stream', 'methods/mdgan.py', '        with nets.batch_norm_stream(g, "noise"):\n            loss_g = diffusion_loss', '        with nets.batch_norm_stream(g, "encoder"):\n            loss_g = diffusion_loss', 'tests/test_mdgan.py'),
-    ("reported", "mdgan-logged-d2-swapped", "methods/mdgan.py", "d2_rec=float(torch.sigmoid(logit_rec.detach()).mean())", "d2_rec=float(torch.sigmoid(logit_fake.detach()).mean())", "tests/test_mdgan.py"),
-    ("reported", "mdgan-logged-d2-after-update", "methods/mdgan.py", "d2_fake=float(torch.sigmoid(logit_fake.detach()).mean())", "d2_fake=float(torch.sigmoid(d2(fake)).mean())", "tests/test_mdgan.py"),
-    ("reported", "mdgan-logged-dist-line-6-batch", "methods/mdgan.py", "rec_distance=float(dist.detach())", "rec_distance=float(distance(x, rec, cfg.distance, d1).mean())", "tests/test_mdgan.py"),
-    ("reported", "mdgan-logged-neg-log-d1-is-loss-m", "methods/mdgan.py", "rec_neg_log_d1=float(neg_log_d1.detach())", "rec_neg_log_d1=float(loss_m.detach())", "tests/test_mdgan.py"),
+    ("reported", "mdgan-logged-d2-swapped", "methods/mdgan.py", "d2_rec=torch.sigmoid(logit_rec.detach()).mean()", "d2_rec=torch.sigmoid(logit_fake.detach()).mean()", "tests/test_mdgan.py"),
+    ("reported", "mdgan-logged-d2-after-update", "methods/mdgan.py", "d2_fake=torch.sigmoid(logit_fake.detach()).mean()", "d2_fake=torch.sigmoid(d2(fake).detach()).mean()", "tests/test_mdgan.py"),
+    ("reported", "mdgan-logged-dist-line-6-batch", "methods/mdgan.py", "rec_distance=dist.detach(), rec_neg_log_d1", "rec_distance=distance(x, rec, cfg.distance, d1).mean().detach(), rec_neg_log_d1", "tests/test_mdgan.py"),
+    ("reported", "mdgan-logged-neg-log-d1-is-loss-m", "methods/mdgan.py", "rec_neg_log_d1=neg_log_d1.detach()", "rec_neg_log_d1=loss_m.detach()", "tests/test_mdgan.py"),
     # issue 33: reported numbers on the right tensor, data and nets as specified
     ('reported', 'diag-log-swapped', 'common.py', 'diag = metrics.d_diagnostics(self.d, reals, fakes)', 'diag = metrics.d_diagnostics(self.d, fakes, reals)', 'tests/test_metrics.py'),
     ('reported', 'diag-summary-swapped', 'common.py', 'diag = metrics.d_diagnostics(d, reals, fakes)', 'diag = metrics.d_diagnostics(d, fakes, reals)', 'tests/test_metrics.py'),
@@ -463,7 +463,7 @@ MUTANTS = [
     ('side-path', 'fresh-mreg-distance-kinds-swapped', 'methods/mode_reg.py', 'return sq.mean(1) if kind == "mean" else sq.sum(1)', 'return sq.sum(1) if kind == "mean" else sq.mean(1)', 'tests/test_mode_reg.py tests/test_settings.py tests/test_nets.py tests/test_closed_forms.py'),
     ('closed-form', 'fresh-mreg-set2-weights', 'methods/mode_reg.py', '"set2": [float(k + 1) for k in range(10)]', '"set2": [float(k) for k in range(10)]', 'tests/test_mode_reg.py tests/test_settings.py tests/test_nets.py tests/test_closed_forms.py'),
     ('closed-form', 'fresh-mreg-real-sample-count-floored', 'methods/mode_reg.py', 'for _ in range(-(-cfg.eval_samples // cfg.batch_size))])', 'for _ in range(cfg.eval_samples // cfg.batch_size)])', 'tests/test_mode_reg.py tests/test_settings.py tests/test_nets.py tests/test_closed_forms.py'),
-    ('reported', 'fresh-mreg-logged-rec-swapped', 'methods/mode_reg.py', 'rec_distance=float(dist.detach()), rec_neg_log_d=float(mode.detach())', 'rec_distance=float(mode.detach()), rec_neg_log_d=float(dist.detach())', 'tests/test_mode_reg.py tests/test_settings.py tests/test_nets.py tests/test_closed_forms.py'),
+    ('reported', 'fresh-mreg-logged-rec-swapped', 'methods/mode_reg.py', 'rec_distance=dist.detach(), rec_neg_log_d=mode.detach()', 'rec_distance=mode.detach(), rec_neg_log_d=dist.detach()', 'tests/test_mode_reg.py tests/test_settings.py tests/test_nets.py tests/test_closed_forms.py'),
     ('reported', 'fresh-mreg-table-kl-cell', 'methods/mode_reg.py', 'kl = [r[pre + "kl_train_modes"] for r in runs if pre + "kl_train_modes" in r]', 'kl = [r[pre + "kl_modes"] for r in runs if pre + "kl_modes" in r]', 'tests/test_mode_reg.py tests/test_settings.py tests/test_nets.py tests/test_closed_forms.py'),
     ('reported', 'fresh-mreg-grid-above-count', 'methods/mode_reg.py', "int((ms['reg'] > ms['gan']).sum())", "int((ms['gan'] > ms['reg']).sum())", 'tests/test_mode_reg.py tests/test_settings.py tests/test_nets.py tests/test_closed_forms.py'),
     ('routing', 'fresh-md-d2-is-d1', 'methods/mdgan.py', 'return g, d1, d2, e, norm', 'return g, d1, d1, e, norm', 'tests/test_mdgan.py tests/test_settings.py tests/test_nets.py tests/test_closed_forms.py'),
@@ -483,6 +483,13 @@ MUTANTS = [
     ('settings', 'fresh-pr-phase1-loss-dropped', 'methods/principled.py', '"eval_samples": 0},\n                               loss=cfg.loss)', '"eval_samples": 0})', 'tests/test_principled.py tests/test_settings.py tests/test_nets.py tests/test_closed_forms.py'),
     ("settings", "roth-train-prior-dropped", "methods/roth_reg.py", "                     prior=cfg.prior)", "                     )", "tests/test_settings.py tests/test_roth_reg.py"),
     ("data-nets", "run-crop-dropped", "common.py", "                                      crop=cfg.crop or None)", "                                      crop=None)", "tests/test_roth_reg.py"),
+    # issue 40: the NaN guard on the device, checked (one host sync) only where a line is logged or printed or a
+    # checkpoint written; batches drawn on the device
+    ("harness", "nan-guard-synced-every-step", "common.py", "        self.guard.add(done, losses)\n", "        self.guard.add(done, {k: float(v.detach()) for k, v in losses.items()})\n", "tests/test_run_contract.py::test_no_host_sync_between_two_logged_steps"),
+    ("harness", "nan-guard-unchecked-before-checkpoint", "common.py", "if log or ckpt or self.progress.due():", "if log or self.progress.due():", "tests/test_run_contract.py::test_a_nan_between_two_logged_steps_stops_the_run_before_the_next_checkpoint"),
+    ("harness", "nan-guard-names-last-bad-step", "runfiles.py", "new = ~torch.isfinite(values).all() & (self.first[0] == 0)", "new = ~torch.isfinite(values).all()", "tests/test_common.py::test_the_finite_guard_names_the_first_nonfinite_step_when_checked tests/test_run_contract.py"),
+    ("harness", "nan-guard-forgets-a-transient-nan", "runfiles.py", "self.first = torch.where(new, row, self.first)", "self.first = torch.where(new, row, torch.zeros_like(row))", "tests/test_run_contract.py::test_a_nan_between_two_logged_steps_stops_the_run_before_the_next_checkpoint"),
+    ("data-nets", "image-index-drawn-on-the-cpu", "data.py", "torch.randint(len(self.images), (n,), device=self.device)", "torch.randint(len(self.images), (n,)).to(self.device)", "tests/test_data.py::test_an_in_memory_image_set_draws_its_batch_index_on_its_device"),
 ]
 
 # Mutants that change no result, kept to remember why they survive.

@@ -3,6 +3,7 @@
 A new method is covered by adding it to METHODS (and its losses to POISON).
 """
 
+import collections
 import importlib
 import json
 import signal
@@ -180,6 +181,74 @@ def test_resume_refuses_another_configuration_and_unreadable_checkpoints(tmp_pat
     (tmp_path / "run" / "checkpoint.pt").write_bytes(b"truncated")
     with pytest.raises(common.UserError, match="cannot read .*checkpoint.pt.*delete it or run without --resume"):
         train(config(method, tmp_path, steps=40, resume=True))
+
+
+def test_a_nan_between_two_logged_steps_stops_the_run_before_the_next_checkpoint(tmp_path, monkeypatch):
+    """The guard is checked before every checkpoint, not only at logged steps: no checkpoint is written past a NaN,
+    and the step named is the first bad one, not the step where it was found."""
+    calls, g_loss = [0], B.g_loss
+
+    def once(*args):  # NaN at step 26 only: the run must stop all the same
+        calls[0] += 1
+        return g_loss(*args) * (float("nan") if calls[0] == 26 else 1.0)
+
+    monkeypatch.setattr(B, "g_loss", once)
+    with pytest.raises(common.NonFiniteLoss, match=r"^loss_g = nan at step 26; stopped, the last good checkpoint \(step 20\)"):
+        train(config("baselines", tmp_path, log_every=1000, ckpt_every=10))
+    assert torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=False)["step"] == 20
+
+
+# torch.Tensor's ways to a Python number or a host array: each waits for a GPU's queue to drain
+HOST_CONVERSIONS = ("item", "tolist", "__float__", "__int__", "__bool__", "__index__", "numpy", "cpu")
+
+
+def count_host_conversions(monkeypatch):
+    """Count the conversions our code (not torch's own, such as Adam's step counter, which lives on the CPU) makes,
+    by where a run is: "setup", k (generator step k's loop body), ("end", k) (end_step of step k)."""
+    counts, where = collections.Counter(), ["setup"]
+    ours = lambda f: f.startswith(str(ROOT)) and not any(p in f for p in (".venv", "site-packages", "/tests/"))
+
+    def counting(name, real):
+        def convert(self, *args, **kwargs):
+            if ours(sys._getframe(1).f_code.co_filename):
+                counts[where[0]] += 1
+            return real(self, *args, **kwargs)
+        return convert
+
+    for name in HOST_CONVERSIONS:
+        monkeypatch.setattr(torch.Tensor, name, counting(name, getattr(torch.Tensor, name)))
+    begin, end_step = common.Run.begin, common.Run.end_step
+
+    def begun(run, *args, **kwargs):
+        start = begin(run, *args, **kwargs)
+        where[0] = start + 1
+        return start
+
+    def ended(run, done, *args, **kwargs):
+        where[0] = ("end", done)
+        end_step(run, done, *args, **kwargs)
+        where[0] = done + 1
+
+    monkeypatch.setattr(common.Run, "begin", begun)
+    monkeypatch.setattr(common.Run, "end_step", ended)
+    monkeypatch.setattr(common.Progress, "due", lambda self: False)  # no timed progress line in these 8 steps
+    return counts
+
+
+@pytest.mark.parametrize("method,dataset", [(m, "ring8") for m in METHODS] + [("baselines", "digits"),
+                                                                             ("vral", "digits")])
+def test_no_host_sync_between_two_logged_steps(tmp_path, monkeypatch, method, dataset):
+    """Issue 40: a GPU run waits on the host only at a logged step (or a checkpoint, or a progress line), where the
+    NaN guard is checked: no other step turns a tensor into a Python number, in the loop or in end_step."""
+    counts = count_host_conversions(monkeypatch)
+    # no figures of D's field or of the samples' density at given steps (they sync, as a logged step does)
+    no_figures = {"roth": dict(snapshot_every=0), "zero-gp": dict(field_steps=()), "mode-reg": dict(heat_steps=()),
+                  "mdgan": dict(heat_steps=())}.get(method, {})
+    train(config(method, tmp_path, dataset=dataset, steps=8, log_every=4, ckpt_every=4, sample_every=100,
+                 batch_size=16, **no_figures))
+    quiet = [k for k in range(1, 9) if counts[k]] + [("end", k) for k in (1, 2, 3, 5, 6, 7) if counts[("end", k)]]
+    assert not quiet, {k: counts[k] for k in quiet}
+    assert counts[("end", 4)] > 0 and counts[("end", 8)] > 0  # the counter sees the logged steps' conversions
 
 
 def test_nan_before_the_first_checkpoint_says_so(tmp_path, monkeypatch):
