@@ -225,9 +225,10 @@ bench: $(DEPS)
 
 # How many cifar-vral runs one GPU should hold (bench.py --gpu-check, under 8 minutes): the grid's VRAL 50:1 run
 # (`make cifar-vral PRINT=1`) on random stand-in 32 px images, alone for 60 s, then 4 and 8 at once on the same GPU
-# for 30 s, each without and with --compile: steps/s per run and in all, GPU memory, and the projected wall time of
-# the whole cifar-vral grid for the best setting, with its command (GPUS=0,0,0,0 make -j 4 cifar-vral ...).
-# OUT/gpu-check/gpu-check.md; a GPU's is kept in results/bench/. SMOKE=1: 2 runs at once, 1 s (on the CPU too).
+# for 25 s, each without and with --compile (within 450 s: a setting that would end later is skipped, one running
+# then is stopped): steps/s per run and in all, GPU memory, and the projected wall time of the whole cifar-vral grid
+# for the best setting, with its command (GPUS=0,0,0,0 make -j 4 cifar-vral ...). Writes OUT/gpu-check/gpu-check.md
+# (a GPU's is kept in results/bench/). SMOKE=1: 2 runs at once, 1 s each (on the CPU too).
 gpu-check: $(DEPS)
 	$(PY) -m bench --gpu-check --device $(DEVICE) $(GPU_CHECK) --out $(OUT)/gpu-check
 

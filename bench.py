@@ -3,6 +3,7 @@
     python -m bench                                   digits (8x8, DCGAN nets), batch 64, on --device auto
     python -m bench --dataset ring8 --device cpu      the toy MLPs
     python -m bench --only nonsaturating,roth,0-gp    a few rows
+    python -m bench --gpu-check --device cuda         make gpu-check: cifar-vral runs per GPU, --compile or not
 
 A step is what each script's `train(cfg)` does between two calls of
 `common.Run.end_step`: one generator update with its discriminator update (1:1,
@@ -26,6 +27,10 @@ with its regularizer off (Roth gamma 0, 0-GP with no penalty, Reg-GAN's
 `--model gan`), on the same nets: the regularizer's own cost.
 
 Writes OUT/bench.md (the table), bench.json (every round's times) and bench.png.
+
+`--gpu-check` (`make gpu-check`, under 8 minutes) times the `make cifar-vral` grid's VRAL 50:1 command on stand-in
+images, alone and n at once on one GPU, without and with `--compile`, each run in its own process
+(`gpu_worker`), and projects the whole grid's wall time for the best setting (`projection`).
 
 `--d-step` adds the regularizers' own cost per D step (Roth et al. sec. 5.3; the 0-GP penalties): D steps with
 and without the regularizer on the same nets and batches, alternating in blocks (`interleaved_timing`), as a ratio.
@@ -356,8 +361,9 @@ def gpu_worker(flags, out, warmup, seconds, ready, n):
     common.write_json(out, res)
 
 
-def check_setting(flags, n, seconds, warmup, folder):
-    """n runs of `flags` at once, each in its own process (gpu_worker): their results, or {"error": ...}."""
+def check_setting(flags, n, seconds, warmup, folder, deadline=float("inf")):
+    """n runs of `flags` at once, each in its own process (gpu_worker): their results, or {"error": ...}. Runs still
+    going at `deadline` (time.time()) are stopped."""
     folder.mkdir(parents=True)
     (folder / "ready").mkdir()
     env = {**os.environ, "OMP_NUM_THREADS": str(max(1, (os.cpu_count() or 1) // n)),  # the CPU shared out, and
@@ -370,11 +376,15 @@ def check_setting(flags, n, seconds, warmup, folder):
             procs.append(subprocess.Popen([sys.executable, "-c", "import json, sys, bench; bench.gpu_worker("
                                            "**json.loads(sys.argv[1]))", json.dumps(kw)], cwd=ROOT, env=env,
                                           stdout=log, stderr=subprocess.STDOUT))
+    late = False
     while any(p.poll() is None for p in procs):
-        if any(p.poll() for p in procs):  # one run failed: the others would wait for it at the barrier
+        late = time.time() > deadline
+        if late or any(p.poll() for p in procs):  # one run failed: the others would wait for it at the barrier
             for p in procs:
                 p.kill()
         time.sleep(0.2)
+    if late:
+        return {"error": "stopped: the check's time (--check-budget) ran out"}
     codes = [p.returncode for p in procs]
     failed = next((i for i, c in enumerate(codes) if c > 0), next((i for i, c in enumerate(codes) if c), None))
     if failed is not None:
@@ -403,12 +413,13 @@ def hours(s):
     return f"{s / 3600:.1f} h" if s >= 3600 else f"{s / 60:.0f} min"
 
 
-def gpu_check(device="cuda", runs=(1, 4, 8), seconds=60.0, shared_seconds=30.0, warmup=3, budget=450.0,
+def gpu_check(device="cuda", runs=(1, 4, 8), seconds=60.0, shared_seconds=25.0, warmup=3, budget=450.0,
               out="runs/gpu-check"):
     """`make gpu-check`: the grid's VRAL run with the highest ratio, alone for `seconds`, then len(runs) - 1 more
     settings with n runs at once on the same GPU for `shared_seconds`, each without and with --compile; steps/s per
     run, the aggregate, GPU memory, and the projected wall time of the grid for the best setting. A setting that
-    would start after `budget` seconds is skipped; if --compile fails, its other settings are skipped."""
+    whose timed window would end after `budget` seconds is skipped, one still running then is stopped; if --compile
+    fails, its other settings are skipped."""
     t_start, grid = time.time(), grid_commands()
     results = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -420,14 +431,15 @@ def gpu_check(device="cuda", runs=(1, 4, 8), seconds=60.0, shared_seconds=30.0, 
                     + (" --compile" if c else "") for c in (False, True)}
         for n in runs:
             for compiled in (False, True):
-                setting = {"runs": n, "compile": compiled}
-                if time.time() - t_start > budget:
+                setting, timed = {"runs": n, "compile": compiled}, seconds if n == 1 else shared_seconds
+                if time.time() + timed > t_start + budget:
                     setting["error"] = f"skipped: the check's budget of {budget:g} s was spent"
                 elif compiled and any(r["compile"] and "error" in r for r in results):
                     setting["error"] = "skipped: --compile failed above"
                 else:
-                    setting.update(check_setting(flags[compiled], n, seconds if n == 1 else shared_seconds, warmup,
-                                                 Path(tmp) / f"{n}-{'compiled' if compiled else 'eager'}"))
+                    setting.update(check_setting(flags[compiled], n, timed, warmup,
+                                                 Path(tmp) / f"{n}-{'compiled' if compiled else 'eager'}",
+                                                 t_start + budget))
                 results.append(setting)
                 print(setting_line(setting), flush=True)
     ok = [r for r in results if "error" not in r]
@@ -504,13 +516,14 @@ def main(argv=None):
                          "--compile, on stand-in 32 px images; steps/s, memory, the grid's projected wall time")
     ap.add_argument("--check-runs", default="1,4,8", help="--gpu-check: runs at once on the GPU, one setting each")
     ap.add_argument("--check-seconds", type=float, default=60, help="--gpu-check: timed seconds of the run alone")
-    ap.add_argument("--check-shared-seconds", type=float, default=30,
+    ap.add_argument("--check-shared-seconds", type=float, default=25,
                     help="--gpu-check: timed seconds of n runs at once (their windows overlap: each starts timing "
                          "when all are warm)")
     ap.add_argument("--check-warmup", type=int, default=3,
                     help="--gpu-check: untimed generator steps of each run (compiling and one logged step included)")
     ap.add_argument("--check-budget", type=float, default=450,
-                    help="--gpu-check: seconds after which no further setting starts (the rest are reported skipped)")
+                    help="--gpu-check: the whole check's seconds: a setting that cannot end in them is skipped, "
+                         "one still running at the end is stopped (both reported)")
     a = ap.parse_args(argv)
     if a.gpu_check:
         try:

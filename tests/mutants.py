@@ -490,6 +490,15 @@ MUTANTS = [
     ("harness", "nan-guard-names-last-bad-step", "runfiles.py", "new = ~torch.isfinite(values).all() & (self.first[0] == 0)", "new = ~torch.isfinite(values).all()", "tests/test_common.py::test_the_finite_guard_names_the_first_nonfinite_step_when_checked tests/test_run_contract.py"),
     ("harness", "nan-guard-forgets-a-transient-nan", "runfiles.py", "self.first = torch.where(new, row, self.first)", "self.first = torch.where(new, row, torch.zeros_like(row))", "tests/test_run_contract.py::test_a_nan_between_two_logged_steps_stops_the_run_before_the_next_checkpoint"),
     ("data-nets", "image-index-drawn-on-the-cpu", "data.py", "torch.randint(len(self.images), (n,), device=self.device)", "torch.randint(len(self.images), (n,)).to(self.device)", "tests/test_data.py::test_an_in_memory_image_set_draws_its_batch_index_on_its_device"),
+    # issue 40: the fast GPU settings reach torch, --compile spares the penalized Ds, make gpu-check
+    ("settings", "tf32-flag-ignored", "common.py", "cuda_defaults(self.device, cfg.tf32)", "cuda_defaults(self.device, True)", "tests/test_run_contract.py::test_the_fast_cuda_settings_reach_torch"),
+    ("settings", "cuda-defaults-on-the-cpu-too", "nets.py", '    if torch.device(device).type == "cuda":\n        torch.backends.cudnn.benchmark', '    if True:\n        torch.backends.cudnn.benchmark', "tests/test_run_contract.py::test_the_fast_cuda_settings_reach_torch"),
+    ("settings", "compile-flag-ignored", "common.py", "        if self.cfg.compile:\n", "        if False:\n", "tests/test_run_contract.py::test_compile_compiles_every_net_but_a_penalized_d"),
+    ("settings", "compile-penalized-d-too", "methods/zero_gp.py", 'eager=("d",) if cfg.penalty != "none" else ()', "eager=()", "tests/test_run_contract.py::test_compile_compiles_every_net_but_a_penalized_d"),
+    ("settings", "compile-no-cuda-graphs", "nets.py", 'COMPILE_MODE = {"cuda": "reduce-overhead"}', "COMPILE_MODE = {}", "tests/test_run_contract.py::test_compile_compiles_every_net_but_a_penalized_d"),
+    ("reported", "gpu-check-projection-one-slot", "bench.py", "sum(work) / (n * per_s)", "sum(work) / per_s", "tests/test_bench.py::test_the_gpu_check_projects_the_grid_from_the_timed_rate"),
+    ("settings", "gpu-check-times-the-first-ratio", "bench.py", 'max(vral, key=lambda c: int(flag_value(c, "--d-steps", 1)))', "vral[0]", "tests/test_bench.py::test_the_gpu_check_times_the_grids_vral_run_with_the_highest_ratio"),
+    ("harness", "gpu-check-failed-run-left-waiting", "bench.py", "if late or any(p.poll() for p in procs):", "if late:", "tests/test_bench.py::test_a_failed_gpu_check_setting_says_why_and_stops_its_other_runs"),
 ]
 
 # Mutants that change no result, kept to remember why they survive.
