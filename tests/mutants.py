@@ -495,6 +495,7 @@ MUTANTS = [
     ("settings", "cuda-defaults-on-the-cpu-too", "nets.py", '    if torch.device(device).type == "cuda":\n        torch.backends.cudnn.benchmark', '    if True:\n        torch.backends.cudnn.benchmark', "tests/test_run_contract.py::test_the_fast_cuda_settings_reach_torch"),
     ("settings", "compile-flag-ignored", "common.py", "        if self.cfg.compile:\n", "        if False:\n", "tests/test_run_contract.py::test_compile_compiles_every_net_but_a_penalized_d"),
     ("settings", "compile-penalized-d-too", "methods/zero_gp.py", 'eager=("d",) if cfg.penalty != "none" else ()', "eager=()", "tests/test_run_contract.py::test_compile_compiles_every_net_but_a_penalized_d"),
+    ("harness", "compile-not-resumable", "runfiles.py", '"inception_weights", "tf32", "compile"}', '"inception_weights", "tf32"}', "tests/test_run_contract.py::test_a_run_resumes_with_compile_and_tf32_changed"),
     ("settings", "compile-no-cuda-graphs", "nets.py", 'COMPILE_MODE = {"cuda": "reduce-overhead"}', "COMPILE_MODE = {}", "tests/test_run_contract.py::test_compile_compiles_every_net_but_a_penalized_d"),
     ("reported", "gpu-check-projection-one-slot", "bench.py", "sum(work) / (n * per_s)", "sum(work) / per_s", "tests/test_bench.py::test_the_gpu_check_projects_the_grid_from_the_timed_rate"),
     ("settings", "gpu-check-times-the-first-ratio", "bench.py", 'max(vral, key=lambda c: int(flag_value(c, "--d-steps", 1)))', "vral[0]", "tests/test_bench.py::test_the_gpu_check_times_the_grids_vral_run_with_the_highest_ratio"),

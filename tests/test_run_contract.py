@@ -290,6 +290,14 @@ def test_compile_compiles_every_net_but_a_penalized_d(tmp_path, monkeypatch, met
     assert seen[-1][1] == {"mode": "reduce-overhead"}  # CUDA graphs on the GPU
 
 
+def test_a_run_resumes_with_compile_and_tf32_changed(tmp_path, monkeypatch):
+    """--compile and --tf32 change how fast a run computes, not what: a run may resume with either changed."""
+    monkeypatch.setattr(torch.nn.Module, "compile", lambda net, **kw: None)
+    train(config("baselines", tmp_path, steps=2))
+    train(config("baselines", tmp_path, steps=4, resume=True, compile=True, tf32=False))
+    assert [r["step"] for r in common.read_jsonl(tmp_path / "run" / "metrics.jsonl")][-1] == 4
+
+
 class Stop(Exception):
     pass
 
