@@ -280,8 +280,11 @@ def plot(res, path):
 def grid_commands(target="cifar-vral"):
     """The commands of `make <target> PRINT=1`, one per run. Under make (`make gpu-check`) the variables given to
     it (SMOKE=1, OUT, ...) reach this make too, through MAKEFLAGS."""
-    r = subprocess.run(["make", "-s", "--no-print-directory", target, "PRINT=1"], cwd=ROOT, capture_output=True,
-                       text=True)
+    try:
+        r = subprocess.run(["make", "-s", "--no-print-directory", target, "PRINT=1"], cwd=ROOT, capture_output=True,
+                           text=True)
+    except FileNotFoundError:
+        raise common.UserError(f"--gpu-check reads the grid from `make {target} PRINT=1`: make is not installed")
     lines = [l for l in r.stdout.splitlines() if " -m methods." in l]
     if r.returncode or not lines:
         raise common.UserError(f"`make {target} PRINT=1` listed no runs: {r.stderr.strip()[-300:]}")
