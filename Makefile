@@ -3,6 +3,7 @@
 #   make demo            four losses on ring8, side by side (75 s of training on one idle CPU core, README)
 #   make test            the test suite (creates .venv and installs requirements.txt first)
 #   make bench           the step cost of every method as a ratio to the -log D GAN's (bench.md)
+#   make gpu-check       how many cifar-vral runs one GPU should hold, with and without --compile (under 8 min)
 #   make <target> SMOKE=1  the same pipeline with tiny step counts, small batches and images (and random stand-in
 #                          images where a real data set is missing): what the tests run
 #
@@ -14,7 +15,8 @@
 #   GPUS=0,1  each run takes the first GPU of the list that no other run holds (with_gpu.sh; locks in GPU_LOCKS)
 # Variables: OUT (run folders, default runs; runs/smoke with SMOKE=1), DATA (data root, default data),
 # DEVICE (auto|cpu|cuda), SEED, SEEDS, PY (python; default .venv/bin/python), DOWNLOAD (1: MNIST and CIFAR-10
-# download themselves into DATA on first use, CelebA is tried; 0: never).
+# download themselves into DATA on first use, CelebA is tried; 0: never), FLAGS (more flags for every training
+# run, e.g. FLAGS=--compile or FLAGS=--no-tf32).
 
 PY ?= .venv/bin/python
 DEPS ?= .venv/.installed
@@ -27,7 +29,7 @@ ifneq ($(strip $(CMDLINE_VARS)),)
   KNOWN_VARS := $(shell grep -o '[$$]([A-Z_][A-Z0-9_]*)' $(firstword $(MAKEFILE_LIST)) | tr -d '$$()' | sort -u)
   UNKNOWN_VARS := $(filter-out $(KNOWN_VARS),$(CMDLINE_VARS))
   ifneq ($(UNKNOWN_VARS),)
-    $(error unknown variable $(UNKNOWN_VARS) (mistyped?); the Makefile reads SMOKE, OUT, DATA, DEVICE, SEED, SEEDS, GPUS, PRINT, DOWNLOAD, GRID, RUN and the step counts named in it)
+    $(error unknown variable $(UNKNOWN_VARS) (mistyped?); the Makefile reads SMOKE, OUT, DATA, DEVICE, SEED, SEEDS, GPUS, PRINT, DOWNLOAD, FLAGS, GRID, RUN and the step counts named in it)
   endif
 endif
 ifeq ($(filter 0 1,$(SMOKE)),)
@@ -52,13 +54,13 @@ SEED ?= 0
 DOWNLOAD ?= 1
 DL = $(if $(filter 0,$(DOWNLOAD)),--no-download)
 
-BASE = $(PY) -m methods.baselines --device $(DEVICE) --seed $(SEED) --data-root $(DATA) $(DL)
-PRINCIPLED_RUN = $(PY) -m methods.principled --device $(DEVICE) --seed $(SEED) --data-root $(DATA) --overwrite $(DL)
-VRAL = $(PY) -m methods.vral --device $(DEVICE) --seed $(SEED) --data-root $(DATA) $(DL)
-ROTH = $(PY) -m methods.roth_reg --device $(DEVICE) --seed $(SEED) --data-root $(DATA) $(DL)
-ZGP = $(PY) -m methods.zero_gp --device $(DEVICE) --data-root $(DATA) $(DL)
-MREG = $(PY) -m methods.mode_reg --device $(DEVICE) --data-root $(DATA) $(DL)
-MDG = $(PY) -m methods.mdgan --device $(DEVICE) --data-root $(DATA) $(DL)
+BASE = $(PY) -m methods.baselines --device $(DEVICE) --seed $(SEED) --data-root $(DATA) $(DL) $(FLAGS)
+PRINCIPLED_RUN = $(PY) -m methods.principled --device $(DEVICE) --seed $(SEED) --data-root $(DATA) --overwrite $(DL) $(FLAGS)
+VRAL = $(PY) -m methods.vral --device $(DEVICE) --seed $(SEED) --data-root $(DATA) $(DL) $(FLAGS)
+ROTH = $(PY) -m methods.roth_reg --device $(DEVICE) --seed $(SEED) --data-root $(DATA) $(DL) $(FLAGS)
+ZGP = $(PY) -m methods.zero_gp --device $(DEVICE) --data-root $(DATA) $(DL) $(FLAGS)
+MREG = $(PY) -m methods.mode_reg --device $(DEVICE) --data-root $(DATA) $(DL) $(FLAGS)
+MDG = $(PY) -m methods.mdgan --device $(DEVICE) --data-root $(DATA) $(DL) $(FLAGS)
 SEEDS ?= $(SEED)
 
 # $(call run,<run folder>,<command>) declares the run's summary.json as a file target (the command with
@@ -140,6 +142,7 @@ ifeq ($(SMOKE),1)
   MDG_DIGITS = --steps 4 --batch-size 16 --image-size 16 --g-width 16 --d-width 16 --third-party-steps 5 --third-party-sigma 0.5
   MDG_CELEBA = --steps 3 --batch-size 16 --image-size 16 --g-width 16 --d-width 16 --third-party-steps 5 --third-party-sigma 3.5
   BENCH = --rounds 2 --warmup 1 --steps 2 --batch-size 16 --d-step-iters 2 --d-step-repeats 2
+  GPU_CHECK = --check-runs 2 --check-seconds 1 --check-shared-seconds 1 --check-warmup 1
   REPRO_SEEDS = 0 1
   REPRO_TARGETS = toy-mode-reg toy-zero-gp-surface
 else
@@ -181,9 +184,10 @@ else
   MDG_DIGITS = --steps 2000 --image-size 32 --g-width 16 --d-width 16 --third-party-sigma 0.5 1.0 --eval-samples 10000
   MDG_CELEBA = --steps 63300 --third-party-sigma 3.5 4.0
   BENCH =
+  GPU_CHECK =
 endif
 
-.PHONY: FORCE setup test test-all demo clean bench fid reproduce-cpu toy-baselines digits-baselines \
+.PHONY: FORCE setup test test-all demo clean bench gpu-check fid reproduce-cpu toy-baselines digits-baselines \
 	digits-principled mnist-principled cifar-principled \
 	digits-vral cifar-vral celeba-vral celeba-vral-lipschitz \
 	toy-roth digits-roth cifar-roth cifar-roth-crosstest celeba-roth lsun-roth \
@@ -218,6 +222,15 @@ demo: $(foreach l,$(DEMO_LOSSES),$(call run,$(OUT)/demo/$(l),\
 BENCH_DATA ?= digits
 bench: $(DEPS)
 	$(PY) -m bench --dataset $(BENCH_DATA) --device $(DEVICE) $(BENCH) --out $(OUT)/bench
+
+# How many cifar-vral runs one GPU should hold (bench.py --gpu-check, under 8 minutes): the grid's VRAL 50:1 run
+# (`make cifar-vral PRINT=1`) on random stand-in 32 px images, alone for 60 s, then 4 and 8 at once on the same GPU
+# for 25 s, each without and with --compile (within 450 s: a setting that would end later is skipped, one running
+# then is stopped): steps/s per run and in all, GPU memory, and the projected wall time of the whole cifar-vral grid
+# for the best setting, with its command (GPUS=0,0,0,0 make -j 4 cifar-vral ...). Writes OUT/gpu-check/gpu-check.md
+# (a GPU's is kept in results/bench/). SMOKE=1: 2 runs at once, 1 s each (on the CPU too).
+gpu-check: $(DEPS)
+	$(PY) -m bench --gpu-check --device $(DEVICE) $(GPU_CHECK) --out $(OUT)/gpu-check
 
 # Every CPU-sized experiment of every paper (the toy and digits targets) once per seed of REPRO_SEEDS, each seed
 # into OUT/reproduce/s<seed> with the targets' own layout, then REPRODUCTION.md, generated by reproduce.py from

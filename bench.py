@@ -3,6 +3,7 @@
     python -m bench                                   digits (8x8, DCGAN nets), batch 64, on --device auto
     python -m bench --dataset ring8 --device cpu      the toy MLPs
     python -m bench --only nonsaturating,roth,0-gp    a few rows
+    python -m bench --gpu-check --device cuda         make gpu-check: cifar-vral runs per GPU, --compile or not
 
 A step is what each script's `train(cfg)` does between two calls of
 `common.Run.end_step`: one generator update with its discriminator update (1:1,
@@ -27,6 +28,10 @@ with its regularizer off (Roth gamma 0, 0-GP with no penalty, Reg-GAN's
 
 Writes OUT/bench.md (the table), bench.json (every round's times) and bench.png.
 
+`--gpu-check` (`make gpu-check`, under 8 minutes) times the `make cifar-vral` grid's VRAL 50:1 command on stand-in
+images, alone and n at once on one GPU, without and with `--compile`, each run in its own process
+(`gpu_worker`), and projects the whole grid's wall time for the best setting (`projection`).
+
 `--d-step` adds the regularizers' own cost per D step (Roth et al. sec. 5.3; the 0-GP penalties): D steps with
 and without the regularizer on the same nets and batches, alternating in blocks (`interleaved_timing`), as a ratio.
 """
@@ -34,8 +39,13 @@ and without the regularizer on the same nets and batches, alternating in blocks 
 import argparse
 import gc
 import importlib
+import json
+import os
 import platform
+import re
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -69,6 +79,7 @@ METHODS = [
     ("mdgan", "mdgan", "", "reg-gan-gan"),
 ]
 REFERENCE = "nonsaturating"
+ROOT = Path(__file__).resolve().parent
 IMAGE_FLAGS = {"zero_gp": "--arch dcgan"}  # the other scripts build DCGANs on images already
 
 
@@ -261,6 +272,227 @@ def plot(res, path):
     figures.save(fig, path)
 
 
+# --------------------------------------------------------------------------
+# --gpu-check: how many cifar-vral runs one GPU should hold, with or without --compile
+# --------------------------------------------------------------------------
+
+
+def grid_commands(target="cifar-vral"):
+    """The commands of `make <target> PRINT=1`, one per run. Under make (`make gpu-check`) the variables given to
+    it (SMOKE=1, OUT, ...) reach this make too, through MAKEFLAGS."""
+    try:
+        r = subprocess.run(["make", "-s", "--no-print-directory", target, "PRINT=1"], cwd=ROOT, capture_output=True,
+                           text=True)
+    except FileNotFoundError:
+        raise common.UserError(f"--gpu-check reads the grid from `make {target} PRINT=1`: make is not installed")
+    lines = [l for l in r.stdout.splitlines() if " -m methods." in l]
+    if r.returncode or not lines:
+        raise common.UserError(f"`make {target} PRINT=1` listed no runs: {r.stderr.strip()[-300:]}")
+    return lines
+
+
+def flag_value(command, name, default=None):
+    m = re.search(rf"(?<!\S){re.escape(name)} (\S+)", command)
+    return m.group(1) if m else default
+
+
+def check_command(grid):
+    """The flags of the grid's VRAL run with the highest training ratio (cifar-vral: 50:1), without those of its
+    place (--device, --data-root, --out, --resume) and length (--steps), and without --compile."""
+    vral = [c for c in grid if "-m methods.vral" in c and flag_value(c, "--variant") == "vral"]
+    if not vral:
+        raise common.UserError("the grid has no `methods.vral --variant vral` run to time")
+    cmd = max(vral, key=lambda c: int(flag_value(c, "--d-steps", 1))).split(" -m methods.vral ", 1)[1]
+    for name in ("--device", "--data-root", "--out", "--steps"):
+        cmd = re.sub(rf"(?<!\S){name} \S+", "", cmd)
+    return " ".join(re.sub(r"(?<!\S)--(resume|stand-in|no-download|compile)(?!\S)", "", cmd).split())
+
+
+def gpu_worker(flags, out, warmup, seconds, ready, n):
+    """One run of a --gpu-check setting, in its own process: `python -m methods.vral <flags>`. After `warmup`
+    generator steps (compiling and a logged step with its diagnostics included) it waits until the other n - 1 runs
+    are warm too (a file each in `ready`), then counts the generator steps it makes in `seconds`, with one device
+    sync at each end of that window (the run's own syncs, at its logged steps, in between). Writes `out` (JSON)."""
+    from methods import vral
+    cfg = common.parse_config(vral.Config, vral.__doc__, flags.split())
+    real_end_step, res, t_start = common.Run.end_step, {}, time.perf_counter()
+
+    def sync(run):
+        if run.device.type == "cuda":
+            torch.cuda.synchronize(run.device)
+
+    def memory(run):
+        if run.device.type != "cuda":
+            return {}
+        free, total = torch.cuda.mem_get_info(run.device)
+        return {"gpu_used_gib": (total - free) / 2**30, "gpu_total_gib": total / 2**30,
+                "max_allocated_gib": torch.cuda.max_memory_allocated(run.device) / 2**30,
+                "device_name": torch.cuda.get_device_name(run.device)}
+
+    def end_step(run, done, losses, **extra):
+        if done == warmup:  # a logged step inside the warm-up: its diagnostics are compiled there, not timed
+            log_every, run.cfg.log_every = run.cfg.log_every, done
+            real_end_step(run, done, losses, **extra)
+            run.cfg.log_every = log_every
+        else:
+            real_end_step(run, done, losses, **extra)
+        if done == warmup:
+            sync(run)
+            res["warmup_s"], res["device"] = time.perf_counter() - t_start, str(run.device)
+            Path(ready, str(os.getpid())).touch()
+            while len(os.listdir(ready)) < n:  # every run warm: the timed windows overlap
+                if time.perf_counter() - t_start > 1800:
+                    raise RuntimeError(f"waited 30 minutes for {n} runs to warm up")
+                time.sleep(0.05)
+            res.update(memory(run))  # every run alive and warm
+            sync(run)
+            res["t0"], res["s0"] = time.perf_counter(), done
+        elif "t0" in res and time.perf_counter() - res["t0"] >= seconds:
+            sync(run)
+            res["seconds"], res["steps"] = time.perf_counter() - res["t0"], done - res["s0"]
+            res["max_allocated_gib"] = memory(run).get("max_allocated_gib")
+            raise Stop
+
+    common.Run.end_step = end_step
+    try:
+        vral.train(cfg)
+    except Stop:
+        pass
+    finally:
+        common.Run.end_step = real_end_step
+    res["steps_per_s"] = res["steps"] / res["seconds"]
+    common.write_json(out, res)
+
+
+def check_setting(flags, n, seconds, warmup, folder, deadline=float("inf")):
+    """n runs of `flags` at once, each in its own process (gpu_worker): their results, or {"error": ...}. Runs still
+    going at `deadline` (time.time()) are stopped."""
+    folder.mkdir(parents=True)
+    (folder / "ready").mkdir()
+    env = {**os.environ, "OMP_NUM_THREADS": str(max(1, (os.cpu_count() or 1) // n)),  # the CPU shared out, and
+           "TORCHINDUCTOR_COMPILE_THREADS": str(max(1, (os.cpu_count() or 1) // n))}  # inductor's compile workers
+    procs = []
+    for i in range(n):
+        kw = dict(flags=f"{flags} --out {folder}/run{i}", out=str(folder / f"run{i}.json"), warmup=warmup,
+                  seconds=seconds, ready=str(folder / "ready"), n=n)
+        with open(folder / f"run{i}.log", "w") as log:
+            procs.append(subprocess.Popen([sys.executable, "-c", "import json, sys, bench; bench.gpu_worker("
+                                           "**json.loads(sys.argv[1]))", json.dumps(kw)], cwd=ROOT, env=env,
+                                          stdout=log, stderr=subprocess.STDOUT))
+    late = False
+    while any(p.poll() is None for p in procs):
+        late = time.time() > deadline
+        if late or any(p.poll() for p in procs):  # one run failed: the others would wait for it at the barrier
+            for p in procs:
+                p.kill()
+        time.sleep(0.2)
+    if late:
+        return {"error": "stopped: the check's time (--check-budget) ran out"}
+    codes = [p.returncode for p in procs]
+    failed = next((i for i, c in enumerate(codes) if c > 0), next((i for i, c in enumerate(codes) if c), None))
+    if failed is not None:
+        tail = (folder / f"run{failed}.log").read_text().strip().splitlines()[-3:]
+        return {"error": f"run {failed + 1} of {n} failed: " + " / ".join(tail)}
+    runs = [json.loads((folder / f"run{i}.json").read_text()) for i in range(n)]
+    rates = [r["steps_per_s"] for r in runs]
+    return {"workers": runs, "per_run": statistics.mean(rates), "per_run_min": min(rates), "per_run_max": max(rates),
+            "aggregate": sum(rates), "warmup_s": max(r["warmup_s"] for r in runs),
+            "gpu_used_gib": max(r.get("gpu_used_gib", -1) for r in runs),  # -1: not a GPU
+            "max_allocated_gib": max(r.get("max_allocated_gib") or -1 for r in runs),
+            "device_name": runs[0].get("device_name", platform.processor() or platform.machine())}
+
+
+def projection(grid, d_steps, rate, n):
+    """The grid's wall time (s) on one GPU holding n runs at once, each making `rate` generator steps per second at
+    `d_steps` D steps per G step: every run's work counted in (D + G) steps at the timed run's cost per step (the
+    baselines' steps are cheaper, so this errs long), shared out over the n slots; at least the longest run's time
+    at the per-run rate. Returns (seconds, the work in (D + G) steps, the longest run's)."""
+    work = [int(flag_value(c, "--steps")) * (int(flag_value(c, "--d-steps", 1)) + 1) for c in grid]
+    per_s = rate * (d_steps + 1)  # (D + G) steps per second, one run
+    return max(sum(work) / (n * per_s), max(work) / per_s), sum(work), max(work)
+
+
+def hours(s):
+    return f"{s / 3600:.1f} h" if s >= 3600 else f"{s / 60:.0f} min"
+
+
+def gpu_check(device="cuda", runs=(1, 4, 8), seconds=60.0, shared_seconds=25.0, warmup=3, budget=450.0,
+              out="runs/gpu-check"):
+    """`make gpu-check`: the grid's VRAL run with the highest ratio, alone for `seconds`, then len(runs) - 1 more
+    settings with n runs at once on the same GPU for `shared_seconds`, each without and with --compile; steps/s per
+    run, the aggregate, GPU memory, and the projected wall time of the grid for the best setting. A setting that
+    whose timed window would end after `budget` seconds is skipped, one still running then is stopped; if --compile
+    fails, its other settings are skipped."""
+    t_start, grid = time.time(), grid_commands()
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        command = check_command(grid)
+        d_steps = int(flag_value(command, "--d-steps", 1))
+        print(f"gpu-check: python -m methods.vral {command}, on stand-in images", flush=True)
+        # stand-in images (no CIFAR-10 needed) and no end in sight
+        flags = {c: f"{command} --steps {10 ** 9} --data-root {tmp}/data --stand-in --no-download --device {device}"
+                    + (" --compile" if c else "") for c in (False, True)}
+        for n in runs:
+            for compiled in (False, True):
+                setting, timed = {"runs": n, "compile": compiled}, seconds if n == 1 else shared_seconds
+                if time.time() + timed > t_start + budget:
+                    setting["error"] = f"skipped: the check's budget of {budget:g} s was spent"
+                elif compiled and any(r["compile"] and "error" in r for r in results):
+                    setting["error"] = "skipped: --compile failed above"
+                else:
+                    setting.update(check_setting(flags[compiled], n, timed, warmup,
+                                                 Path(tmp) / f"{n}-{'compiled' if compiled else 'eager'}",
+                                                 t_start + budget))
+                results.append(setting)
+                print(setting_line(setting), flush=True)
+    ok = [r for r in results if "error" not in r]
+    if not ok:
+        raise common.UserError("every setting failed: " + results[0]["error"])
+    best = max(ok, key=lambda r: r["aggregate"])
+    wall, work, longest = projection(grid, d_steps, best["per_run"], best["runs"])
+    res = {"device": ok[0]["workers"][0]["device"], "device_name": ok[0]["device_name"], "torch": torch.__version__, "command": command,
+           "d_steps": d_steps, "warmup": warmup, "seconds": seconds, "shared_seconds": shared_seconds,
+           "settings": results, "grid_runs": len(grid), "grid_work": work, "grid_longest": longest,
+           "best": {"runs": best["runs"], "compile": best["compile"], "projected_s": wall},
+           "check_seconds": round(time.time() - t_start, 1)}
+    text = check_report(res)
+    path = Path(out)
+    path.mkdir(parents=True, exist_ok=True)
+    common.write_json(path / "gpu-check.json", res)
+    (path / "gpu-check.md").write_text(text)
+    print(text + f"done: {path}/gpu-check.md")
+    return res
+
+
+def setting_line(r):
+    head = f"| {r['runs']} | {'yes' if r['compile'] else 'no'} |"
+    if "error" in r:
+        return f"{head} {r['error']} | | | | |"
+    gib = lambda x: f"{x:.2f}" if x >= 0 else "-"
+    return (f"{head} {r['warmup_s']:.0f} | {r['per_run']:.3f} ({r['per_run_min']:.3f}-{r['per_run_max']:.3f}) | "
+            f"{r['aggregate']:.3f} | {gib(r['gpu_used_gib'])} | {gib(r['max_allocated_gib'])} |")
+
+
+def check_report(res):
+    best = res["best"]
+    n = best["runs"]
+    gpus = ",".join(["0"] * n)
+    lines = [f"`make gpu-check` on {res['device']} ({res['device_name']}, torch {res['torch']}): "
+             f"`python -m methods.vral {res['command']}` on random stand-in images, timed for {res['seconds']:g} s "
+             f"alone and {res['shared_seconds']:g} s when n run at once (after {res['warmup']} warm-up generator "
+             f"steps each, compiling included); the whole check took {res['check_seconds']:.0f} s.", "",
+             "| runs at once | --compile | warm-up s | G steps/s per run (min-max) | aggregate G steps/s | "
+             "GPU memory used, GiB | max allocated per run, GiB |", "|---|---|---|---|---|---|---|"]
+    lines += [setting_line(r) for r in res["settings"]]
+    lines += ["", f"The grid (`make cifar-vral PRINT=1`): {res['grid_runs']} runs, {res['grid_work']:,} (D + G) "
+              f"steps, the longest run {res['grid_longest']:,}. Best setting: {n} at once"
+              f"{', --compile' if best['compile'] else ''}: projected wall time **{hours(best['projected_s'])}** on "
+              "one GPU (every run's steps at the timed VRAL step's cost, the baselines' cheaper ones included, so "
+              "long rather than short; at least the longest run at its per-run rate).",
+              f"Command: `GPUS={gpus} make -j {n} cifar-vral{' FLAGS=--compile' if best['compile'] else ''}`", ""]
+    return "\n".join(lines)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -279,8 +511,34 @@ def main(argv=None):
                          "empty: none)")
     ap.add_argument("--d-step-iters", type=int, default=20, help="D steps per timed block of --d-step")
     ap.add_argument("--d-step-repeats", type=int, default=7, help="timed blocks per setting of --d-step")
-    ap.add_argument("--out", default="runs/bench", help="folder for bench.md, bench.json and bench.png")
+    ap.add_argument("--out", default="runs/bench", help="folder for bench.md, bench.json and bench.png (--gpu-check: "
+                    "gpu-check.md and gpu-check.json)")
+    ap.add_argument("--gpu-check", action="store_true",
+                    help="instead of the table: how many `make cifar-vral` runs one GPU should hold (make gpu-check): "
+                         "the grid's VRAL run with the highest ratio (50:1), alone and n at once, without and with "
+                         "--compile, on stand-in 32 px images; steps/s, memory, the grid's projected wall time")
+    ap.add_argument("--check-runs", default="1,4,8", help="--gpu-check: runs at once on the GPU, one setting each")
+    ap.add_argument("--check-seconds", type=float, default=60, help="--gpu-check: timed seconds of the run alone")
+    ap.add_argument("--check-shared-seconds", type=float, default=25,
+                    help="--gpu-check: timed seconds of n runs at once (their windows overlap: each starts timing "
+                         "when all are warm)")
+    ap.add_argument("--check-warmup", type=int, default=3,
+                    help="--gpu-check: untimed generator steps of each run (compiling and one logged step included)")
+    ap.add_argument("--check-budget", type=float, default=450,
+                    help="--gpu-check: the whole check's seconds: a setting that cannot end in them is skipped, "
+                         "one still running at the end is stopped (both reported)")
     a = ap.parse_args(argv)
+    if a.gpu_check:
+        try:
+            runs = [int(n) for n in a.check_runs.split(",")]
+        except ValueError:
+            runs = []
+        if not runs or min(runs) < 1:
+            raise common.UserError(f"--check-runs {a.check_runs}: give numbers of runs >= 1, comma-separated")
+        if a.check_warmup < 1 or min(a.check_seconds, a.check_shared_seconds) <= 0:
+            raise common.UserError("--check-warmup must be >= 1, --check-seconds and --check-shared-seconds > 0")
+        return gpu_check(a.device, runs, a.check_seconds, a.check_shared_seconds, a.check_warmup, a.check_budget,
+                         a.out)
     if a.warmup < 1 or a.steps < 1 or a.rounds < 1:
         raise common.UserError("--warmup, --steps and --rounds must be >= 1")
     d_rows = [r for r in a.d_step.split(",") if r]

@@ -37,11 +37,12 @@ import torch.nn as nn
 import data as datasets
 import figures
 import metrics
-from runfiles import (MANIFEST, RESUMABLE, RUN_FILES, NonFiniteLoss, RunDir, UserError, check_finite,  # noqa: F401
-                      diagnostic_mode, load_checkpoint, lock_out, prepare_out, read_jsonl, release_out, rng_state,
-                      run_files, save_checkpoint, seed_everything, set_rng_state, write_json)
+from runfiles import (MANIFEST, RESUMABLE, RUN_FILES, FiniteGuard, NonFiniteLoss, Progress, RunDir,  # noqa: F401
+                      UserError, check_finite, diagnostic_mode, load_checkpoint, lock_out, prepare_out, read_jsonl,
+                      release_out, rng_state, run_files, save_checkpoint, seed_everything, set_rng_state, write_json)
 from nets import (PRIORS, Carpedm20Discriminator, Carpedm20Generator, DCGANDiscriminator, DCGANGenerator,  # noqa: F401
-                  MLPDiscriminator, MLPGenerator, ResNetDiscriminator, ResNetGenerator, dcgan_init, generate, latent)
+                  MLPDiscriminator, MLPGenerator, ResNetDiscriminator, ResNetGenerator, compile_nets, cuda_defaults,
+                  dcgan_init, generate, latent)
 
 # --------------------------------------------------------------------------
 # Errors, config and command line
@@ -67,6 +68,8 @@ class RunConfig:
     seed: int = 0  # seeds python, numpy and torch
     threads: int = 0  # CPU threads (0: one for toy MLPs and images of 16 px or less, unless OMP_NUM_THREADS is set; else torch's default)
     device: str = "auto"  # auto (cuda if available) | cpu | cuda | cuda:N
+    tf32: bool = True  # CUDA: TF32 matmuls and convolutions and cuDNN autotuning (--no-tf32: full float32, cuDNN's default algorithms, for bit-comparisons); no effect on the CPU
+    compile: bool = False  # torch.compile every net (CUDA: mode reduce-overhead, i.e. CUDA graphs; CPU: inductor); a D whose input gradient is penalized stays eager (no double backward)
     out: str = "runs/run"  # run folder
     resume: bool = False  # continue from out/checkpoint.pt
     overwrite: bool = False  # replace a run already in --out (its files are deleted first)
@@ -236,6 +239,7 @@ class Run:
         if prior not in PRIORS:
             raise UserError(f"the latent prior must be one of {', '.join(PRIORS)}, got {prior!r}")
         self.device = pick_device(cfg.device)
+        cuda_defaults(self.device, cfg.tf32)
         created = prepare_out(cfg)  # before the data and the nets are built
         self.cfg, self.label, self.prior = cfg, label, prior
         seed_everything(cfg.seed)
@@ -275,13 +279,19 @@ class Run:
         g, d, self.resolved["d_norm"] = make_nets(self.cfg, self.data, self.z_dim, d_norm, **kw)
         return g.to(self.device), d.to(self.device)
 
-    def begin(self, **modules):
+    def begin(self, eager=(), **modules):
         """Open the run folder, resume from its checkpoint if --resume; returns the first step.
 
         `modules`: every network and optimizer, by name; `g` and `d` are the
         generator and the discriminator the diagnostics and figures look at.
+        --compile compiles every network but those named in `eager`.
         """
         self.modules, self.g, self.d = modules, modules["g"], modules["d"]
+        self.guard = FiniteGuard(lambda: f"the last good checkpoint (step {self.saved}) is {self.ckpt}" if self.saved
+                                 else "no checkpoint yet")
+        if self.cfg.compile:
+            self.resolved["compiled"] = sorted(k for k, m in modules.items() if isinstance(m, nn.Module) and k not in eager)
+            compile_nets([modules[k] for k in self.resolved["compiled"]], self.device)
         self.ckpt = Path(self.cfg.out) / "checkpoint.pt"
         start, seconds = 0, 0.0
         if self.cfg.resume and self.ckpt.exists():
@@ -304,24 +314,25 @@ class Run:
         return [m for m in self.modules.values() if isinstance(m, nn.Module)]
 
     def end_step(self, done, losses, **extra):
-        """After generator update `done`: NaN guard on every loss, then the metrics line, samples and checkpoint when due."""
+        """After generator update `done`: the NaN guard on every loss, then the metrics line, samples and checkpoint
+        when due. Losses and `extra` numbers may be tensors: they reach the host (a GPU sync) only when a line is
+        printed or logged or a checkpoint written, and the guard is checked then (FiniteGuard)."""
         cfg = self.cfg
-        values = {k: float(v.detach()) if torch.is_tensor(v) else float(v) for k, v in losses.items()}
-        try:
-            check_finite(done, **values)
-        except NonFiniteLoss as e:
-            kept = f"the last good checkpoint (step {self.saved}) is {self.ckpt}" if self.saved else "no checkpoint yet"
-            raise NonFiniteLoss(f"{e}; stopped, {kept}") from None
-        self.progress.update(done, **values)  # prints every few seconds, with the ETA
-        if done % cfg.log_every == 0 or done == cfg.steps:
+        self.guard.add(done, losses)
+        log, ckpt = done % cfg.log_every == 0 or done == cfg.steps, done % cfg.ckpt_every == 0 or done == cfg.steps
+        if log or ckpt or self.progress.due():
+            self.guard.check()
+            values = {k: float(v.detach() if torch.is_tensor(v) else v) for k, v in losses.items()}
+            self.progress.update(done, **values)  # prints every few seconds, with the ETA
+        if log:
             with diagnostic_mode(*self.nets()):
                 reals = [self.data.sample(cfg.batch_size) for _ in range(cfg.diag_batches)]
                 fakes = [self.g(self.noise()).detach() for _ in range(cfg.diag_batches)]
                 diag = metrics.d_diagnostics(self.d, reals, fakes)
-            self.dir.log(done, **values, **extra, **diag)
+            self.dir.log(done, **values, **{k: float(v) for k, v in extra.items()}, **diag)
         if done % cfg.sample_every == 0:
             self.save_samples(self.dir / f"samples_{done}.png")
-        if done % cfg.ckpt_every == 0 or done == cfg.steps:
+        if ckpt:
             save_checkpoint(self.ckpt, done, self.modules,
                             {"seconds": time.time() - self.t0, "config": json.loads(json.dumps(dataclasses.asdict(cfg))),
                              "script": self.resolved["script"]})
@@ -434,22 +445,3 @@ def make_nets(cfg, data, z_dim, d_norm=None, arch="dcgan", act=None, g_batch_nor
         dcgan_init(g)
         dcgan_init(d)
     return g, d, d_norm
-
-
-class Progress:
-    """A log line every `every` seconds: step/total, steps/s, ETA and the given numbers."""
-
-    def __init__(self, total, start=0, every=5.0, name=""):
-        self.total, self.start, self.every, self.name = total, start, every, name
-        self.t0 = self.last = time.time()
-
-    def update(self, step, force=False, **info):
-        now = time.time()
-        if not force and now - self.last < self.every:
-            return
-        self.last = now
-        rate = (step - self.start) / max(now - self.t0, 1e-9)
-        eta = (self.total - step) / rate if rate > 0 else float("inf")
-        eta = "?" if not math.isfinite(eta) else f"{int(eta) // 3600}:{int(eta) // 60 % 60:02d}:{int(eta) % 60:02d}"
-        extra = " ".join(f"{k} {v:.4g}" for k, v in info.items())
-        print(f"{self.name}step {step}/{self.total}  {rate:.1f} steps/s  ETA {eta}  {extra}", flush=True)

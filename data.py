@@ -174,7 +174,9 @@ class TensorImages:
         return len(self.images)
 
     def sample(self, n):
-        return self.images[torch.randint(len(self.images), (n,)).to(self.device)]
+        """n images drawn with replacement; the index is drawn on the device (a CPU index copied to a GPU would
+        wait for the GPU at every batch)."""
+        return self.images[torch.randint(len(self.images), (n,), device=self.device)]
 
 
 

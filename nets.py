@@ -358,3 +358,31 @@ def generate(g, n, batch_size, z_dim, device, prior="normal"):
     """At least n generated samples, drawn in batches of `batch_size` (BatchNorm sees batches of the training size)."""
     with torch.no_grad():
         return torch.cat([g(latent(batch_size, z_dim, device, prior)) for _ in range(math.ceil(n / batch_size))])
+
+
+# --------------------------------------------------------------------------
+# Running the nets fast on a GPU without changing what they compute
+# --------------------------------------------------------------------------
+
+
+def cuda_defaults(device, tf32=True):
+    """On a CUDA device: cuDNN's autotuner (a run's shapes are fixed) and TF32 matmuls and convolutions (a 10-bit
+    mantissa in the products, float32 sums); `tf32=False` (--no-tf32): full float32 and cuDNN's default algorithms,
+    for bit-comparisons. Nothing changes on the CPU."""
+    if torch.device(device).type == "cuda":
+        torch.backends.cudnn.benchmark = tf32
+        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = tf32
+
+
+# torch.compile's mode per device type (--compile): CUDA graphs on the GPU, where small nets wait on kernel launches;
+# inductor's default elsewhere.
+COMPILE_MODE = {"cuda": "reduce-overhead"}
+
+
+def compile_nets(nets, device, mode=None):
+    """torch.compile each net in place (nn.Module.compile: the same object and state_dict keys; compiled on its
+    first call). A net whose input gradient is differentiated again (a gradient penalty) must stay eager: torch.compile
+    has no double backward."""
+    for net in nets:
+        net.compile(mode=mode or COMPILE_MODE.get(torch.device(device).type))
+    return nets

@@ -7,8 +7,9 @@ importing the harness (common.py, which re-exports every name here).
     write_json, read_jsonl            atomic JSON files, metrics.jsonl
     seed_everything, diagnostic_mode  one seed for python, numpy and torch; measuring without moving an RNG
     save_checkpoint, load_checkpoint  models, optimizers, step and every RNG state, written atomically
-    check_finite                      the NaN guard
+    check_finite, FiniteGuard         the NaN guard (FiniteGuard: on the device, one host sync per check)
     prepare_out, lock_out, RunDir     the run folder: --resume / --overwrite, the lock, the manifest of its files
+    Progress                          the log line every few seconds: steps/s and ETA
 """
 
 import dataclasses
@@ -16,6 +17,7 @@ import json
 import math
 import os
 import random
+import time
 from pathlib import Path
 
 import numpy as np
@@ -62,9 +64,9 @@ def save_checkpoint(path, step, modules, extra=None):
     os.replace(tmp, path)
 
 
-# Config fields a resumed run may change: how long it runs, where and how often it reports.
+# Config fields a resumed run may change: how long it runs, where and how often it reports, how fast it computes.
 RESUMABLE = {"steps", "resume", "overwrite", "out", "device", "data_root", "log_every", "sample_every", "ckpt_every",
-             "eval_samples", "diag_batches", "download", "fid_samples", "fid_ref", "inception_weights"}
+             "eval_samples", "diag_batches", "download", "fid_samples", "fid_ref", "inception_weights", "tf32", "compile"}
 
 
 def load_checkpoint(path, modules, device, cfg=None, script=None):
@@ -106,6 +108,47 @@ def check_finite(step, **losses):
     for name, v in losses.items():
         if not math.isfinite(float(v)):
             raise NonFiniteLoss(f"{name} = {float(v)} at step {step}")
+
+
+class FiniteGuard:
+    """The NaN guard without a host sync per step: `add` keeps, on the losses' device, the first step at which a
+    loss was NaN or inf and that step's losses; `check` brings them to the host (one sync) and raises NonFiniteLoss
+    naming that step and that loss, followed by "; stopped, " and `kept()` (what the run keeps). The harness checks
+    before every line it prints or logs and before every checkpoint, so a GPU run never waits on the host between
+    two of them and no checkpoint is written after a nonfinite loss. Python numbers are checked at once."""
+
+    def __init__(self, kept=lambda: "no checkpoint yet"):
+        self.kept, self.names, self.first = kept, (), None  # first: [step, losses...] of the first nonfinite step
+
+    def add(self, step, losses):
+        host = {k: float(v) for k, v in losses.items() if not torch.is_tensor(v)}
+        if not all(math.isfinite(v) for v in host.values()):
+            self.check()  # an earlier step's NaN is named first
+            self.stop(step, host)
+        tensors = {k: v.detach().reshape(()).double() for k, v in losses.items() if torch.is_tensor(v)}
+        if not tensors:
+            return
+        if tuple(tensors) != self.names:  # another set of losses: settle the old one first
+            self.check()
+            self.names, self.first = tuple(tensors), None
+        values = torch.stack(list(tensors.values()))
+        row = torch.cat([torch.full((1,), float(step), dtype=values.dtype, device=values.device), values])
+        if self.first is None:
+            self.first = torch.zeros_like(row)  # step 0: none yet (steps count from 1)
+        new = ~torch.isfinite(values).all() & (self.first[0] == 0)
+        self.first = torch.where(new, row, self.first)
+
+    def check(self):
+        if self.first is not None:
+            step, *values = self.first.tolist()  # the one host sync
+            if step:
+                self.stop(int(step), dict(zip(self.names, values)))
+
+    def stop(self, step, values):
+        try:
+            check_finite(step, **values)
+        except NonFiniteLoss as e:
+            raise NonFiniteLoss(f"{e}; stopped, {self.kept()}") from None
 
 
 class diagnostic_mode:
@@ -278,3 +321,25 @@ def write_json(path, obj):
 def read_jsonl(path):
     path = Path(path)
     return [json.loads(l) for l in path.read_text().splitlines() if l.strip()] if path.exists() else []
+
+
+class Progress:
+    """A log line every `every` seconds: step/total, steps/s, ETA and the given numbers."""
+
+    def __init__(self, total, start=0, every=5.0, name=""):
+        self.total, self.start, self.every, self.name = total, start, every, name
+        self.t0 = self.last = time.time()
+
+    def due(self):
+        return time.time() - self.last >= self.every
+
+    def update(self, step, force=False, **info):
+        now = time.time()
+        if not force and now - self.last < self.every:
+            return
+        self.last = now
+        rate = (step - self.start) / max(now - self.t0, 1e-9)
+        eta = (self.total - step) / rate if rate > 0 else float("inf")
+        eta = "?" if not math.isfinite(eta) else f"{int(eta) // 3600}:{int(eta) // 60 % 60:02d}:{int(eta) % 60:02d}"
+        extra = " ".join(f"{k} {v:.4g}" for k, v in info.items())
+        print(f"{self.name}step {step}/{self.total}  {rate:.1f} steps/s  ETA {eta}  {extra}", flush=True)

@@ -253,7 +253,8 @@ def train(cfg):
     opt_g, opt_d = make_optim(cfg, g.parameters()), make_optim(cfg, d.parameters())
     kind, lr, betas = optim_settings(cfg)
     run.resolved.update(optimizer=kind, lr=lr, betas=betas, d_steps=cfg.d_steps or OPTIM[cfg.loss][3])
-    start = run.begin(g=g, d=d, opt_g=opt_g, opt_d=opt_d)
+    # --compile: a D whose input gradient is penalized stays eager (torch.compile has no double backward)
+    start = run.begin(g=g, d=d, opt_g=opt_g, opt_d=opt_d, eager=("d",) if cfg.loss == "wgan-gp" else ())
 
     for step in range(start, cfg.steps):
         sigma = noise_sigma(cfg, step)

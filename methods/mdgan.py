@@ -291,9 +291,8 @@ def train(cfg):
             mode_reg.save_heat(run, step + 1)
         # loss_d is D1's (line 2), loss_m line 3's, loss_d2 line 6's, loss_g line 7's
         run.end_step(step + 1, {"loss_d": loss_d1, "loss_m": loss_m, "loss_d2": loss_d2, "loss_g": loss_g},
-                     rec_distance=float(dist.detach()), rec_neg_log_d1=float(neg_log_d1.detach()),
-                     d2_rec=float(torch.sigmoid(logit_rec.detach()).mean()),
-                     d2_fake=float(torch.sigmoid(logit_fake.detach()).mean()))
+                     rec_distance=dist.detach(), rec_neg_log_d1=neg_log_d1.detach(),
+                     d2_rec=torch.sigmoid(logit_rec.detach()).mean(), d2_fake=torch.sigmoid(logit_fake.detach()).mean())
 
     extra = {}
     if heat:

@@ -358,7 +358,7 @@ def train(cfg):
         if heat and step + 1 in heat_steps:
             save_heat(run, step + 1)
         run.end_step(step + 1, {"loss_d": loss_d, "loss_g": loss_g, "loss_e": loss_e},
-                     rec_distance=float(dist.detach()), rec_neg_log_d=float(mode.detach()))
+                     rec_distance=dist.detach(), rec_neg_log_d=mode.detach())
 
     extra = {}
     if heat:

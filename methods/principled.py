@@ -174,8 +174,10 @@ def fresh_discriminator_phase(cfg, data, g, d, z_dim, device, sigma, measure_eve
     z_fixed = fixed_latents(cfg, z_dim, device)
     rows = []
     progress = common.Progress(cfg.d_iters, name=f"[fresh D, sigma {sigma:g}] ")
+    guard = common.FiniteGuard(lambda: "phase 2 keeps no checkpoint")  # the NaN guard, on the device
     for it in range(cfg.d_iters + 1):
         if it % measure_every == 0 or it == cfg.d_iters:
+            guard.check()  # one host sync, where measuring syncs anyway
             rows.append(measure(cfg, data, g, d, z_fixed, sigma, it))
             progress.update(it, d_error=rows[-1]["err_real"] + rows[-1]["err_fake"], minimax=rows[-1]["minimax_mean"])
         if it == cfg.d_iters:
@@ -188,7 +190,7 @@ def fresh_discriminator_phase(cfg, data, g, d, z_dim, device, sigma, measure_eve
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        common.check_finite(it + 1, fresh_d_loss=loss.item())
+        guard.add(it + 1, {"fresh_d_loss": loss})
     with torch.no_grad():
         for k, b in g.named_buffers():
             b.copy_(g_buffers[k])

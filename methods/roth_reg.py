@@ -360,7 +360,8 @@ def train(cfg):
     opt_d = torch.optim.Adam(d.parameters(), lr=lr, betas=tuple(cfg.betas))
     g_loss = cfg.g_loss if cfg.g_loss != "auto" else "minimax" if toy else "nonsaturating"  # deviation 4
     run.resolved.update(lr=lr, g_loss=g_loss, batch_size=cfg.batch_size)
-    start = run.begin(g=g, d=d, opt_g=opt_g, opt_d=opt_d)
+    # --compile: a D whose input gradient is penalized stays eager (torch.compile has no double backward)
+    start = run.begin(g=g, d=d, opt_g=opt_g, opt_d=opt_d, eager=("d",) if cfg.gamma > 0 else ())
     m = cfg.batch_size // cfg.nsr  # samples drawn per step; with explicit noise each is seen nsr times
     noise = (lambda x: with_noise(x, cfg.noise_std, cfg.nsr)) if cfg.noise_std > 0 or cfg.nsr > 1 else (lambda x: x)
     if toy and cfg.snapshot_every and start == 0:
@@ -391,7 +392,7 @@ def train(cfg):
         opt_g.step()
         if toy and cfg.snapshot_every and (step + 1) % cfg.snapshot_every == 0:
             save_snapshot(run, step + 1)
-        run.end_step(step + 1, {"loss_d": loss_d, "loss_g": loss_g}, gamma=gamma, omega=float(omega.detach()))
+        run.end_step(step + 1, {"loss_d": loss_d, "loss_g": loss_g}, gamma=gamma, omega=omega.detach())
 
     return run.finish(extra_metrics=lambda reals, fakes: grad_stats(d, reals, fakes),
                       gamma=cfg.gamma, anneal=cfg.anneal, divergence=cfg.divergence, g_loss=g_loss,

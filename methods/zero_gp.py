@@ -315,7 +315,8 @@ def train(cfg):
     opt_g, opt_d = make_optim(cfg, g.parameters(), cfg.lr_g), make_optim(cfg, d.parameters(), cfg.lr_d)
     run.resolved.update({k: getattr(cfg, k) for k in ("scale", "mode_std", "lam", "optimizer", "lr_g", "lr_d",
                                                       "layers", "d_steps")})
-    start = run.begin(g=g, d=d, opt_g=opt_g, opt_d=opt_d)
+    # --compile: a D whose input gradient is penalized stays eager (torch.compile has no double backward)
+    start = run.begin(g=g, d=d, opt_g=opt_g, opt_d=opt_d, eager=("d",) if cfg.penalty != "none" else ())
     fields = run.data.kind == "toy" and run.data.shape == (2,)
     field_steps = {int(s) for s in cfg.field_steps}
     if fields and start == 0 and 0 in field_steps:
@@ -340,7 +341,7 @@ def train(cfg):
         opt_g.step()
         if fields and step + 1 in field_steps:
             save_field(run, step + 1)
-        run.end_step(step + 1, {"loss_d": loss_d, "loss_g": loss_g}, gp=float(gp.detach()))
+        run.end_step(step + 1, {"loss_d": loss_d, "loss_g": loss_g}, gp=gp.detach())
 
     return run.finish(extra_metrics=lambda reals, fakes: grad_stats(d, reals, fakes),
                       penalty=cfg.penalty, lam=cfg.lam, output=cfg.output, optimizer=cfg.optimizer,

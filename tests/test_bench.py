@@ -76,3 +76,34 @@ def test_interleaved_timing_alternates_blocks_and_times_each_call():
     t = bench.interleaved_timing({"a": lambda: calls.append("a"), "b": lambda: calls.append("b")}, iters=3, repeats=2)
     assert calls == ["a"] * 3 + ["b"] * 3 + (["a"] * 3 + ["b"] * 3) * 2  # warm-up, then alternating rounds
     assert len(t["a"]) == len(t["b"]) == 2 and all(x >= 0 for x in t["a"] + t["b"])
+
+
+def test_the_gpu_check_times_the_grids_vral_run_with_the_highest_ratio():
+    """`make gpu-check` times the cifar-vral grid's own VRAL 50:1 command (read from `make cifar-vral PRINT=1`),
+    without the flags of its place and length, which the check sets itself."""
+    grid = bench.grid_commands()
+    assert len(grid) == 24  # 6 methods x 4 ratios
+    command = bench.check_command(grid)
+    assert "--variant vral --dataset cifar10" in command and "--d-steps 50 --diag-batches 50 --log-every 50" in command
+    assert not any(f in command.split() for f in ("--out", "--resume", "--device", "--data-root", "--steps"))
+
+
+def test_the_gpu_check_projects_the_grid_from_the_timed_rate():
+    """Work in (D + G) steps: 10 x 2 + 10 x 4 = 60; one run at 1 G step/s of 3 D steps makes 4 a second. Two slots:
+    60 / 8 = 7.5 s, but the longest run alone takes 40 / 4 = 10 s; one slot: 60 / 4 = 15 s."""
+    grid = ["python -m methods.baselines --steps 10 --d-steps 1 --out a", "python -m methods.vral --steps 10 --d-steps 3"]
+    assert bench.projection(grid, 3, 1.0, 2) == (10.0, 60, 40)
+    assert bench.projection(grid, 3, 1.0, 1) == (15.0, 60, 40)
+    assert bench.projection(grid, 3, 2.0, 1) == (7.5, 60, 40)
+
+
+def test_a_failed_gpu_check_setting_says_why_and_stops_its_other_runs(tmp_path, monkeypatch):
+    """One run of a setting failing stops the others, which would wait for it at the barrier for ever, and the
+    setting reports the failed run's last lines. Here a stand-in python: run 1 fails, run 2 waits 2 minutes."""
+    fake = tmp_path / "python"
+    fake.write_text('#!/bin/sh\ncase "$3" in *run0.json*) echo "error: boom"; exit 3;; esac\nsleep 120\n')
+    fake.chmod(0o755)
+    monkeypatch.setattr(bench.sys, "executable", str(fake))
+    t0 = time.time()
+    res = bench.check_setting("--dataset ring8", 2, 1.0, 1, tmp_path / "s")
+    assert res == {"error": "run 1 of 2 failed: error: boom"} and time.time() - t0 < 60

@@ -122,6 +122,23 @@ def test_check_finite_names_step_and_loss():
         common.check_finite(12, loss_g=0.5, loss_d=math.inf)
 
 
+def test_the_finite_guard_names_the_first_nonfinite_step_when_checked():
+    """Issue 40: the guard keeps the first bad step on the device and says nothing until checked; then it names that
+    step and that loss, even when the losses were finite again by the check (a transient NaN still stops the run)."""
+    guard = common.FiniteGuard(lambda: "the last good checkpoint is X")
+    for step, v in [(1, 0.5), (2, float("nan")), (3, float("inf")), (4, 1.0)]:
+        guard.add(step, {"loss_d": torch.tensor(1.0), "loss_g": torch.tensor(v, requires_grad=True) * 1})
+    with pytest.raises(common.NonFiniteLoss, match=r"^loss_g = nan at step 2; stopped, the last good checkpoint is X$"):
+        guard.check()
+    fine = common.FiniteGuard()
+    fine.add(1, {"a": torch.tensor(1.0)})
+    fine.check()
+    fine.add(2, {"b": torch.tensor(2.0)})  # another set of losses
+    fine.check()
+    with pytest.raises(common.NonFiniteLoss, match="^b = inf at step 7; stopped, no checkpoint yet$"):
+        fine.add(7, {"a": 1.0, "b": math.inf})  # Python numbers: at once
+
+
 def test_diagnostic_mode_restores_rng_and_batchnorm():
     d = nets.DCGANDiscriminator(size=16, channels=1, width=4)
     torch.manual_seed(0)

@@ -68,6 +68,18 @@ def test_cifar10_python_batches(tmp_path):
     assert s.shape == (7, 3, 32, 32) and s.min() >= -1 and s.max() <= 1
 
 
+def test_an_in_memory_image_set_draws_its_batch_index_on_its_device(monkeypatch):
+    """Issue 40: the images sit on the device and the index is drawn there; a CPU index copied to a GPU makes every
+    batch wait for the GPU's queue. (On the CPU the draw is the same: the same seed gives the same batches.)"""
+    d = data.load("digits", device="cpu")
+    drawn, randint = [], torch.randint
+    monkeypatch.setattr(torch, "randint", lambda *a, **kw: drawn.append(kw.get("device")) or randint(*a, **kw))
+    torch.manual_seed(0)
+    x = d.sample(5)
+    torch.manual_seed(0)
+    assert drawn == [d.device] and torch.equal(x, d.images[randint(len(d), (5,))])
+
+
 def test_image_folder_and_celeba(tmp_path):
     folder = tmp_path / "celeba" / "img_align_celeba"
     folder.mkdir(parents=True)

@@ -39,6 +39,7 @@ def test_every_target_is_covered():
 # target -> files that must exist under OUT afterwards
 EXPECTED = {
     "bench": ["bench/bench.md", "bench/bench.json", "bench/bench.png"],
+    "gpu-check": ["gpu-check/gpu-check.md", "gpu-check/gpu-check.json"],
     "reproduce-cpu": ["reproduce/REPRODUCTION.md", "reproduce/s1/toy-mode-reg/reg-s1/summary.json",
                       "reproduce/s0/toy-zero-gp-surface/surface.json"],
     "demo": ["demo/comparison.md", "demo/comparison.png", "demo/wgan-gp/summary.json"],
@@ -106,6 +107,11 @@ def test_smoke(target, tmp_path, digits_classifiers):
         r = make("cifar-roth-crosstest", tmp_path / "runs", tmp_path / "data")
         check_smoke("cifar-roth-crosstest", tmp_path / "runs", r)
         assert "done: " not in r.stdout, r.stdout[-2000:]
+    if target == "gpu-check":  # both settings ran (2 runs at once, eager and compiled) and made steps
+        res = json.loads((tmp_path / "runs" / "gpu-check" / "gpu-check.json").read_text())
+        assert [(r["runs"], r["compile"]) for r in res["settings"]] == [(2, False), (2, True)]
+        assert all(w["steps"] >= 1 for r in res["settings"] for w in r["workers"]), res["settings"]
+        assert "GPUS=0,0 make -j 2 cifar-vral" in (tmp_path / "runs" / "gpu-check" / "gpu-check.md").read_text()
     if target == "reproduce-cpu":  # the claims on the two smoke targets got verdicts from two seeds each
         import reproduce
         smoked = ("toy-mode-reg", "toy-zero-gp-surface")
