@@ -337,9 +337,11 @@ VRAL_DIGITS_ABLATION ?= mu0 authors  # the extra columns of digits-vral (empty: 
 # -log D as main.py, LSGAN with D's targets 1 and -1, WGAN clipping every Adam update at 0.1 (its state included),
 # VRAL with mu_f 0, Glorot F and R and D reusing R's real batch. Each seed of SEEDS into <run>-s<seed> folders;
 # the figures of the first seed. Length: the authors ran 35 epochs (30 for LSGAN and WGAN) of 937 generator steps,
-# about 32,800 at every ratio; MNIST_VRAL_STEPS = 200 generator steps here, so that the 20 runs of a seed take about
-# 10 core-hours (measured, one thread: 0.37 s a D step of the baselines, 0.55 s of VRAL's F, R and D; 50:1 runs
-# 1-1.5 h each), about 30 for three seeds. The closest this machine gets to the paper's CIFAR-10 grid.
+# about 32,800 at every ratio; MNIST_VRAL_STEPS = 200 generator steps here, so that the 20 runs of a seed take
+# 8-10 core-hours, about 30 for three seeds (one thread, measured on a busy 2-core machine: a baseline D step 0.30 s,
+# VRAL's F, R and D steps 0.42 s, at 50:1 over 4 generator steps; VRAL at 1:1 about 1 generator step/s; the 50:1
+# runs 1-1.3 h each). Checkpoints every 25 steps (160 MB each, one kept per run). The closest this machine gets to
+# the paper's CIFAR-10 grid.
 MNIST_VRAL = --dataset mnist --image-size 28 --arch grewal --steps $(MNIST_VRAL_STEPS) --diag-batches $(DIAG)
 MNIST_VRAL_LOSS_lsgan = --lsgan-a -1
 MNIST_VRAL_LOSS_wgan = --clip 0.1 --clip-adam-state
