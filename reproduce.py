@@ -32,6 +32,9 @@ kept run whose command.txt is not one of FILE's lines: a run made before
 REPRO_SETTINGS changed would otherwise count silently. (make itself reruns
 such a run in runs/, since its command.txt changes.) Runs a grid makes
 itself (the Reg-GAN grid's points) have no command.txt and are not checked.
+
+`--claims mnist` judges the MNIST claims (MNIST_CLAIMS) instead, for `make
+reproduce-mnist`, whose seeds' folders are OUT/reproduce-mnist/s<seed>.
 """
 
 import argparse
