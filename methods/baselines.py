@@ -94,6 +94,10 @@ Deviations and decisions
    1 + c (at c = 0.1 and Adam's (0.5, 0.999), 0.062 times the learning rate).
    This flag clamps the moments and the step count after each critic step, as
    their script did; without it only the weights are clipped (WGAN Alg. 1).
+   Not reproduced: Lasagne adds Adam's eps to the uncorrected sqrt(v), PyTorch
+   to the corrected one, so with the step count held at 1 + c their eps acts
+   as eps / sqrt(1 - beta2^(1 + c)) of ours (30 times at c = 0.1), which
+   matters only where sqrt(v) is that small.
 """
 
 from dataclasses import dataclass
