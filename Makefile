@@ -107,6 +107,8 @@ ifeq ($(SMOKE),1)
   RATIOS = 2
   DIAG = 2
   DIGITS_VRAL_STEPS = 4
+  MNIST_VRAL_STEPS = 4
+  MNIST_VRAL_LOG = $(LOG)
   BIG_VRAL_STEPS = 3
   ROTH_TOY = --steps 20 --snapshot-every 10
   ROTH_TOY5 = --steps 10 --snapshot-every 5
@@ -145,6 +147,7 @@ ifeq ($(SMOKE),1)
   GPU_CHECK = --check-runs 2 --check-seconds 1 --check-shared-seconds 1 --check-warmup 1
   REPRO_SEEDS = 0 1
   REPRO_TARGETS = toy-mode-reg toy-zero-gp-surface
+  REPRO_MNIST_TARGETS = mnist-vral
 else
   TOY_STEPS = 3000
   IMG_STEPS = 5000
@@ -153,6 +156,8 @@ else
   RATIOS = 1 10 25 50
   DIAG = 50
   DIGITS_VRAL_STEPS = 1000
+  MNIST_VRAL_STEPS = 200
+  MNIST_VRAL_LOG = --log-every 50 --sample-every 50 --ckpt-every 25
   BIG_VRAL_STEPS = 27000
   ROTH_TOY = --steps 100000 --snapshot-every 10000
   ROTH_TOY5 = --steps 100000 --snapshot-every 10000
@@ -189,7 +194,7 @@ endif
 
 .PHONY: FORCE setup test test-all demo clean bench gpu-check fid reproduce-cpu toy-baselines digits-baselines \
 	digits-principled mnist-principled cifar-principled \
-	digits-vral cifar-vral celeba-vral celeba-vral-lipschitz \
+	digits-vral mnist-vral cifar-vral celeba-vral celeba-vral-lipschitz reproduce-mnist \
 	toy-roth digits-roth cifar-roth cifar-roth-crosstest celeba-roth lsun-roth \
 	toy-zero-gp-surface toy-zero-gp toy-zero-gp-swissroll digits-zero-gp mnist-zero-gp stacked-mnist-zero-gp \
 	toy-mode-reg digits-mode-reg mnist-mode-reg-grid compositional-mnist-mode-reg digits-mdgan celeba-mdgan
@@ -258,6 +263,16 @@ reproduce-cpu: $(REPRO_SEEDS:%=reproduce-s%)
 reproduce-s%: FORCE
 	+@$(MAKE) --no-print-directory $(REPRO_TARGETS) SEED=$* SEEDS=$* OUT=$(OUT)/reproduce/s$* GPU_LOCKS=$(GPU_LOCKS) \
 	  $(if $(filter 1,$(SMOKE)),,$(REPRO_SETTINGS))
+
+# The MNIST experiments (issue 39) the same way: each target of REPRO_MNIST_TARGETS once per seed of REPRO_SEEDS,
+# into OUT/reproduce-mnist/s<seed>, then their claims (reproduce.py's MNIST_CLAIMS, rows of their own naming MNIST)
+# in OUT/reproduce-mnist/REPRODUCTION.md. MNIST must be under DATA (SMOKE=1: stand-in images).
+REPRO_MNIST_TARGETS ?= mnist-vral
+reproduce-mnist: $(REPRO_SEEDS:%=reproduce-mnist-s%)
+	$(SKIP) $(PY) -m reproduce $(OUT)/reproduce-mnist --claims mnist --command "make reproduce-mnist" \
+	  --out $(OUT)/reproduce-mnist/REPRODUCTION.md
+reproduce-mnist-s%: FORCE
+	+@$(MAKE) --no-print-directory $(REPRO_MNIST_TARGETS) SEED=$* SEEDS=$* OUT=$(OUT)/reproduce-mnist/s$* GPU_LOCKS=$(GPU_LOCKS)
 
 # FID, IS and KID (torch-fidelity's Inception) of finished image runs: make fid RUN="runs/a runs/b"
 # [FID_SAMPLES=10000] [FID_REF=train|test]; scores in RUN/fid.json and summary.json (evaluate.py). The weights
@@ -328,6 +343,29 @@ vral_grid = $(foreach r,$(RATIOS),\
 	  --dataset $(1) --steps $(2) --d-steps $(r) --diag-batches $(DIAG) $(LOG))))
 
 VRAL_DIGITS_ABLATION ?= mu0 authors  # the extra columns of digits-vral (empty: none)
+
+# The ratio grid on MNIST as the VRAL authors' MNIST scripts ran it (their repository's mnist/ folder; methods/vral.py
+# deviation 12): their nets (--arch grewal: 28 px, 5x5 kernels, dense layers of 1,024, BatchNorm in G and D, leaky
+# ReLU 0.01, a sigmoid G), z ~ N(0, I_100), every net on VRAL_ADAM, batch 64, no critic warm-up; GAN (minimax) and
+# -log D as main.py, LSGAN with D's targets 1 and -1, WGAN clipping every Adam update at 0.1 (its state included),
+# VRAL with mu_f 0, Glorot F and R and D reusing R's real batch. Each seed of SEEDS into <run>-s<seed> folders;
+# the figures of the first seed. Length: the authors ran 35 epochs (30 for LSGAN and WGAN) of 937 generator steps,
+# about 32,800 at every ratio; MNIST_VRAL_STEPS = 200 generator steps here, so that the 20 runs of a seed take
+# 8-10 core-hours, about 30 for three seeds (one thread, measured on a busy 2-core machine: a baseline D step 0.30 s,
+# VRAL's F, R and D steps 0.42 s, at 50:1 over 4 generator steps; VRAL at 1:1 about 1 generator step/s; the 50:1
+# runs 1-1.3 h each). Checkpoints every 25 steps (160 MB each, one kept per run). The closest this machine gets to
+# the paper's CIFAR-10 grid.
+MNIST_VRAL = --dataset mnist --image-size 28 --arch grewal --steps $(MNIST_VRAL_STEPS) --diag-batches $(DIAG)
+MNIST_VRAL_LOSS_lsgan = --lsgan-a -1
+MNIST_VRAL_LOSS_wgan = --clip 0.1 --clip-adam-state
+BASE_RUN = $(PY) -m methods.baselines --device $(DEVICE) --data-root $(DATA) $(DL)
+VRAL_RUN = $(PY) -m methods.vral --device $(DEVICE) --data-root $(DATA) $(DL)
+mnist-vral: $(foreach s,$(SEEDS),$(foreach r,$(RATIOS),\
+	  $(foreach l,$(VRAL_BASE_LOSSES),$(call run,$(OUT)/mnist-vral/$(l)-$(r)-s$(s),$(BASE_RUN) --seed $(s) --loss $(l) \
+	    $(MNIST_VRAL) --d-steps $(r) --no-wgan-boost $(VRAL_ADAM) $(MNIST_VRAL_LOSS_$(l)) $(MNIST_VRAL_LOG))) \
+	  $(call run,$(OUT)/mnist-vral/vral-$(r)-s$(s),$(VRAL_RUN) --seed $(s) --variant vral $(MNIST_VRAL) --d-steps $(r) \
+	    --mu-fake 0 --meta-init glorot --share-real --lrelu-slope 0.01 $(MNIST_VRAL_LOG))))
+	$(SKIP) $(PY) -m figures vral-grid $(OUT)/mnist-vral --seed $(firstword $(SEEDS))
 digits-vral: $(call vral_grid,digits,$(DIGITS_VRAL_STEPS),$(OUT)/digits-vral,vral vral-sub,$(VRAL_DIGITS_ABLATION))
 	$(SKIP) $(PY) -m figures vral-grid $(OUT)/digits-vral
 

@@ -41,8 +41,8 @@ from runfiles import (MANIFEST, RESUMABLE, RUN_FILES, FiniteGuard, NonFiniteLoss
                       UserError, check_finite, diagnostic_mode, load_checkpoint, lock_out, prepare_out, read_jsonl,
                       release_out, rng_state, run_files, save_checkpoint, seed_everything, set_rng_state, write_json)
 from nets import (PRIORS, Carpedm20Discriminator, Carpedm20Generator, DCGANDiscriminator, DCGANGenerator,  # noqa: F401
-                  MLPDiscriminator, MLPGenerator, ResNetDiscriminator, ResNetGenerator, compile_nets, cuda_defaults,
-                  dcgan_init, generate, latent)
+                  GrewalDiscriminator, GrewalGenerator, MLPDiscriminator, MLPGenerator, ResNetDiscriminator,
+                  ResNetGenerator, compile_nets, cuda_defaults, dcgan_init, generate, latent)
 
 # --------------------------------------------------------------------------
 # Errors, config and command line
@@ -415,7 +415,8 @@ class Run:
 
 
 def make_nets(cfg, data, z_dim, d_norm=None, arch="dcgan", act=None, g_batch_norm=None):
-    """G and D for a data set: 2x`width` MLPs for vectors, DCGANs (or `arch="resnet"`, `"carpedm20"`) for images.
+    """G and D for a data set: 2x`width` MLPs for vectors, DCGANs (or `arch="resnet"`, `"carpedm20"`, `"grewal"`: the
+    VRAL authors' 28 px MNIST nets, with their own initialisation) for images.
 
     D's normalization: --d-norm if given, else the method's `d_norm`, else
     BatchNorm as --batch-norm says; G's BatchNorm: `g_batch_norm`, else
@@ -433,6 +434,11 @@ def make_nets(cfg, data, z_dim, d_norm=None, arch="dcgan", act=None, g_batch_nor
     try:
         if arch == "resnet":
             g, d = ResNetGenerator(z_dim, h, c, cfg.width or 64, g_bn), ResNetDiscriminator(h, c, cfg.width or 64, d_norm)
+        elif arch == "grewal":
+            if (h, c) != (28, 1):
+                raise ValueError(f"the VRAL authors' MNIST nets take 28 px grey images (--image-size 28), got {c} x {h} px")
+            g = GrewalGenerator(z_dim, c, cfg.width or 64, g_bn)
+            d = GrewalDiscriminator(c, cfg.width or 64, d_norm)
         elif arch == "carpedm20":
             g = Carpedm20Generator(z_dim, h, c, cfg.width or 64, g_bn, act or "relu")
             d = Carpedm20Discriminator(h, c, cfg.width or 64, d_norm, act or "lrelu")
@@ -441,7 +447,7 @@ def make_nets(cfg, data, z_dim, d_norm=None, arch="dcgan", act=None, g_batch_nor
             d = DCGANDiscriminator(h, c, cfg.width or 64, d_norm, act or "lrelu")
     except ValueError as e:
         raise UserError(f"--image-size: {e}") from None
-    if arch != "resnet":
+    if arch not in ("resnet", "grewal"):
         dcgan_init(g)
         dcgan_init(d)
     return g, d, d_norm

@@ -1,7 +1,7 @@
 """Every figure, and the commands that compare finished runs. Nothing here trains or changes a run.
 
     python -m figures compare RUN_DIR... --out DIR   table of the runs' summary.json + their samples side by side
-    python -m figures vral-grid DIR                  VRAL Figs. 2-4 composites from DIR/<method>-<ratio>/ runs
+    python -m figures vral-grid DIR [--seed S]       VRAL Figs. 2-4 composites from DIR/<method>-<ratio>[-s<S>]/ runs
     python -m figures over-time RUN_DIR... --out F   modes / high-quality fraction at each toy snapshot (Roth)
     python -m figures heatmaps RUN_DIR... --out F    sample densities over training, one row per run (Che et al. Fig. 9)
 
@@ -376,13 +376,19 @@ GRID_LABELS = {"minimax": "GAN", "nonsaturating": "-log D GAN", "lsgan": "LSGAN"
                "vral-authors": "VRAL, authors' set-up"}
 
 
-def vral_grid(root):
-    """Composite figures and a table from the runs `root/<method>-<ratio>/` (rows: ratios, columns: methods)."""
+def vral_grid(root, seed=None):
+    """Composite figures and a table from the runs `root/<method>-<ratio>/` (rows: ratios, columns: methods); with
+    `seed`, from the runs `root/<method>-<ratio>-s<seed>/` (a grid over seeds) and no other."""
     import runfiles
     root = Path(root)
     cells = {}
     for p in root.iterdir() if root.is_dir() else []:
-        method, _, ratio = p.name.rpartition("-")
+        name = p.name
+        if seed is not None:
+            if not name.endswith(f"-s{seed}"):
+                continue
+            name = name[: -len(f"-s{seed}")]
+        method, _, ratio = name.rpartition("-")
         if (p / "summary.json").exists() and method in GRID_METHODS and ratio.isdigit():
             cells[(method, int(ratio))] = p
     if not cells:
@@ -558,6 +564,7 @@ def main():
     c.add_argument("--keys", default=None, help="comma-separated summary keys (default: all numbers)")
     v = sub.add_parser("vral-grid", help="VRAL Figs. 2-4 composites and table.md from <method>-<ratio> run folders")
     v.add_argument("root", help="folder holding the runs, e.g. runs/digits-vral")
+    v.add_argument("--seed", type=int, default=None, help="read the runs <method>-<ratio>-s<seed> (a grid over seeds)")
     o = sub.add_parser("over-time", help="modes and high-quality fraction at each toy snapshot (Roth Figs. 1, 6)")
     o.add_argument("runs", nargs="+", help="run folders whose summary.json holds over_time rows")
     o.add_argument("--out", required=True, help="the figure's file (.png)")
@@ -589,7 +596,7 @@ def main():
     elif args.cmd == "over-time":
         over_time(args.runs, args.out, args.keys)
     else:
-        vral_grid(args.root)
+        vral_grid(args.root, args.seed)
 
 
 if __name__ == "__main__":

@@ -162,6 +162,74 @@ class Carpedm20Discriminator(nn.Module):
         return self.net(x).flatten()
 
 
+class GrewalGenerator(nn.Module):
+    """z -> 1024 -> 2w x 7 x 7 -> w x 14 x 14 -> 1 x 28 x 28: the VRAL authors' MNIST generator.
+
+    karangrewal/mixing-generator-data, mnist/model.py: two dense layers (1,024 units, then 2w x 7 x 7, w = 64),
+    then two stride-2 5x5 transposed convolutions (padding 2; Lasagne's output size 2i - 4 + 5 - 1 is PyTorch's
+    output padding 1). BatchNorm (Lasagne's: eps 1e-4, running averages at 0.1; the layer before it has no bias)
+    and ReLU after every layer but the last, whose output is a sigmoid: their pixels are in [0, 1]. This project's
+    images are in [-1, 1], so the forward pass returns 2 sigmoid - 1: the same images in our units.
+    Initialisation as Lasagne's: Glorot-uniform dense weights, orthogonal transposed-convolution weights (their
+    Deconv2DLayer), zero biases.
+    """
+
+    def __init__(self, z_dim=100, channels=1, width=64, batch_norm=True):
+        super().__init__()
+        self.z_dim, self.ch = z_dim, 2 * width
+        bn1 = lambda n: [nn.BatchNorm1d(n, eps=1e-4)] if batch_norm else []
+        bn2 = lambda n: [nn.BatchNorm2d(n, eps=1e-4)] if batch_norm else []
+        self.fc = nn.Sequential(nn.Linear(z_dim, 1024, bias=not batch_norm), *bn1(1024), nn.ReLU(),
+                                nn.Linear(1024, self.ch * 49, bias=not batch_norm), *bn1(self.ch * 49), nn.ReLU())
+        self.net = nn.Sequential(nn.ConvTranspose2d(self.ch, width, 5, 2, 2, output_padding=1, bias=not batch_norm),
+                                 *bn2(width), nn.ReLU(),
+                                 nn.ConvTranspose2d(width, channels, 5, 2, 2, output_padding=1), nn.Sigmoid())
+        lasagne_init(self)
+
+    def forward(self, z):
+        return 2 * self.net(self.fc(z).view(len(z), self.ch, 7, 7)) - 1  # [0, 1] -> our [-1, 1]
+
+
+class GrewalDiscriminator(nn.Module):
+    """1 x 28 x 28 -> w x 14 x 14 -> 2w x 7 x 7 -> 1024 -> one raw output per sample: the VRAL authors' MNIST D.
+
+    karangrewal/mixing-generator-data, mnist/model.py (`discriminator`, w = 64): two stride-2 5x5 convolutions
+    (padding 2), `norm` after each ('batch' in every MNIST script: Lasagne's BatchNorm, eps 1e-4, the convolution
+    without bias; 'layer'; 'none'), a dense layer of 1,024 units (no norm), leaky ReLU of slope 0.01 (their
+    default) after each, and a linear output. Their D reads [0, 1] pixels: ours, in [-1, 1], are mapped by
+    (x + 1) / 2 first, so D is the same function of the same image. Lasagne's initialisation: Glorot-uniform
+    weights, zero biases.
+    """
+
+    def __init__(self, channels=1, width=64, norm="batch", slope=0.01):
+        super().__init__()
+        mods, ch = [], channels
+        for out in (width, 2 * width):
+            mods += [nn.Conv2d(ch, out, 5, 2, 2, bias=norm == "none")]
+            mods += [] if norm == "none" else [nn.BatchNorm2d(out, eps=1e-4) if norm == "batch" else norm_layer(norm, out)]
+            mods += [nn.LeakyReLU(slope)]
+            ch = out
+        self.net = nn.Sequential(*mods, nn.Flatten(), nn.Linear(ch * 49, 1024), nn.LeakyReLU(slope), nn.Linear(1024, 1))
+        lasagne_init(self)
+
+    def forward(self, x):
+        return self.net((x + 1) / 2).flatten()  # our [-1, 1] -> their [0, 1]
+
+
+def lasagne_init(module):
+    """Lasagne's defaults, as the VRAL authors' nets had them: Glorot-uniform weights for dense layers and
+    convolutions, orthogonal weights for transposed convolutions (their Deconv2DLayer), zero biases; BatchNorm
+    scale 1, offset 0."""
+    for m in module.modules():
+        if isinstance(m, nn.ConvTranspose2d):
+            nn.init.orthogonal_(m.weight)
+        elif isinstance(m, (nn.Conv2d, nn.Linear)):
+            nn.init.xavier_uniform_(m.weight)
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)) and m.bias is not None:
+            nn.init.zeros_(m.bias)
+    return module
+
+
 class MLPEncoder(nn.Module):
     """x -> z for vector data or flattened images: the MLP generator's mirror (Che et al. 2017, sec. 3.1)."""
 

@@ -32,6 +32,9 @@ kept run whose command.txt is not one of FILE's lines: a run made before
 REPRO_SETTINGS changed would otherwise count silently. (make itself reruns
 such a run in runs/, since its command.txt changes.) Runs a grid makes
 itself (the Reg-GAN grid's points) have no command.txt and are not checked.
+
+`--claims mnist` judges the MNIST claims (MNIST_CLAIMS) instead, for `make
+reproduce-mnist`, whose seeds' folders are OUT/reproduce-mnist/s<seed>.
 """
 
 import argparse
@@ -259,6 +262,39 @@ CLAIMS = [
 ]
 
 
+# `make reproduce-mnist` (issue 39): the papers' claims on real MNIST, rows of their own that name the data set,
+# judged over the seeds of OUT/reproduce-mnist (`python -m reproduce ROOT --claims mnist`). The rules are the
+# digits claims' at the same strength; the runs are `make mnist-vral`'s (the VRAL authors' MNIST set-up,
+# methods/vral.py deviation 12), folders <method>-<ratio>-s<seed>.
+MNIST_VRAL_NOTE = ("200 generator steps (MNIST_VRAL_STEPS; the authors' MNIST scripts ran about 32,800), the authors' "
+                   "MNIST nets and settings (`make mnist-vral`). Real MNIST's own score belongs beside it (issue 39: "
+                   "the perfect sampler's figure); 4 and 5 are the digits rows' lines.")
+MNIST_CLAIMS = [
+    *[Claim("VRAL", "Figs. 2-3, sec. 4.2", f"MNIST: at 50:1 {name} fails (MODE score below 4).", "mnist-vral",
+            {f"{label} 50:1": f"mnist-vral/{run}-50-s{{seed}}"}, [(f"{label} 50:1", "<", 4)], key="mode_score",
+            note=MNIST_VRAL_NOTE)
+      for name, label, run in (("the standard GAN", "GAN", "minimax"), ("LSGAN", "LSGAN", "lsgan"))],
+    Claim("VRAL", "Fig. 2, sec. 4.2", "MNIST: at 50:1 the -log D GAN and the WGAN keep learning (MODE score above 5).",
+          "mnist-vral", {"-log D 50:1": "mnist-vral/nonsaturating-50-s{seed}", "WGAN 50:1": "mnist-vral/wgan-50-s{seed}"},
+          [("-log D 50:1", ">", 5), ("WGAN 50:1", ">", 5)], key="mode_score", note=MNIST_VRAL_NOTE),
+    *[Claim("VRAL", "Fig. 3", f"MNIST: at 50:1 the {name}'s D puts real and generated data in narrow spikes far apart: "
+            "its within-batch spread is below a tenth of the gap between its mean outputs on the two, on both.",
+            "mnist-vral", {f"{label} {data}": f"mnist-vral/{run}-50-s{{seed}}#d_{data}_spread" for label, run in
+                           ((short, loss), ("VRAL", "vral")) for data in ("real", "fake")},
+            [(f"{short} {data}", "<", 0.1) for data in ("real", "fake")], fmt="{:.3f}",
+            note="Spread = std / |mean on real - mean on generated| (reproduce.DERIVED), over 50 batches. VRAL's "
+                 "(targets N(1, 1) and N(0, 1) in the authors' MNIST script: spread 1) is shown beside.")
+      for name, short, loss in (("standard GAN", "GAN", "minimax"), ("LSGAN", "LSGAN", "lsgan"))],
+    Claim("VRAL", "Figs. 2-3", "MNIST: VRAL as the authors' MNIST script runs it learns at every training ratio (MODE "
+          "score above 5 at 1:1, 10:1, 25:1 and 50:1).", "mnist-vral",
+          {f"VRAL {r}:1": f"mnist-vral/vral-{r}-s{{seed}}" for r in (1, 10, 25, 50)},
+          [(f"VRAL {r}:1", ">", 5) for r in (1, 10, 25, 50)], key="mode_score",
+          note="mu_r 1, mu_f 0, Adam(1e-4, (0.5, 0.999), eps 3e-6), Glorot F and R, D's step on R's real batch. "
+               + MNIST_VRAL_NOTE),
+]
+CLAIM_SETS = {"cpu": CLAIMS, "mnist": MNIST_CLAIMS}  # --claims: which a report judges
+
+
 # Per target: the summary keys its table shows. A target with one summary.json of its own (principled) or a
 # surface.json (the 0-GP surface) has one row per measured quantity instead of one per run.
 DETAILS = {
@@ -268,6 +304,8 @@ DETAILS = {
                           "across_d_nonsat_cv", "across_d_nonsat_vec_spread"],
     "digits-vral": ["mode_score", "label_kl", "d_real_std", "d_fake_std", "d_real_spread", "d_fake_spread",
                     "grad_norm_fake"],
+    "mnist-vral": ["mode_score", "label_kl", "classifier_accuracy", "d_real_std", "d_fake_std", "d_real_spread",
+                   "d_fake_spread", "grad_norm_fake"],
     "toy-roth": ["modes", "high_quality", "reverse_kl"],
     "digits-roth": ["mode_score", "label_kl", "grad_norm_fake"],
     "toy-zero-gp-surface": ["gap", "gap_uniform"],
@@ -498,6 +536,8 @@ def main(argv=None):
     ap.add_argument("root", help="the folder holding one s<seed> folder per seed")
     ap.add_argument("--out", default="REPRODUCTION.md", help="the report file")
     ap.add_argument("--command", default="make reproduce-cpu", help="the command named in the report")
+    ap.add_argument("--claims", choices=sorted(CLAIM_SETS), default="cpu",
+                    help="the claims judged: cpu (make reproduce-cpu's) or mnist (make reproduce-mnist's)")
     ap.add_argument("--keep", metavar="DIR", help="copy the finished runs' summaries and commands into DIR (e.g. "
                     "results/reproduce, kept in git), adding to those there, and draw the report from DIR")
     ap.add_argument("--commands", metavar="FILE", help="with --keep: what `make reproduce-cpu PRINT=1` prints now; "
@@ -519,7 +559,7 @@ def main(argv=None):
                    (f"; the {unchecked} runs a grid makes itself have none and are not checked." if unchecked else "."))
     if not seed_dirs(a.root):
         raise SystemExit(f"error: no s<seed> folders under {a.root} (make reproduce-cpu makes them)")
-    text = report(a.root, command=a.command, checked=checked)
+    text = report(a.root, CLAIM_SETS[a.claims], command=a.command, checked=checked)
     Path(a.out).write_text(text)
     print(f"done: {a.out}")
 

@@ -20,7 +20,7 @@ function and D(x) = sigma(logit).
     d_loss_gan            -V: softplus(-logit_real) + softplus(logit_fake)   (both GAN variants)
     g_loss_minimax        E_z log(1 - D(G(z))) = -E softplus(logit_fake)     (the "original cost")
     g_loss_nonsaturating  E_z -log D(G(z))     =  E softplus(-logit_fake)    (the "-log D" cost)
-    d_loss_lsgan          1/2 E (D(x) - 1)^2 + 1/2 E D(G(z))^2               (Mao et al. eq. 9, 0-1 coding)
+    d_loss_lsgan          1/2 E (D(x) - 1)^2 + 1/2 E (D(G(z)) - a)^2        (Mao et al. eq. 8; a = 0: eq. 9's 0-1 coding)
     g_loss_lsgan          1/2 E (D(G(z)) - 1)^2
     d_loss_wgan           E f(G(z)) - E f(x)  with weights clipped to [-c, c]  (WGAN Alg. 1)
     g_loss_wgan           -E f(G(z))
@@ -33,6 +33,7 @@ Run
     make demo                     four losses on ring8, side by side (a few minutes on 2 cores)
     make toy-baselines            every loss on ring8 and grid25, with and without instance noise
     make digits-baselines         every loss with DCGAN nets on the bundled 8x8 digits
+    make mnist-vral               GAN, -log D, LSGAN and WGAN beside VRAL on MNIST, the VRAL authors' MNIST set-up
     python -m methods.baselines --loss wgan-gp --dataset ring8 --steps 5000 --out runs/wgan-gp
     python -m methods.baselines --help
 
@@ -50,7 +51,8 @@ Deviations and decisions
 1. D outputs logits and the losses apply the sigmoid inside (softplus forms):
    numerically stable, the same functions of D's output as in the papers.
 2. LSGAN uses the 0-1 coding (a = 0, b = c = 1) with the 1/2 factors of Mao
-   et al. eq. (9).
+   et al. eq. (9). The VRAL authors' MNIST script (mnist/least_squares.py) gives
+   D the target -1 on generated samples (a = -1, b = c = 1): `--lsgan-a -1`.
 3. Optimizers (`OPTIM`), each value with its source; `--optimizer`, `--lr`,
    `--betas`, `--d-steps` override them (the VRAL training-ratio study does):
    - minimax and -log D GAN: Adam(2e-4, betas (0.5, 0.999)), 1 D step, the
@@ -81,6 +83,21 @@ Deviations and decisions
    `--noise-anneal linear` sigma falls linearly to 0 at the last step.
 7. The latent is N(0, I): 100-d for images (DCGAN), 2-d for toy data (Roth et
    al.'s choice for their toy; `--z-dim` changes it).
+8. Image nets: the DCGAN, or with `--arch grewal` the VRAL authors' MNIST nets
+   (28 px, 5x5 kernels, dense layers of 1,024 units, BatchNorm in G and D,
+   leaky ReLU 0.01, a sigmoid G in their [0, 1] pixels; nets.GrewalGenerator,
+   nets.GrewalDiscriminator), for `make mnist-vral`.
+9. `--clip-adam-state` (WGAN with Adam, off by default): the VRAL authors' Theano
+   WGAN clips every update of D's Adam to [-c, c], the optimiser's own state
+   with the weights: its first and second moments and its step count, which
+   then stays at c, so that every step's bias correction is that of step
+   1 + c (at c = 0.1 and Adam's (0.5, 0.999), 0.062 times the learning rate).
+   This flag clamps the moments and the step count after each critic step, as
+   their script did; without it only the weights are clipped (WGAN Alg. 1).
+   Not reproduced: Lasagne adds Adam's eps to the uncorrected sqrt(v), PyTorch
+   to the corrected one, so with the step count held at 1 + c their eps acts
+   as eps / sqrt(1 - beta2^(1 + c)) of ours (30 times at c = 0.1), which
+   matters only where sqrt(v) is that small.
 """
 
 from dataclasses import dataclass
@@ -110,6 +127,9 @@ class Config(common.RunConfig):
     betas: tuple = ()  # Adam betas, e.g. --betas 0.5 0.999 (empty: 0.5 0.9 for wgan-gp, 0.5 0.999 otherwise)
     adam_eps: float = 1e-8  # Adam epsilon
     clip: float = 0.01  # WGAN: weight clipping c
+    clip_adam_state: bool = False  # WGAN with Adam: also clamp Adam's moments and step count to [-c, c] after each critic step (the VRAL authors' MNIST script; deviation 9)
+    lsgan_a: float = 0.0  # LSGAN: D's target on generated samples (Mao et al. eq. 9: 0; the VRAL authors' MNIST script: -1)
+    arch: str = "dcgan"  # image nets: dcgan | grewal (the VRAL authors' 28 px MNIST nets, deviation 8)
     wgan_boost: bool = True  # WGAN: 100 critic steps for the first 25 generator steps and every 500th
     gp_lambda: float = 10.0  # WGAN-GP: penalty weight lambda
     instance_noise: float = 0.0  # sigma, std of the Gaussian noise added to D's inputs (0: off)
@@ -137,9 +157,10 @@ def g_loss_nonsaturating(fake_logits):
     return F.softplus(-fake_logits).mean()
 
 
-def d_loss_lsgan(real_out, fake_out):
-    """LSGAN discriminator, 0-1 coding: 1/2 E (D(x) - 1)^2 + 1/2 E D(G(z))^2 (Mao et al. eq. 9)."""
-    return 0.5 * ((real_out - 1) ** 2).mean() + 0.5 * (fake_out**2).mean()
+def d_loss_lsgan(real_out, fake_out, a=0.0):
+    """LSGAN discriminator: 1/2 E (D(x) - 1)^2 + 1/2 E (D(G(z)) - a)^2 (Mao et al. eq. 8, b = 1; a = 0: eq. 9's
+    0-1 coding; the VRAL authors' MNIST script: a = -1)."""
+    return 0.5 * ((real_out - 1) ** 2).mean() + 0.5 * ((fake_out - a) ** 2).mean()
 
 
 def g_loss_lsgan(fake_out):
@@ -176,6 +197,16 @@ def clip_weights(d, c):
             p.clamp_(-c, c)
 
 
+def clip_adam_state(opt, c):
+    """Clamp Adam's moments and step count to [-c, c], as a Theano script that clips every update of Lasagne's
+    Adam does (deviation 9): the step count then stays at c, and each step's bias correction is step 1 + c's."""
+    with torch.no_grad():
+        for state in opt.state.values():
+            for k in ("exp_avg", "exp_avg_sq", "step"):
+                if torch.is_tensor(state.get(k)):
+                    state[k].clamp_(-c, c)
+
+
 def noisy(x, sigma):
     """Instance noise: x + eps, eps ~ N(0, sigma^2 I) (Arjovsky & Bottou sec. 3)."""
     return x + sigma * torch.randn_like(x) if sigma > 0 else x
@@ -187,7 +218,9 @@ G_LOSS = {"minimax": g_loss_minimax, "nonsaturating": g_loss_nonsaturating, "lsg
           "wgan": g_loss_wgan, "wgan-gp": g_loss_wgan}
 
 
-def d_loss(loss, real_out, fake_out):
+def d_loss(loss, real_out, fake_out, lsgan_a=0.0):
+    if loss == "lsgan":
+        return d_loss_lsgan(real_out, fake_out, lsgan_a)
     return D_LOSS[loss](real_out, fake_out)
 
 
@@ -235,6 +268,10 @@ def check_config(cfg):
         raise common.UserError("--optimizer must be auto, adam or rmsprop")
     if cfg.noise_anneal not in ("none", "linear"):
         raise common.UserError("--noise-anneal must be none or linear")
+    if cfg.arch not in ("dcgan", "grewal"):
+        raise common.UserError(f"unknown --arch {cfg.arch!r}; choose dcgan or grewal")
+    if cfg.clip_adam_state and (cfg.loss != "wgan" or optim_settings(cfg)[0] != "adam"):
+        raise common.UserError("--clip-adam-state is for --loss wgan with --optimizer adam")
     common.must(cfg, ">= 0", "instance_noise", "lr", "gp_lambda")
     common.must(cfg, "> 0", "clip")
     if cfg.betas and len(cfg.betas) != 2:
@@ -249,7 +286,7 @@ def check_config(cfg):
 def train(cfg):
     check_config(cfg)
     run = common.Run(cfg, f"{cfg.loss} {cfg.dataset}")
-    g, d = run.make_nets(d_norm="none" if cfg.loss == "wgan-gp" else None)  # deviation 5
+    g, d = run.make_nets(d_norm="none" if cfg.loss == "wgan-gp" else None, arch=cfg.arch)  # deviations 5, 8
     opt_g, opt_d = make_optim(cfg, g.parameters()), make_optim(cfg, d.parameters())
     kind, lr, betas = optim_settings(cfg)
     run.resolved.update(optimizer=kind, lr=lr, betas=betas, d_steps=cfg.d_steps or OPTIM[cfg.loss][3])
@@ -265,7 +302,7 @@ def train(cfg):
             with torch.no_grad():
                 fake = g(run.noise())
             real_in, fake_in = noisy(real, sigma), noisy(fake, sigma)  # instance noise on both
-            loss_d = d_loss(cfg.loss, d(real_in), d(fake_in))
+            loss_d = d_loss(cfg.loss, d(real_in), d(fake_in), cfg.lsgan_a)
             if cfg.loss == "wgan-gp":
                 loss_d = loss_d + cfg.gp_lambda * gradient_penalty(d, real_in, fake_in)
             opt_d.zero_grad(set_to_none=True)
@@ -273,6 +310,8 @@ def train(cfg):
             opt_d.step()
             if cfg.loss == "wgan":
                 clip_weights(d, cfg.clip)
+                if cfg.clip_adam_state:  # deviation 9: the VRAL authors' Theano WGAN
+                    clip_adam_state(opt_d, cfg.clip)
         # The generator, through D's noisy input (Arjovsky & Bottou, corollary of Thm. 3.2).
         d.requires_grad_(False)
         loss_g = g_loss(cfg.loss, d(noisy(g(run.noise()), sigma)))

@@ -31,6 +31,8 @@ Run
     make digits-vral            the Figs. 2-4 grid at CPU size (every method at 1:1, 10:1, 25:1, 50:1;
                                 also VRAL with mu_f 0 and with the authors' CelebA choices)
     make cifar-vral             Figs. 2-4 on CIFAR-10 (GPU-sized)
+    make mnist-vral             the ratio grid on MNIST as the authors' MNIST scripts ran it (--arch grewal;
+                                see deviation 12), at CPU length, over SEEDS
     make celeba-vral            Fig. 5;  make celeba-vral-lipschitz: Fig. 6
     python -m figures vral-grid runs/digits-vral   the Figs. 2-4 composites from finished grid runs
     python -m methods.vral --dataset digits --variant vral-sub --d-steps 50 --steps 500 --out runs/vral-sub
@@ -79,7 +81,9 @@ Deviations and decisions (each names the flag that restores the paper's or the a
    one, in neither for CelebA (`--no-batch-norm`, and z 128: `--z-dim 128`; the
    celeba targets use their CelebA settings, with our DCGAN widths, which their
    script does not match layer for layer). Their leaky-ReLU slope is 0.02:
-   `--lrelu-slope 0.02`.
+   `--lrelu-slope 0.02`. `--arch grewal` builds the authors' MNIST nets (28 px:
+   nets.GrewalGenerator, nets.GrewalDiscriminator; BatchNorm in both, Lasagne's
+   initialisation); `--lrelu-slope` applies to them too, so give their 0.01.
 7. Lipschitz variant (`--variant lipschitz`): eq. (13) gives M's objective and
    says D tries to fool M, but a D whose only aim is to look K-Lipschitz gives G
    nothing to follow. We read sec. 2.4 as the WGAN critic with its Lipschitz
@@ -114,6 +118,26 @@ Deviations and decisions (each names the flag that restores the paper's or the a
 11. Sample quality (the paper shows samples only): on labelled image sets the
    summary holds the MODE score of `--eval-samples` generated images with our
    own classifier, and the label KL (metrics.py).
+12. MNIST as the authors ran it (`make mnist-vral`; their mnist/ folder, August
+   2017: model.py, real_fake.py, variance.py, main.py, least_squares.py,
+   wasserstein.py, data.py). Their nets (`--arch grewal`: G z 100 -> 1,024 ->
+   128 x 7 x 7 -> 64 x 14 x 14 -> 28 x 28, sigmoid; D two 5x5 stride-2
+   convolutions of 64 and 128 channels, a dense layer of 1,024, leaky ReLU
+   0.01; BatchNorm in both), z ~ N(0, I_100), pixels in [0, 1] (the nets map
+   them to and from our [-1, 1]), every net on Adam(1e-4, (0.5, 0.999),
+   eps 3e-6), batch 64, F and R as here with Glorot weights (Lasagne's), the
+   references N(1, 1) and N(0, 1) (`--mu-fake 0`), G's loss (1/2)(phi - 1)^2,
+   D's step on R's real batch (`--share-real`), and per generator step n steps
+   of F, R and D. Their baselines there: the same nets and Adam, -log D (main.py,
+   its minimax generator loss commented out beside it), LSGAN with D's targets
+   1 and -1 (`--lsgan-a -1`), and WGAN clipping at 0.1 every Adam update,
+   the optimiser's state included (`--clip 0.1 --clip-adam-state`, baselines
+   deviation 9), none with a critic warm-up. Their length: 35 epochs (GAN, -log D,
+   VRAL) or 30 (LSGAN, WGAN) of 937 generator steps, whatever the ratio (each
+   generator step draws its D batches from a freshly shuffled pass); the
+   target runs `MNIST_VRAL_STEPS` generator steps instead (the Makefile says
+   how many and why). Their batches are drawn without replacement within a
+   generator step; ours, as everywhere here, at random with replacement.
 """
 
 from dataclasses import dataclass
@@ -135,7 +159,8 @@ class Config(common.RunConfig):
     mu_fake: float = -1.0  # mu_f, mean of F's reference Gaussian N(mu_f, 1) (the authors' final scripts; vral-sub uses N(0, 1))
     meta_init: str = "pytorch"  # F, R, M initialisation: pytorch | glorot (Glorot-uniform weights, zero biases: Lasagne's, the authors')
     share_real: bool = False  # D's step reuses R's real batch (the authors' scripts) instead of drawing its own (Alg. 1)
-    lrelu_slope: float = 0.2  # the DCGAN D's leaky-ReLU slope (Radford et al.: 0.2; the authors' scripts: 0.02)
+    lrelu_slope: float = 0.2  # D's leaky-ReLU slope (the DCGAN's, Radford et al.: 0.2; the authors' CIFAR-10 and CelebA scripts: 0.02, MNIST: 0.01)
+    arch: str = "dcgan"  # image nets: dcgan | grewal (the authors' 28 px MNIST nets, deviations 6 and 12)
     d_critic: bool = False  # vral, vral-sub: add the critic term E phi(G(z)) - E phi(x) to D's loss (eq. 10), as the authors' mean-subtraction script does
     lip_k: float = 1.0  # lipschitz: K, mean of M's reference Gaussian
     lip_sigma: float = 0.1  # lipschitz: sigma*, std of M's reference Gaussian
@@ -265,6 +290,8 @@ def check_config(cfg):
         raise common.UserError("--g-loss must be ls or ipm")
     if cfg.meta_init not in ("pytorch", "glorot"):
         raise common.UserError("--meta-init must be pytorch or glorot")
+    if cfg.arch not in ("dcgan", "grewal"):
+        raise common.UserError(f"unknown --arch {cfg.arch!r}; choose dcgan or grewal")
     if cfg.lrelu_slope < 0:
         raise common.UserError("--lrelu-slope must be >= 0")
     common.must(cfg, ">= 1", "d_steps", "meta_hidden")
@@ -287,7 +314,7 @@ def train(cfg):
     check_config(cfg)
     run = common.Run(cfg, f"{cfg.variant} {cfg.dataset} {cfg.d_steps}:1")
     m, device, data = cfg.batch_size, run.device, run.data
-    g, d = run.make_nets()
+    g, d = run.make_nets(arch=cfg.arch)
     set_lrelu_slope(d, cfg.lrelu_slope)
     metas = ["m"] if cfg.variant == "lipschitz" else ["f", "r"]
     init = glorot if cfg.meta_init == "glorot" else (lambda net: net)

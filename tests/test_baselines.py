@@ -527,3 +527,63 @@ def test_logged_sigma_is_the_annealed_sigma_of_each_step(tmp_path):
                      out=str(tmp_path / "r")))
     logged = [r["sigma"] for r in common.read_jsonl(tmp_path / "r" / "metrics.jsonl")]
     assert logged == pytest.approx([0.4, 0.3, 0.2, 0.1])  # step t (from 0) uses sigma0 * (1 - t / T)
+
+
+# --- the VRAL authors' MNIST baselines (methods/vral.py deviation 12; baselines deviations 2, 8, 9) ---
+
+
+def test_lsgan_with_the_vral_authors_fake_target():
+    """--lsgan-a -1 (mnist/least_squares.py): D's targets 1 on real, -1 on generated; G's target stays 1."""
+    want = 0.5 * mean([(r - 1) ** 2 for r in LOGITS_R]) + 0.5 * mean([(f + 1) ** 2 for f in LOGITS_F])
+    assert B.d_loss("lsgan", t(LOGITS_R), t(LOGITS_F), -1.0).item() == pytest.approx(want, rel=1e-12)
+    assert B.d_loss("wgan", t(LOGITS_R), t(LOGITS_F), -1.0).item() == pytest.approx(WGAN_D, rel=1e-12)  # LSGAN's only
+
+
+def lasagne_adam_clipped(w, grad, lr, b1, b2, eps, c, steps):
+    """Lasagne's adam (lasagne.updates.adam) with every update it returns clipped to [-c, c], as the VRAL authors'
+    mnist/wasserstein.py does: the weights, both moments and the step count t. Written out in float64."""
+    m, v, t_prev = np.zeros_like(w), np.zeros_like(w), 0.0
+    for _ in range(steps):
+        g = grad(w)
+        t_ = t_prev + 1
+        a = lr * math.sqrt(1 - b2**t_) / (1 - b1**t_)
+        m_t, v_t = b1 * m + (1 - b1) * g, b2 * v + (1 - b2) * g**2
+        w_t = w - a * m_t / (np.sqrt(v_t) + eps)
+        w, m, v, t_prev = (np.clip(x, -c, c) for x in (w_t, m_t, v_t, t_))
+    return w
+
+
+def test_clip_adam_state_is_the_authors_theano_wgan_update():
+    """--clip-adam-state: Adam's step, then the weights, its moments and its step count clamped to [-c, c], gives
+    the weights of Lasagne's Adam with every update clipped (eps placement aside: 1e-8 here)."""
+    x = torch.tensor([[0.5, -1.0, 2.0], [1.5, 0.3, -0.7]], dtype=torch.float64)
+    w0 = np.array([0.05, -0.08, 0.02])
+    grad = lambda w: x.numpy().T @ np.cos(x.numpy() @ w)  # d/dw sum(sin(x w))
+    p = nn.Parameter(torch.tensor(w0))
+    opt = torch.optim.Adam([p], lr=0.01, betas=(0.5, 0.999), eps=1e-8)
+    for _ in range(6):
+        opt.zero_grad()
+        torch.sin(x @ p).sum().backward()
+        opt.step()
+        with torch.no_grad():
+            p.clamp_(-0.1, 0.1)
+        B.clip_adam_state(opt, 0.1)
+    want = lasagne_adam_clipped(w0, grad, 0.01, 0.5, 0.999, 1e-8, 0.1, 6)
+    assert np.allclose(p.detach().numpy(), want, rtol=1e-6, atol=1e-9)
+    assert float(opt.state[p]["step"]) == pytest.approx(0.1)  # each step's bias correction is step 1.1's
+    plain = lasagne_adam_clipped(w0, grad, 0.01, 0.5, 0.999, 1e-8, 1e9, 6)  # weights alone clipped would differ
+    assert not np.allclose(np.clip(plain, -0.1, 0.1), want, rtol=1e-3)
+
+
+def test_clip_adam_state_reaches_the_wgan_critic_and_nothing_else(tmp_path):
+    """In a run, D's Adam state ends clamped (step count c, moments in [-c, c]); G's Adam is left alone; the flag is
+    refused where it would do nothing (another loss, RMSprop)."""
+    B.train(small(tmp_path, loss="wgan", optimizer="adam", clip=0.05, clip_adam_state=True, steps=2, wgan_boost=False))
+    modules = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=False)["modules"]
+    state = modules["opt_d"]["state"]
+    assert state and all(float(s["step"]) == pytest.approx(0.05) for s in state.values())
+    assert all(s[k].abs().max() <= 0.05 + 1e-9 for s in state.values() for k in ("exp_avg", "exp_avg_sq"))
+    assert all(float(s["step"]) == 2 for s in modules["opt_g"]["state"].values())
+    for bad in (dict(loss="lsgan"), dict(loss="wgan", optimizer="rmsprop")):
+        with pytest.raises(common.UserError, match="--clip-adam-state"):
+            B.train(small(tmp_path, name="bad", clip_adam_state=True, **bad))

@@ -33,7 +33,7 @@ def layers(net):
                         m.bias is not None))
         elif isinstance(m, nn.Linear):
             out.append(("linear", m.in_features, m.out_features, m.bias is not None))
-        elif isinstance(m, (nn.BatchNorm2d, nets.SplitBatchNorm2d)):
+        elif isinstance(m, (nn.BatchNorm2d, nn.BatchNorm1d, nets.SplitBatchNorm2d)):
             out.append(("bn", m.weight.numel(), m.eps, m.momentum))
         elif isinstance(m, nn.GroupNorm):
             out.append(("ln", m.num_groups, m.num_channels))
@@ -357,3 +357,66 @@ def test_vral_meta_discriminators_in_the_run(tmp_path, init):
             assert meta.net[0].weight.abs().max() > 1 / math.sqrt(16)  # past PyTorch's bound: Glorot's is wider
         else:  # PyTorch's: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for the biases too
             assert meta.net[0].bias.abs().max() > 0
+
+
+# ---------------------------------------------------------------------------
+# The VRAL authors' MNIST nets (karangrewal/mixing-generator-data, mnist/model.py; methods/vral.py deviation 12)
+# ---------------------------------------------------------------------------
+
+LASAGNE_BN = lambda ch: ("bn", ch, 1e-4, 0.1)  # Lasagne's BatchNormLayer: epsilon 1e-4, running averages at alpha 0.1
+
+
+def test_grewal_mnist_nets_are_the_vral_authors_layers():
+    """model.py's generator: DenseLayer(1024), DenseLayer(2 x 64 x 7 x 7), two Deconv2DLayers (5x5, stride 2, pad 2),
+    batch_norm on all but the last (its layer's bias dropped), ReLU, a sigmoid out; its discriminator: two
+    Conv2DLayers (5x5, stride 2, pad 2; 64 and 128) under batch_norm, DenseLayer(1024), all LeakyRectify(0.01),
+    a linear output."""
+    g, d = nets.GrewalGenerator(100, 1, 64), nets.GrewalDiscriminator(1, 64)
+    assert layers(g) == [("linear", 100, 1024, False), LASAGNE_BN(1024), ("relu",),
+                         ("linear", 1024, 128 * 49, False), LASAGNE_BN(128 * 49), ("relu",),
+                         ("convT", 128, 64, 5, 2, 2, False), LASAGNE_BN(64), ("relu",),
+                         ("convT", 64, 1, 5, 2, 2, True), ("sigmoid",)]
+    lr = ("lrelu", 0.01)
+    assert layers(d) == [("conv", 1, 64, 5, 2, 2, False), LASAGNE_BN(64), lr, ("conv", 64, 128, 5, 2, 2, False),
+                         LASAGNE_BN(128), lr, ("linear", 128 * 49, 1024, True), lr, ("linear", 1024, 1, True)]
+    x = g(torch.randn(4, 100))
+    assert x.shape == (4, 1, 28, 28) and d(x).shape == (4,)  # Lasagne's deconvolution: 7 -> 14 -> 28
+    assert layers(nets.GrewalDiscriminator(1, 8, norm="none"))[:2] == [("conv", 1, 8, 5, 2, 2, True), lr]
+    assert layers(nets.GrewalGenerator(10, 1, 8, batch_norm=False))[:2] == [("linear", 10, 1024, True), ("relu",)]
+
+
+def test_grewal_nets_work_in_the_authors_pixel_units():
+    """Their G's sigmoid makes [0, 1] pixels and their D reads [0, 1] pixels; ours are in [-1, 1]: G returns
+    2 sigmoid - 1 and D's first layer sees (x + 1) / 2 (MNIST's x / 255 in the authors' data.py)."""
+    torch.manual_seed(0)
+    g, d = nets.GrewalGenerator(), nets.GrewalDiscriminator()
+    seen = {}
+    g.net[-1].register_forward_hook(lambda m, i, o: seen.update(sig=o))
+    d.net[0].register_forward_hook(lambda m, i, o: seen.update(d_in=i[0]))
+    x = g(torch.randn(8, 100))
+    assert torch.allclose(x, 2 * seen["sig"] - 1) and x.min() >= -1 and x.max() <= 1
+    u8 = torch.randint(0, 256, (8, 1, 28, 28))
+    d(u8.float() / 127.5 - 1)  # data.to_unit
+    assert torch.allclose(seen["d_in"], u8.float() / 255, atol=1e-6)
+
+
+def test_grewal_nets_get_lasagnes_initialisation_in_the_harness():
+    """Glorot-uniform dense and convolution weights, orthogonal transposed-convolution weights (their
+    Deconv2DLayer's Orthogonal()), zero biases; the harness's arch="grewal" keeps it (no DCGAN N(0, 0.02))."""
+    torch.manual_seed(0)
+    data = SimpleNamespace(kind="image", shape=(1, 28, 28))
+    g, d, norm = common.make_nets(common.RunConfig(), data, 100, arch="grewal")
+    assert isinstance(g, nets.GrewalGenerator) and isinstance(d, nets.GrewalDiscriminator) and norm == "batch"
+    for m in [*g.modules(), *d.modules()]:
+        if isinstance(m, nn.ConvTranspose2d):
+            w = m.weight.flatten(1)  # (in, out x 5 x 5): orthonormal rows, or columns when taller than wide
+            w = w if len(w) <= w.shape[1] else w.T
+            assert torch.allclose(w @ w.T, torch.eye(len(w)), atol=1e-4)
+        elif isinstance(m, (nn.Conv2d, nn.Linear)):
+            rf = m.weight[0, 0].numel() if m.weight.dim() == 4 else 1
+            bound = math.sqrt(6 / ((m.weight.shape[0] + m.weight.shape[1]) * rf))
+            assert m.weight.abs().max() <= bound and m.weight.abs().max() > 0.9 * bound
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)) and m.bias is not None:
+            assert m.bias.abs().max() == 0
+    with pytest.raises(common.UserError, match="28 px"):
+        common.make_nets(common.RunConfig(), SimpleNamespace(kind="image", shape=(1, 32, 32)), 100, arch="grewal")

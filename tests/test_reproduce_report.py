@@ -87,8 +87,10 @@ def test_report_rows_and_time(root):
 
 
 def test_every_claim_names_runs_a_target_makes():
-    """Each claim's rows live under its own target's folder, and its rules use its own labels."""
-    for c in reproduce.CLAIMS:
+    """Each claim's rows live under its own target's folder, and its rules use its own labels; the MNIST claims
+    name MNIST."""
+    assert all("MNIST" in c.text for c in reproduce.MNIST_CLAIMS)
+    for c in reproduce.CLAIMS + reproduce.MNIST_CLAIMS:
         assert all(spec.split("#")[0].split("/")[0] == c.target for spec in specs(c)), c.text
         for a, op, b in c.rules:
             assert a in c.rows and (not isinstance(b, str) or b in c.rows) and op in reproduce.OPS, c.text
@@ -111,24 +113,27 @@ def test_detail_tables_per_run_per_quantity_and_per_panel(root):
     assert reproduce.natural("vral-10") > reproduce.natural("vral-2")
 
 
-def test_every_claim_reads_runs_that_reproduce_cpu_makes(tmp_path):
-    """Each row of each claim (at every seed) is the --out folder of a run `make reproduce-cpu` makes, so no claim
-    reads a run that REPRO_SETTINGS dropped (the report would say "not run" on a fresh machine)."""
+@pytest.mark.parametrize("target,claims", [("reproduce-cpu", "cpu"), ("reproduce-mnist", "mnist")])
+def test_every_claim_reads_runs_that_reproduce_cpu_makes(tmp_path, target, claims):
+    """Each row of each claim (at every seed) is the --out folder of a run `make reproduce-cpu` makes (the MNIST
+    claims: `make reproduce-mnist`, into OUT/reproduce-mnist), so no claim reads a run that REPRO_SETTINGS dropped
+    (the report would say "not run" on a fresh machine)."""
     import re
     import subprocess
     import sys
     from pathlib import Path
     out = tmp_path / "o"
-    p = subprocess.run(["make", "-s", "reproduce-cpu", "PRINT=1", f"OUT={out}", "DEVICE=cpu", f"PY={sys.executable}",
+    p = subprocess.run(["make", "-s", target, "PRINT=1", f"OUT={out}", "DEVICE=cpu", f"PY={sys.executable}",
                         "DEPS="], cwd=Path(__file__).parents[1], capture_output=True, text=True, timeout=300)
     assert p.returncode == 0, p.stderr
     made = set(re.findall(r"--out (\S+)", p.stdout))
-    for c in reproduce.CLAIMS:
+    folder_of = target.replace("-cpu", "")
+    for c in reproduce.CLAIM_SETS[claims]:
         for spec in specs(c):
             for s in (0, 1, 2):
                 path = spec.split("#")[0].replace("{seed}", str(s))
                 folder = path.rsplit("/", 1)[0] if path.endswith(".json") else path
-                assert f"{out}/reproduce/s{s}/{folder}" in made, (c.text, folder)
+                assert f"{out}/{folder_of}/s{s}/{folder}" in made, (c.text, folder)
 
 
 def test_keep_copies_finished_runs_summaries_and_commands_only(tmp_path):

@@ -16,7 +16,8 @@ A dropped Makefile argument, a swapped pair of rates, a changed Config default, 
 net built with the wrong width or normalization fails here, whatever the code calls it. Image sets that are not
 on this machine are replaced by random images of their real shape (--stand-in: the shape is what is checked).
 
-Net descriptions: "<kind> <size> <norm> <activations>", kind mlp | dcgan | resnet; size: hidden layers x units
+Net descriptions: "<kind> <size> <norm> <activations>", kind mlp | dcgan | resnet | grewal (the VRAL authors' MNIST
+nets); size: hidden layers x units
 for MLPs, "w<base channels> k<kernel>" for conv nets; norm: bn (BatchNorm), splitbn (Che et al.'s split
 statistics), ln, or - (none); activations in order of appearance (lrelu with its slope; a DCGAN G's tanh is its
 output); "drop<p>" per dropout layer.
@@ -47,7 +48,7 @@ from methods import baselines
 ROOT = Path(__file__).resolve().parent.parent
 PAPERS = {
     "baselines": ["toy-baselines", "digits-baselines", "demo"],
-    "vral": ["digits-vral", "cifar-vral", "celeba-vral", "celeba-vral-lipschitz"],
+    "vral": ["digits-vral", "mnist-vral", "cifar-vral", "celeba-vral", "celeba-vral-lipschitz"],
     "roth": ["toy-roth", "digits-roth", "cifar-roth", "celeba-roth", "lsun-roth"],
     "zero_gp": ["toy-zero-gp", "toy-zero-gp-surface", "toy-zero-gp-swissroll", "digits-zero-gp", "mnist-zero-gp",
                 "stacked-mnist-zero-gp"],
@@ -150,7 +151,7 @@ def until_begin(module, cfg):
 
 
 ACTS = {nn.ReLU: "relu", nn.Tanh: "tanh", nn.Sigmoid: "sigmoid"}
-NORMS = {nn.BatchNorm2d: "bn", nn.GroupNorm: "ln", nets.SplitBatchNorm2d: "splitbn"}
+NORMS = {nn.BatchNorm2d: "bn", nn.BatchNorm1d: "bn", nn.GroupNorm: "ln", nets.SplitBatchNorm2d: "splitbn"}
 
 
 def describe(net):
@@ -164,7 +165,7 @@ def describe(net):
     norm = "+".join(sorted({NORMS[type(m)] for m in mods if type(m) in NORMS})) or "-"
     convs = [m for m in mods if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))]
     if convs:
-        kind = "resnet" if "ResNet" in type(net).__name__ else "dcgan"
+        kind = "resnet" if "ResNet" in type(net).__name__ else "grewal" if "Grewal" in type(net).__name__ else "dcgan"
         size = f"w{min(c.out_channels for c in convs[:-1])} k{convs[0].kernel_size[0]}"
     else:
         lins = [m for m in mods if isinstance(m, nn.Linear)]
@@ -206,7 +207,8 @@ def settings(module, run, modules):
          "d_norm": run.resolved.get("d_norm")}
     if name == "baselines":  # D steps as the loop takes them: critic_steps after and at the WGAN warm-up
         s.update(loss=cfg.loss, d_steps=baselines.critic_steps(cfg, 26), d_steps_first=baselines.critic_steps(cfg, 0))
-        s.update({"wgan": {"clip": cfg.clip}, "wgan-gp": {"gp_lambda": cfg.gp_lambda}}.get(cfg.loss, {}))
+        s.update({"wgan": {"clip": cfg.clip, "clip_adam_state": cfg.clip_adam_state}, "lsgan": {"lsgan_a": cfg.lsgan_a},
+                  "wgan-gp": {"gp_lambda": cfg.gp_lambda}}.get(cfg.loss, {}))
         if cfg.instance_noise:
             s["noise"] = (cfg.instance_noise, cfg.noise_anneal)
     else:
@@ -334,8 +336,9 @@ def paper_optim(loss, lr=None):
     """(optimizer settings, D steps, D steps during the WGAN warm-up, extra) of each loss's paper (deviation 3)."""
     return {"minimax": (adam(lr or 2e-4), 1, 1, {}),  # DCGAN: Adam(2e-4, beta1 0.5)
             "nonsaturating": (adam(lr or 2e-4), 1, 1, {}),
-            "lsgan": (adam(lr or 2e-4), 1, 1, {}),  # the LSGAN authors' stability scripts
-            "wgan": (("rmsprop", lr or 5e-5), 5, 100, {"clip": 0.01}),  # WGAN Alg. 1: RMSprop 5e-5, n_critic 5, c 0.01
+            "lsgan": (adam(lr or 2e-4), 1, 1, {"lsgan_a": 0.0}),  # the LSGAN authors' stability scripts, eq. 9's coding
+            # WGAN Alg. 1: RMSprop 5e-5, n_critic 5, c 0.01, the weights alone clipped
+            "wgan": (("rmsprop", lr or 5e-5), 5, 100, {"clip": 0.01, "clip_adam_state": False}),
             "wgan-gp": (adam(lr or 1e-4, 0.5, 0.9), 5, 5, {"gp_lambda": 10.0})}[loss]  # WGAN-GP: Adam(1e-4, .5, .9), 10
 
 
@@ -395,6 +398,8 @@ def table_vral(target):
                          "nets": {"g": "dcgan w64 k4 - relu+tanh", "d": "dcgan w64 k4 - lrelu0.02", "m": meta},
                          "d_norm": "none", "d_steps": 1, "variant": "lipschitz", "lip": (1.0, 0.1),  # sec. 4.3: N(1, 0.1)
                          "mu_real": 1.0, "mu_fake": -1.0, "meta_init": "glorot", "share_real": True, "d_critic": False}}
+    if target == "mnist-vral":
+        return table_mnist_vral(vral_adam, meta)
     ds, shape, steps = {"digits-vral": ("digits", (1, 8, 8), 1000), "cifar-vral": ("cifar10", (3, 32, 32), 27000),
                         "celeba-vral": ("celeba", (3, 64, 64), 27000)}[target]
     celeba = target == "celeba-vral"
@@ -418,12 +423,37 @@ def table_vral(target):
             # the Makefile: every baseline with VRAL's Adam at the same ratio, the WGAN without its warm-up
             t[f"{target}/{loss}-{r}"] = {**common_, "nets": {"g": g, "d": d}, "opt": {"g": vral_adam, "d": vral_adam},
                                          "loss": loss, "d_steps": r, "d_steps_first": r,
-                                         **({"clip": 0.01} if loss == "wgan" else {})}
+                                         **({"clip": 0.01, "clip_adam_state": False} if loss == "wgan" else {}),
+                                         **({"lsgan_a": 0.0} if loss == "lsgan" else {})}
         if ds == "digits":  # the extra columns: mu_f 0 (pre-submission scripts), the authors' CelebA choices
             t[f"{target}/vral-mu0-{r}"] = {**variant, "opt": {k: vral_adam for k in "gdfr"}, "d_steps": r,
                                            "variant": "vral", "mu_fake": 0.0}
             t[f"{target}/vral-authors-{r}"] = {**variant, "opt": {k: authors_adam for k in "gdfr"}, "d_steps": r,
                                                "variant": "vral", "meta_init": "glorot", "share_real": True}
+    return t
+
+
+def table_mnist_vral(vral_adam, meta):
+    """The VRAL authors' MNIST scripts (karangrewal/mixing-generator-data, mnist/, August 2017; methods/vral.py
+    deviation 12): model.py's nets (G z 100 -> 1,024 -> 128 x 7 x 7 -> 64 x 14 x 14 -> 28 x 28 sigmoid, D 5x5 stride-2
+    convolutions of 64 and 128 channels, a dense layer of 1,024, leaky ReLU 0.01, BatchNorm in both: `discriminator(X,
+    use_batch_norm=True)`), z ~ N(0, I_100), Adam(1e-4, (0.5, 0.999), eps 3e-6) for every net, batch 64 (every script's
+    params); variance.py: F and R one hidden layer of 28 (real_fake.py, Lasagne's Glorot weights), N(1, 1) and N(0, 1),
+    G's least squares to 1, D's step on R's real batch; main.py: the GAN's D loss with the -log D generator loss (the
+    minimax one beside it); least_squares.py: D's targets 1 and -1; wasserstein.py: clip 0.1 on every Adam update (its
+    state too: baselines deviation 9); no warm-up anywhere. 200 generator steps: the CPU length (the Makefile)."""
+    nets_ = {"g": "grewal w64 k5 bn relu+sigmoid", "d": "grewal w64 k5 bn lrelu0.01"}
+    common_ = {"data": ("mnist", (1, 28, 28)), "batch": 64, "z": (100, "normal"), "steps": 200, "d_norm": "batch"}
+    extra = {"minimax": {}, "nonsaturating": {}, "lsgan": {"lsgan_a": -1.0}, "wgan": {"clip": 0.1, "clip_adam_state": True}}
+    t = {}
+    for r in RATIOS:
+        for loss, more in extra.items():
+            t[f"mnist-vral/{loss}-{r}-s0"] = {**common_, "nets": nets_, "opt": {"g": vral_adam, "d": vral_adam},
+                                              "loss": loss, "d_steps": r, "d_steps_first": r, **more}
+        t[f"mnist-vral/vral-{r}-s0"] = {**common_, "nets": {**nets_, "f": meta, "r": meta}, "g_loss": "ls",
+                                        "opt": {k: vral_adam for k in "gdfr"}, "d_steps": r, "variant": "vral",
+                                        "mu_real": 1.0, "mu_fake": 0.0, "meta_init": "glorot", "share_real": True,
+                                        "d_critic": False}
     return t
 
 

@@ -375,6 +375,15 @@ def test_grid_report(tmp_path):
     assert "| VRAL | 10:1 |" in (tmp_path / "grid" / "table.md").read_text()
 
 
+def test_grid_report_over_seeds_reads_one_seeds_runs(tmp_path):
+    """`figures vral-grid DIR --seed S` (make mnist-vral): the runs <method>-<ratio>-s<S>, no other seed's."""
+    for name in ["vral-1-s0", "lsgan-10-s0", "vral-10-s1"]:
+        V.train(small(tmp_path, out=str(tmp_path / "grid" / name), steps=2, d_steps=1, log_every=1))
+    figures.vral_grid(tmp_path / "grid", seed=0)
+    table = (tmp_path / "grid" / "table.md").read_text()
+    assert "| VRAL | 1:1 |" in table and "| LSGAN | 10:1 |" in table and "| VRAL | 10:1 |" not in table
+
+
 def test_defaults_follow_the_authors_final_scripts():
     cfg = V.Config()
     assert cfg.mu_fake == -1.0 and cfg.mu_real == 1.0
@@ -417,6 +426,23 @@ def test_lrelu_slope_reaches_d(tmp_path, on_nets):
     V.train(small(tmp_path, dataset="digits", lrelu_slope=0.02, steps=1, eval_samples=0))
     slopes = [m.negative_slope for m in seen["d"].modules() if isinstance(m, torch.nn.LeakyReLU)]
     assert slopes and all(s == 0.02 for s in slopes)
+
+
+def test_arch_grewal_gives_the_authors_mnist_nets_with_the_slope_asked(tmp_path, on_nets):
+    """`--arch grewal` (deviation 12): the authors' MNIST G and D train at 28 px, D's slope set by --lrelu-slope
+    (their 0.01, as `make mnist-vral` passes it); another image size is refused."""
+    import nets
+
+    seen = {}
+    on_nets(lambda g, d: seen.update(g=g, d=d))
+    V.train(small(tmp_path, dataset="mnist", image_size=28, stand_in=True, download=False, data_root=str(tmp_path),
+                  arch="grewal", lrelu_slope=0.01, steps=1, d_steps=1, eval_samples=0))
+    assert isinstance(seen["g"], nets.GrewalGenerator) and isinstance(seen["d"], nets.GrewalDiscriminator)
+    assert {m.negative_slope for m in seen["d"].modules() if isinstance(m, torch.nn.LeakyReLU)} == {0.01}
+    with pytest.raises(common.UserError, match="28 px"):
+        V.train(small(tmp_path, out=str(tmp_path / "r2"), arch="grewal", steps=1))
+    with pytest.raises(common.UserError, match="--arch"):
+        V.train(small(tmp_path, out=str(tmp_path / "r3"), arch="resnet", steps=1))
 
 
 @pytest.mark.parametrize("init,calls", [("glorot", 2), ("pytorch", 0)])
