@@ -23,7 +23,6 @@ import inspect
 import json
 import math
 import os
-import platform
 import re
 import sys
 import time
@@ -38,8 +37,9 @@ import data as datasets
 import figures
 import metrics
 from runfiles import (MANIFEST, RESUMABLE, RUN_FILES, FiniteGuard, NonFiniteLoss, Progress, RunDir,  # noqa: F401
-                      UserError, check_finite, diagnostic_mode, load_checkpoint, lock_out, prepare_out, read_jsonl,
-                      release_out, rng_state, run_files, save_checkpoint, seed_everything, set_rng_state, write_json)
+                      UserError, check_finite, cpu_name, diagnostic_mode, load_checkpoint, lock_out, make_hint,
+                      prepare_out, read_jsonl, release_out, rng_state, run_files, save_checkpoint, seed_everything,
+                      set_rng_state, write_json)
 from nets import (PRIORS, Carpedm20Discriminator, Carpedm20Generator, DCGANDiscriminator, DCGANGenerator,  # noqa: F401
                   GrewalDiscriminator, GrewalGenerator, MLPDiscriminator, MLPGenerator, ResNetDiscriminator,
                   ResNetGenerator, compile_nets, cuda_defaults, dcgan_init, generate, latent)
@@ -159,17 +159,6 @@ def check_flags(cfg):
         pick_device(cfg.device, check_only=True)
 
 
-# The make variables that set a script's flags: under make (MAKELEVEL is set), an error naming the flag names them too.
-MAKE_VARS = {"--data-root": "DATA", "--out": "OUT", "--device": "DEVICE", "--seed": "SEED"}
-
-
-def make_hint(message):
-    if not os.environ.get("MAKELEVEL"):
-        return ""
-    named = [f"{f} is {v}=" for f, v in MAKE_VARS.items() if re.search(re.escape(f) + r"\b", message)]
-    return f" (under make: {', '.join(named)})" if named else ""
-
-
 def cli(train, cfg, resumable=True):
     """Run `train(cfg)`; a UserError or a NaN loss becomes one line on stderr and exit code 1, Ctrl-C exit 130
     (saying how to continue: --resume, unless `resumable` is False).
@@ -263,9 +252,8 @@ class Run:
         module = sys.modules[type(cfg).__module__]  # methods.<name>, also when run as __main__
         self.resolved = {"script": module.__spec__.name if getattr(module, "__spec__", None) else module.__name__,
                          "device": str(self.device), "torch": torch.__version__, "threads": torch.get_num_threads(),
-                         "z_dim": self.z_dim,
-                         "device_name": torch.cuda.get_device_name(self.device) if self.device.type == "cuda" else
-                         platform.processor() or platform.machine()}
+                         "z_dim": self.z_dim, "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+                         "device_name": torch.cuda.get_device_name(self.device) if self.device.type == "cuda" else cpu_name()}
         # Fixed noise for sample figures, from its own generator: it does not move the training RNG.
         n = max(64, cfg.eval_samples if self.data.kind == "toy" else 64)
         self.z_fixed = latent(n, self.z_dim, "cpu", prior, torch.Generator().manual_seed(cfg.seed + 1)).to(self.device)

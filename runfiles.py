@@ -16,7 +16,9 @@ import dataclasses
 import json
 import math
 import os
+import platform
 import random
+import re
 import time
 from pathlib import Path
 
@@ -29,6 +31,30 @@ class UserError(Exception):
 
 class NonFiniteLoss(Exception):
     """A loss became NaN or inf; the last good checkpoint is kept."""
+
+
+# The make variables that set a script's flags: under make (MAKELEVEL is set), an error naming the flag names them too.
+MAKE_VARS = {"--data-root": "DATA", "--out": "OUT", "--device": "DEVICE", "--seed": "SEED"}
+
+
+def make_hint(message):
+    if not os.environ.get("MAKELEVEL"):
+        return ""
+    named = [f"{f} is {v}=" for f, v in MAKE_VARS.items() if re.search(re.escape(f) + r"\b", message)]
+    return f" (under make: {', '.join(named)})" if named else ""
+
+
+def cpu_name():
+    """The CPU's model name (Linux: /proc/cpuinfo), else platform's word for it. Beside torch's CPU capability (AVX2,
+    AVX512) in config.json: float results on the CPU differ, in the last bits, between the kernels each one picks."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def seed_everything(seed):

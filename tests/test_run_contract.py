@@ -150,6 +150,9 @@ def test_run_folder_contents_and_the_same_seed_gives_the_same_run(tmp_path, meth
     resolved = json.loads((tmp_path / "run" / "config.json").read_text())["resolved"]
     z_dim = 3 if method in ("mode-reg", "mdgan") else 2  # Che et al. app. C: 3-D uniform noise
     assert resolved["device"] == "cpu" and resolved["z_dim"] == z_dim and resolved["torch"] == torch.__version__
+    # the kernels torch picked and the CPU's model: results differ in the last bits between AVX2 and AVX512 hosts
+    assert resolved["cpu_capability"] == torch.backends.cpu.get_cpu_capability()
+    assert resolved["device_name"] == common.cpu_name() and resolved["device_name"]
     s = json.loads((tmp_path / "run" / "summary.json").read_text())
     for k in ["modes", "high_quality", "reverse_kl", "steps", "seconds", "device", "dataset", "grad_norm_fake",
               "d_real_mean", "d_real_std", "d_fake_mean", "d_fake_std"]:
