@@ -25,7 +25,7 @@ A" is gradient descent on -A below.
             line 4   x_1..x_m ~ p_data;   line 5   z_1..z_m ~ p(z)
             line 6   D2:     max E [log D2(G(E(x))) + log(1 - D2(G(z)))]  (printed D2(z_i): deviation 1)   d2_loss
             line 7   G:      max E_z log D2(G(z))                                           diffusion_loss
-  sec. 3.4, 4.2.1   missing modes by a third-party noisy D (Table 3), MODE score, #Miss and KL
+  sec. 3.4, 4.2.1   missing modes by a third-party noisy D (Table 3), Inception and MODE scores, #Miss and KL
                     of the 1,000-mode sets: mode_reg.image_extras and metrics.py        (final evaluation)
   app. B            G's BatchNorm keeps separate statistics for z and E(x) batches     nets.split_batch_norm
 
@@ -61,7 +61,9 @@ Deviations and decisions
    regularizer as Reg-GAN with D1 in D's place, so that Table 3 compares the training
    schemes. With G's own Adam state for line 3 (deviation 4) Adam is nearly invariant to the
    loss's scale, so what matters is lambda2 / lambda1 (2 on images: the pseudo-code's lambda);
-   the absolute values matter with `--g-optim shared`. d is Reg-GAN's distance (pixel ||x - y||^2 by default; `--distance`).
+   the absolute values matter with `--g-optim shared`. d is Reg-GAN's distance (the per-pixel mean of
+   ||x - y||^2 on images by default, the sum with `--distance pixel`: mode_reg, deviation 2, where the scale
+   is measured).
 3. E is updated in line 3 on the same loss as G (the pseudo-code names only G, but without
    training E, G(E(x)) is no reconstruction; Reg-GAN's eq. 2 trains E on its regularizer). E is
    not touched by the diffusion step: line 7 does not depend on it, and line 6 is D2's.
@@ -86,9 +88,9 @@ Deviations and decisions
    its 202,599 images that is 63,300 iterations, our default `--steps` and the celeba-mdgan
    target's, for DCGAN and Reg-GAN as well (as generator steps; an MDGAN iteration draws two
    real batches, so it sees the data 40 times). The third-party D's sigma is in our pixel
-   units ([-1, 1]); the paper's 3.5 and 4.0 are kept for CelebA. CelebA has no test split in
-   our loader: the third-party D scores fresh draws from the training images (mode_reg,
-   deviation 9).
+   units ([-1, 1]); the paper's 3.5 and 4.0 are kept for CelebA. The third-party D scores
+   images it never trained on: CelebA's test partition (list_eval_partition.txt), the
+   composed sets' held-out digit images (mode_reg, deviation 9).
 7. `--steps` counts iterations, each one manifold and one diffusion step (two G updates, one
    per step; two D updates with `--d-steps 1`): an MDGAN step costs about twice a Reg-GAN step.
    The harness's D diagnostics, D histograms and `d_outputs.npz` are those of D1 (the only D

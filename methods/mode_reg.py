@@ -19,8 +19,9 @@ look real). D(x) = sigmoid(logit(x)) below:
             T_G = -E_z log D(G(z)) + R,  T_E = R                                           generator_losses
   sec. 3.1  d: pixel-wise squared L2, or a distance between D's features                    distance
   D: -E_x log D(x) - E_z log(1 - D(G(z))), the GAN's (unchanged by Reg-GAN)                  d_loss
-  sec. 3.4  MODE score (eq. 4), missed modes and KL of the 1,000-mode sets (Table 2), the
-            third-party noisy discriminator (Table 3): metrics.py                             (final evaluation)
+  sec. 3.4  the Inception score (eq. 3; eq. 4 as printed equals it) and a MODE score that penalises
+            the generated label distribution's distance from the training one; missed modes and KL of the
+            1,000-mode sets (Table 2); the third-party noisy discriminator (Table 3): metrics.py (final evaluation)
   app. B    G's BatchNorm keeps separate statistics for noise and encoder batches         nets.split_batch_norm
 
 Run
@@ -49,15 +50,23 @@ Deviations and decisions
    (app. A: ascent on lambda log D1(G(E(x))) - ||x - G(E(x))||^2) say the opposite: we
    minimise lambda2 * (-log D(G(E(x)))), the non-saturating form of the GAN loss G
    already uses on G(z). Tested: a step on the regularizer raises D(G(E(x))).
-2. d(x, y) = ||x - y||^2, the squared L2 norm over all pixels (the norm the paper writes
-   in app. A), per sample, averaged over the batch. `--distance mean` divides it by the
-   number of pixels; `--distance feature` uses ||f(x) - f(y)||^2 with f D's last hidden
-   layer (the "distance of learned features by the discriminator" of sec. 3.1). The
-   paper's lambdas were chosen for its own, unstated, scale of d. Magnitudes: on the
-   ring d starts near 25 (lambda1 d = 0.13 beside a GAN loss near 1); on 32 px images
-   d starts in the hundreds, so lambda1 d = 0.2 d outweighs the GAN term 10-100 times
-   and Reg-DCGAN begins as an autoencoder (`rec_distance` is logged; `--distance mean`
-   divides d by the pixel count, 1,024 at 32 px). With `--distance feature` and
+2. d(x, y), the metric of lambda1 d (sec. 3.1: "the pixel-wise L2 distance"), per sample, averaged over
+   the batch. `--distance pixel`: ||x - y||^2 summed over all pixels (the norm app. A writes); `mean`:
+   the same divided by the number of pixels; `feature`: ||f(x) - f(y)||^2 with f D's last hidden layer
+   (the "distance of learned features by the discriminator" of sec. 3.1). The paper states no scale for
+   d; its lambdas (0.2, 0.4 on images; 0.005 on the toy) fix one. Measured (issue 36; seed 0, 32 px
+   compositional digits, width 16, batch 64, lambda1 0.2, lambda2 0.4; 300 steps, about 20 s a run on one
+   thread; the `gan_term`, `metric_term` and `mode_term` every run logs): with `pixel` lambda1 d is 232
+   times the GAN term -log D(G(z)) at step 1, 55 times at step 25, 11 at 100, 3 at 300 (and about 1.3 vs
+   ~1 by step 2,000): Reg-DCGAN begins as an autoencoder, the GAN term and the mode term (0.1-1.6) in its
+   shadow. With `mean` lambda1 d is 0.23 of the GAN term at step 1 and 0.01-0.08 from step 25 on, beside
+   a mode term of 0.03-0.4: a regularizer on a GAN objective, as the paper describes it. On app. C's
+   ring, the one experiment whose lambda the paper pairs with its data, lambda1 d / GAN term is 0.22 at
+   the start (d summed over the 2 coordinates, near 25): the per-pixel mean gives images that ratio
+   (0.23), the pixel sum 1,000 times it, and its size grows with the image (x4 at 64 px). So the default
+   (`auto`) is `mean` on images and the squared distance of the 2-D points on toy data; `--distance
+   pixel` keeps the sum (MREG_ALT_DIST=pixel runs it beside the default in the Table 2 and 3 targets).
+   `rec_distance`, `gan_term`, `metric_term` and `mode_term` are logged. With `--distance feature` and
    `--dropout`, x and G(E(x)) pass through different dropout masks.
 3. One backward pass updates G and E: T_G and T_E share the regularizer and T_G's
    first term does not depend on E, so d T_G / d theta_E = d T_E / d theta_E (tested).
@@ -92,18 +101,27 @@ Deviations and decisions
    CPU). The paper trains each point for an unstated time; we give `--steps`.
 8. Table 2 (sec. 4.1.2): the paper says only that the three digits are "sampled with
    different probabilities" in four sets. Ours (`--digit-weights`, the ten digit
-   probabilities up to a constant): set 1 uniform; set 2 p(d) ~ d + 1; set 3
-   p(d) ~ 0.7^d; set 4 digits 0 and 1 ten times rarer than the others (SETS).
-   #Miss counts the numbers 0-999 never generated in `--eval-samples` samples, each
-   digit read by our per-digit classifier (metrics.composed_modes); the same count on
-   as many real samples is reported beside it (`real_missed_modes`), since a finite
-   sample of the data misses rare numbers too. KL: Table 2's caption compares the
+   probabilities up to a constant; SETS): set 1 uniform; set 2 p(d) ~ d + 10; set 3
+   p(d) ~ 0.92^d; set 4 digits 0 and 1 at 0.55 of the others' probability: skewed sets,
+   each with fewer often-drawn numbers, yet skewed only so far that a perfect sampler
+   misses almost none at the count scored. #Miss counts the numbers 0-999 never generated
+   in `--eval-samples` samples (TABLE2_SAMPLES, 10,000, in the targets), each digit read
+   by our per-digit classifier (metrics.composed_modes). A perfect sampler's expected #Miss
+   at the count scored, sum_k (1 - p_k)^n (`perfect_missed_modes`, the floor of #Miss), is
+   0.05, 1.08, 1.79 and 2.87 for sets 1-4 at 10,000 samples (tested: below 5 in every
+   target). The former sets (p ~ d + 1, 0.7^d, digits 0 and 1 ten times rarer) left a
+   perfect sampler 89, 262 and 151 missed numbers at 10,000 samples, and uniform digits 82
+   at 2,500: #Miss measured the sample count, not the model. A number drawn n p_k times on
+   average is missed with probability exp(-n p_k): below 5 of 1,000 missed at 10,000
+   samples allows only mild skews (the rarest number about 1/4,500); more skew needs more
+   samples (the floor falls fast: set 4 at 20,000 leaves 0.13). Beside it, the same count
+   on as many real samples (`real_missed_modes`). KL: Table 2's caption compares the
    generated with the training distribution; KL(train || generated) is infinite once
    one number is missed, yet the table prints finite values, so we report
    `kl_train_modes` (add-one smoothed, metrics.kl_train_smoothed) and `kl_modes`
    (KL(generated || train)). The table's magnitudes (60-78) fit neither. Both, and
    #Miss, depend on the number of samples (add-one smoothing over 1,000 modes puts
-   29% of the smoothed mass on pseudo-counts at 2,500 samples): compare at equal N.
+   9% of the smoothed mass on pseudo-counts at 10,000 samples): compare at equal N.
 9. The third-party discriminator (sec. 3.4, 4.2.1): metrics.missing_mode_estimate with a
    fresh copy of the run's D architecture without normalization (a BatchNorm D trained
    on noisy inputs would score clean ones with the noisy inputs' running statistics),
@@ -113,11 +131,18 @@ Deviations and decisions
    1 where the generator puts no mass. The paper names no threshold for "close to 1":
    `--third-party-threshold` (0.9). Sigma is in our pixel units ([-1, 1]); the paper's
    3.5 and 4.0 (CelebA, pixel range unstated) are kept for the 64 px targets, smaller
-   values for the small digits. Test images: MNIST's and CIFAR-10's test splits; every
-   other set (the stacked and compositional ones included) has none, so fresh draws
-   from the data sampler stand in, composed from the training digits (the summary
-   says which: `third_party_test`). The paper uses it on CelebA only (Table 3); we
-   also report it on the 1,000-mode sets.
+   values for the small digits. The test images are images the third-party D never
+   trained on ("we then apply the mode estimator to the test data", third_party_data):
+   the stacked and compositional sets compose them from a held-out fifth of each digit
+   class's base images (fixed by seed 0), and the D's real images from the other four
+   fifths (data.Composed.split); MNIST and CIFAR-10 use their test splits; CelebA the
+   test partition of its list_eval_partition.txt when the file is beside
+   img_align_celeba/ (the D's real images then come from the train and validation
+   partitions; the generators still train on every image, as DCGAN's CelebA code);
+   any other set, fresh draws of its training images. The summary says which:
+   `third_party_test`. `--eval-samples` images of each kind (`third_party_images`),
+   where Table 3 counts over CelebA's whole test partition (19,962). The paper uses it
+   on CelebA only (Table 3); we also report it on the 1,000-mode sets.
 10. E's output (not given in the paper): under the uniform prior of app. C a sigmoid
    keeps E(x) in U[0, 1]^3's support, so that G must reconstruct every mode from codes
    it also draws as G(z); a linear E could reconstruct from codes the prior never
