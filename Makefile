@@ -277,7 +277,7 @@ toy-baselines: $(foreach ds,$(TOY_SETS),\
 digits-baselines: $(foreach l,$(TOY_LOSSES),$(call run,$(OUT)/digits-baselines/$(l),\
 	  $(BASE) --loss $(l) --dataset digits --steps $(IMG_STEPS) $(LOG)))
 	$(SKIP) $(PY) -m figures compare $(addprefix $(OUT)/digits-baselines/,$(TOY_LOSSES)) --out $(OUT)/digits-baselines \
-	  --keys loss,mode_score,label_kl,d_real_mean,d_real_std,d_fake_mean,d_fake_std,grad_norm_fake,seconds
+	  --keys loss,mode_score,inception_score,label_kl,d_real_mean,d_real_std,d_fake_mean,d_fake_std,grad_norm_fake,seconds
 
 # Arjovsky & Bottou 2017 (slides: "DCGAN trained for 1, 10, 25 epochs, then, with the
 # generator fixed, train a discriminator from scratch"): D's error and the norm of
@@ -370,7 +370,7 @@ roth_images = $(call run,$(3)/unreg,$(call roth_img,$(1),$(2),,$(4)) --gamma 0) 
 define roth_report
 	$(SKIP) $(PY) -m figures compare $(1)/unreg $(1)/gamma0.1 $(1)/gamma2-annealed \
 	  $(foreach k,$(ROTH_NSRS),$(1)/noise-gamma0.1-nsr$(k)) --out $(1) \
-	  --keys gamma,anneal,noise_std,nsr,mode_score,label_kl,grad_logit_real,grad_logit_fake,seconds
+	  --keys gamma,anneal,noise_std,nsr,mode_score,inception_score,label_kl,grad_logit_real,grad_logit_fake,seconds
 	$(SKIP) $(PY) -m methods.roth_reg crosstest $(1)/unreg $(1)/gamma0.1 --n $(CROSSTEST_N) --device $(DEVICE) \
 	  --out $(1)/crosstest
 endef
@@ -450,9 +450,9 @@ zgp_images = $(foreach s,$(SEEDS),$(foreach r,$(5),$(call run,$(3)/$(r)-s$(s),$(
 	  --steps $(2) --penalty $(subst -b0.9,,$(r)) $(if $(findstring b0.9,$(r)),--betas 0.9 0.99) $(ZGP_IMG) $(4) $(LOG))))
 define zgp_report
 	$(SKIP) $(PY) -m figures compare $(foreach r,$(2),$(1)/$(r)-s$(firstword $(SEEDS))) --out $(1) \
-	  --keys penalty,betas,mode_score,label_kl,modes,missed_modes,kl_modes,grad_prob_real,grad_prob_interp,seconds
+	  --keys penalty,betas,mode_score,inception_score,label_kl,modes,missed_modes,kl_modes,grad_prob_real,grad_prob_interp,seconds
 	$(SKIP) $(PY) -m figures seeds $(1)/*-s* --out $(1) \
-	  --keys mode_score,label_kl,modes,missed_modes,kl_modes,grad_prob_real,grad_prob_interp,seconds
+	  --keys mode_score,inception_score,label_kl,modes,missed_modes,kl_modes,grad_prob_real,grad_prob_interp,seconds
 endef
 
 digits-zero-gp: $(call zgp_images,digits,$(ZGP_DIGITS_STEPS),$(OUT)/digits-zero-gp,,$(ZGP_DIGITS_RUNS))

@@ -385,10 +385,11 @@ def train(cfg):
             opt_e.step()
         if heat and step + 1 in heat_steps:
             save_heat(run, step + 1)
-        # the scale of each term of T_G (deviation 2): the GAN term beside lambda1 d and lambda2 (-log D(G(E(x))))
+        # the scale of each term of T_G (deviation 2): the GAN term -log D(G(z)) (g_loss's value, not a second call of
+        # it) beside lambda1 d and lambda2 (-log D(G(E(x))))
         run.end_step(step + 1, {"loss_d": loss_d, "loss_g": loss_g, "loss_e": loss_e},
                      rec_distance=float(dist.detach()), rec_neg_log_d=float(mode.detach()),
-                     gan_term=float(g_loss(logit_fake).detach()), metric_term=cfg.lam1 * float(dist.detach()),
+                     gan_term=float(F.softplus(-logit_fake.detach()).mean()), metric_term=cfg.lam1 * float(dist.detach()),
                      mode_term=cfg.lam2 * float(mode.detach()))
 
     extra = {}
@@ -546,7 +547,7 @@ def grid(out, base, kind="small", n=24, size_scale=1.0, print_only=False, only=N
             print(f"[grid] point {i + 1}/{len(runs) // 2} {model}: {folder}", flush=True)
             train(dataclasses.replace(cfg, resume=(folder / "checkpoint.pt").exists(), overwrite=True))
         s = json.loads((folder / "summary.json").read_text())
-        scores[model].append({"point": point_name(i, p), **{k: s.get(k) for k in ("mode_score", "label_kl")}})
+        scores[model].append({"point": point_name(i, p), **{k: s.get(k) for k in ("mode_score", "inception_score", "label_kl")}})
     if print_only or list_only or only is not None:
         return None
     n_points = len(runs) // 2

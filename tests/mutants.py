@@ -490,7 +490,7 @@ MUTANTS = [
     ("closed-form", "expected-missed-poisson", "metrics.py", "return float(np.sum((1.0 - p) ** n))", "return float(np.sum(np.exp(-p * n)))", "tests/test_mode_reg.py"),
     ("reported", "perfect-floor-at-2500", "metrics.py", '"perfect_missed_modes": expected_missed(p, len(numbers))', '"perfect_missed_modes": expected_missed(p, 2500)', "tests/test_mode_reg.py"),
     ("settings", "mreg-distance-default-pixel", "methods/mode_reg.py", 'else "pixel" if toy else "mean",', 'else "pixel",', "tests/test_mode_reg.py"),
-    ("reported", "mreg-logged-gan-term-is-t-g", "methods/mode_reg.py", "gan_term=float(g_loss(logit_fake).detach())", "gan_term=float(loss_g.detach())", "tests/test_mode_reg.py"),
+    ("reported", "mreg-logged-gan-term-is-t-g", "methods/mode_reg.py", "gan_term=float(F.softplus(-logit_fake.detach()).mean())", "gan_term=float(loss_g.detach())", "tests/test_mode_reg.py"),
     ("routing", "third-party-tests-on-trained-digits", "methods/mode_reg.py", 'return rest, draw(held), "held-out digit images', 'return rest, draw(rest), "held-out digit images', "tests/test_mode_reg.py"),
     ("routing", "third-party-trains-on-held-digits-too", "methods/mode_reg.py", 'return rest, draw(held), "held-out digit images', 'return data, draw(held), "held-out digit images', "tests/test_mode_reg.py"),
     ("routing", "third-party-celeba-trains-on-all", "methods/mode_reg.py", 'return load("trainval"), images,', 'return data, images,', "tests/test_mode_reg.py"),
@@ -498,6 +498,7 @@ MUTANTS = [
     ("data-nets", "composed-split-overlaps", "data.py", "            rest.by_class.append(perm[k:])", "            rest.by_class.append(perm)", "tests/test_mode_reg.py"),
     ("settings", "mnist-table2-at-2500-samples", "Makefile", "--third-party-sigma 3.5 4.0 --eval-samples 10000", "--third-party-sigma 3.5 4.0", "tests/test_mode_reg.py"),
     ("reported", "reproduce-old-mode-score-counts", "reproduce.py", '    if name == "mode_score" and "inception_score" not in summary:\n        return None\n', "", "tests/test_reproduce_report.py"),
+    ("settings", "make-alt-dist-flag-dropped", "Makefile", "$(if $(findstring -,$(m)),--distance $(lastword $(subst -, ,$(m)))) --digit-weights", "--digit-weights", "tests/test_mode_reg.py"),
     ("reported", "reproduce-requires-ignored", "reproduce.py", "    if any(r not in value for r in requires):\n        return None\n", "", "tests/test_reproduce_report.py"),
 ]
 

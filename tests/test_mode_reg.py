@@ -842,3 +842,24 @@ def test_grid_table_counts_the_points_where_reg_gan_is_above(tmp_path, monkeypat
     monkeypatch.setattr(M, "train", fake_train)
     M.grid(tmp_path / "g", M.Config(dataset="digits", steps=1, out=str(tmp_path / "g")), "small", 3, 0.05)
     assert "Reg-GAN above GAN at 2 of 3 points" in (tmp_path / "g" / "grid.md").read_text()
+
+
+def test_mreg_alt_dist_adds_reg_gan_and_mdgan_runs_with_the_other_distance(tmp_path):
+    """MREG_ALT_DIST=pixel: the Table 2 and 3 digits targets also run Reg-GAN (and MDGAN) with --distance pixel, in
+    <set>-reg-pixel-s<seed> and <model>-pixel-z<dim>-s<seed> folders; the default runs give no --distance (the
+    resolved default, the per-pixel mean); the DCGAN, which has no d, runs once."""
+    import shlex
+    import subprocess
+    p = subprocess.run(["make", "-s", "digits-mdgan", "compositional-mnist-mode-reg", "PRINT=1", f"OUT={tmp_path}",
+                        "DEVICE=cpu", "SEEDS=0", "MREG_ALT_DIST=pixel", f"PY={sys.executable}", "DEPS="],
+                       cwd=Path(__file__).parents[1], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    runs = {Path(a[a.index("--out") + 1]).name: a for a in map(shlex.split, p.stdout.splitlines())}
+    dist = {name: a[a.index("--distance") + 1] if "--distance" in a else None for name, a in runs.items()}
+    assert {n for n, d in dist.items() if d == "pixel"} == {
+        "reg-pixel-z100-s0", "reg-pixel-z200-s0", "mdgan-pixel-z200-s0",
+        *(f"set{k}-reg-pixel-s0" for k in range(1, 5))}
+    assert {n for n, d in dist.items() if d is None} == {
+        "gan-z100-s0", "gan-z200-s0", "reg-z100-s0", "reg-z200-s0", "mdgan-z200-s0",
+        *(f"set{k}-{m}-s0" for k in range(1, 5) for m in ("gan", "reg"))}
+    assert all(runs[n][runs[n].index("--model") + 1] == "reg" for n in dist if "reg-pixel" in n)
