@@ -140,11 +140,13 @@ CLAIMS = [
           note="The -log D GAN without noise is shown for comparison; the slides claim nothing of it on this toy."),
     # VRAL
     *[Claim("VRAL", "Figs. 2-3, sec. 4.2", f"At 50:1 {name} fails (MODE score below 4; real digits score 9.9).",
-            "digits-vral", with_inception({f"{label} 50:1": f"digits-vral/{run}-50"}), [(f"{label} 50:1", "<", 4)], key="mode_score",
+            "digits-vral", with_inception({f"{label} 50:1": f"digits-vral/{run}-50"}), [(f"{label} 50:1", "<", 4)],
+            key="mode_score",
             note="Below 4 is our line for failing: every baseline run that learns scores above 6 here.")
       for name, label, run in (("the standard GAN", "GAN", "minimax"), ("LSGAN", "LSGAN", "lsgan"))],
     Claim("VRAL", "Fig. 2, sec. 4.2", "At 50:1 the -log D GAN and the WGAN keep learning (MODE score above 5; real digits "
-          "score 9.9).", "digits-vral", with_inception({"-log D 50:1": "digits-vral/nonsaturating-50", "WGAN 50:1": "digits-vral/wgan-50"}),
+          "score 9.9).", "digits-vral",
+          with_inception({"-log D 50:1": "digits-vral/nonsaturating-50", "WGAN 50:1": "digits-vral/wgan-50"}),
           [("-log D 50:1", ">", 5), ("WGAN 50:1", ">", 5)], key="mode_score"),
     *[Claim("VRAL", "Fig. 3", f"At 50:1 the {name}'s D puts real and generated data in narrow spikes far apart: its "
             "within-batch spread is below a tenth of the gap between its mean outputs on the two, on both.",
@@ -194,8 +196,8 @@ CLAIMS = [
     Claim("Roth et al. 2017", "Fig. 4, sec. 5.4", "The regularizer gives better images than explicit noise of the same "
           "variance on D's inputs at the same batch size (gamma 0.1 against noise of variance 0.1 at the best of NSR "
           "1, 2, 4 and 8 in each seed; MODE score, beyond the spread over seeds).", "digits-roth",
-          with_inception({"explicit noise, best NSR": Best(f"digits-roth/noise-gamma0.1-nsr{k}" for k in (1, 2, 4, 8)),
-                          "gamma 0.1": "digits-roth/gamma0.1"}),
+          with_inception({"explicit noise, best NSR": Best(f"digits-roth/noise-gamma0.1-nsr{k}"
+                                                           for k in (1, 2, 4, 8)), "gamma 0.1": "digits-roth/gamma0.1"}),
           [("gamma 0.1", ">>", "explicit noise, best NSR")], key="mode_score",
           note="Sec. 5.4 shows the best of NSR 1, 2, 4, 8 at each gamma; the explicit-noise runs train without the "
                "regularizer. Real digits score 9.9 (a perfect sampler's figure)."),
