@@ -181,7 +181,7 @@ else
   MREG_GRID = --grid $(GRID)
   MREG_COMP =
   MREG_COMP_SETS = set1 set2 set3 set4
-  MREG_MNIST_COMP = --steps 20000 --image-size 64 --third-party-sigma 3.5 4.0
+  MREG_MNIST_COMP = --steps 20000 --image-size 64 --third-party-sigma 3.5 4.0 --eval-samples 10000
   MREG_DIGITS_COMP = --steps 2000 --image-size 32 --g-width 16 --d-width 16 --third-party-sigma 0.5 1.0 --eval-samples 10000
   MREG_DIGITS_GRID = --steps 2000
   MREG_MNIST_GRID = --steps 5000 --image-size 28
@@ -247,7 +247,9 @@ gpu-check: $(DEPS)
 # sets 2-4, the z-100 DCGAN and Reg-GAN of Table 3; the Reg-GAN grid at 4 points. Shortened (steps; the target's
 # own in brackets): toy-roth 1:1 60,000 (100,000; the paper's collapse comes by 50,000), its 5:1 runs 4,000
 # (100,000), digits-zero-gp 1,000 (3,000; Fig. 3's panels are at 1,000). toy-zero-gp runs its own (and the
-# paper's) 20,000 steps with D's field kept at 0, 5,000 and 10,000 only. Every other run is as its target makes it.
+# paper's) 20,000 steps with D's field kept at 0, 5,000 and 10,000 only. Added: Reg-GAN's set 1 and Table 3's
+# Reg-GAN and MDGAN also with d summed over the pixels (MREG_ALT_DIST=pixel; the default d is the per-pixel mean).
+# Every other run is as its target makes it.
 # SMOKE=1: two targets, two seeds, the report under OUT/reproduce.
 REPRO_SEEDS ?= 0 1 2
 REPRO_TARGETS ?= toy-baselines digits-principled digits-vral toy-roth digits-roth \
@@ -256,7 +258,7 @@ REPRO_SETTINGS ?= TOY_SETS=ring8 VRAL_DIGITS_ABLATION=authors \
 	ROTH_TOY_GAMMAS="0 0.1" ROTH_TOY="--steps 60000 --snapshot-every 10000" \
 	ROTH_TOY5="--steps 4000 --snapshot-every 2000" ZGP_TOY_RUNS="none 0gp 1gp 0gp-real 0gp-fake" \
 	ZGP_TOY="--steps 20000 --field-steps 0 5000 10000" ZGP_FIG_STEPS="5000 10000" ZGP_DIGITS_STEPS=1000 \
-	MREG_COMP_SETS=set1 MREG_DIGITS_GRID="--steps 2000 --points 4" MDG_Z=200
+	MREG_COMP_SETS=set1 MREG_DIGITS_GRID="--steps 2000 --points 4" MDG_Z=200 MREG_ALT_DIST=pixel
 REPRO_REPORT = $(if $(filter 1,$(SMOKE)),$(OUT)/reproduce/REPRODUCTION.md,REPRODUCTION.md)
 reproduce-cpu: $(REPRO_SEEDS:%=reproduce-s%)
 	$(SKIP) $(PY) -m reproduce $(OUT)/reproduce --out $(REPRO_REPORT)
@@ -303,7 +305,7 @@ toy-baselines: $(foreach ds,$(TOY_SETS),\
 digits-baselines: $(foreach l,$(TOY_LOSSES),$(call run,$(OUT)/digits-baselines/$(l),\
 	  $(BASE) --loss $(l) --dataset digits --steps $(IMG_STEPS) $(LOG)))
 	$(SKIP) $(PY) -m figures compare $(addprefix $(OUT)/digits-baselines/,$(TOY_LOSSES)) --out $(OUT)/digits-baselines \
-	  --keys loss,mode_score,label_kl,d_real_mean,d_real_std,d_fake_mean,d_fake_std,grad_norm_fake,seconds
+	  --keys loss,mode_score,inception_score,label_kl,d_real_mean,d_real_std,d_fake_mean,d_fake_std,grad_norm_fake,seconds
 
 # Arjovsky & Bottou 2017 (slides: "DCGAN trained for 1, 10, 25 epochs, then, with the
 # generator fixed, train a discriminator from scratch"): D's error and the norm of
@@ -419,7 +421,7 @@ roth_images = $(call run,$(3)/unreg,$(call roth_img,$(1),$(2),,$(4)) --gamma 0) 
 define roth_report
 	$(SKIP) $(PY) -m figures compare $(1)/unreg $(1)/gamma0.1 $(1)/gamma2-annealed \
 	  $(foreach k,$(ROTH_NSRS),$(1)/noise-gamma0.1-nsr$(k)) --out $(1) \
-	  --keys gamma,anneal,noise_std,nsr,mode_score,label_kl,grad_logit_real,grad_logit_fake,seconds
+	  --keys gamma,anneal,noise_std,nsr,mode_score,inception_score,label_kl,grad_logit_real,grad_logit_fake,seconds
 	$(SKIP) $(PY) -m methods.roth_reg crosstest $(1)/unreg $(1)/gamma0.1 --n $(CROSSTEST_N) --device $(DEVICE) \
 	  --out $(1)/crosstest
 endef
@@ -501,9 +503,9 @@ zgp_images = $(foreach s,$(SEEDS),$(foreach r,$(5),$(call run,$(3)/$(r)-s$(s),$(
 	  --steps $(2) --penalty $(subst -b0.9,,$(r)) $(if $(findstring b0.9,$(r)),--betas 0.9 0.99) $(ZGP_IMG) $(4) $(LOG))))
 define zgp_report
 	$(SKIP) $(PY) -m figures compare $(foreach r,$(2),$(1)/$(r)-s$(firstword $(SEEDS))) --out $(1) \
-	  --keys penalty,betas,mode_score,label_kl,modes,missed_modes,kl_modes,grad_prob_real,grad_prob_interp,seconds
+	  --keys penalty,betas,mode_score,inception_score,label_kl,modes,missed_modes,kl_modes,grad_prob_real,grad_prob_interp,seconds
 	$(SKIP) $(PY) -m figures seeds $(1)/*-s* --out $(1) \
-	  --keys mode_score,label_kl,modes,missed_modes,kl_modes,grad_prob_real,grad_prob_interp,seconds
+	  --keys mode_score,inception_score,label_kl,modes,missed_modes,kl_modes,grad_prob_real,grad_prob_interp,seconds
 endef
 
 digits-zero-gp: $(call zgp_images,digits,$(ZGP_DIGITS_STEPS),$(OUT)/digits-zero-gp,,$(ZGP_DIGITS_RUNS))
@@ -550,14 +552,22 @@ $(OUT)/mnist-mode-reg-grid/%/summary.json: $(BUILD_DEPS)
 	$(LAUNCH) $(mreg_mnist_grid) --only $*
 
 # Sec. 4.1.2, Table 2: DCGAN and Reg-DCGAN on compositional MNIST (three digits in one 64 px image)
-# with four digit distributions (SETS in methods/mode_reg.py); missed numbers and KL over seeds,
-# with the same counts for as many real images, and the third-party D at sigma 3.5 and 4.0.
+# with four digit distributions (SETS in methods/mode_reg.py); missed numbers and KL of 10,000 samples over
+# seeds, with the same counts for as many real images and a perfect sampler's expected #Miss (under 5 in every
+# set: deviation 8), and the third-party D at sigma 3.5 and 4.0 on held-out digit images.
 MREG_SET_set1 = 1 1 1 1 1 1 1 1 1 1
-MREG_SET_set2 = 1 2 3 4 5 6 7 8 9 10
-MREG_SET_set3 = 1 0.7 0.49 0.343 0.2401 0.16807 0.117649 0.0823543 0.05764801 0.040353607
-MREG_SET_set4 = 0.1 0.1 1 1 1 1 1 1 1 1
-mreg_comp = $(foreach s,$(SEEDS),$(foreach set,$(MREG_COMP_SETS),$(foreach m,gan reg,$(call run,$(3)/$(set)-$(m)-s$(s),\
-	  $(MREG) --seed $(s) --dataset $(1) --model $(m) --digit-weights $(MREG_SET_$(set)) $(MREG_COMP) $(2) $(LOG)))))
+MREG_SET_set2 = 10 11 12 13 14 15 16 17 18 19
+MREG_SET_set3 = 1 0.92 0.8464 0.778688 0.71639296 0.6590815232 0.606355001344 0.557846601236 0.513218873138 0.472161363287
+MREG_SET_set4 = 0.55 0.55 1 1 1 1 1 1 1 1
+# Reg-GAN's and MDGAN's d (methods/mode_reg.py, deviation 2): the default (per-pixel mean on images) in the
+# <set>-reg-s<seed> and <model>-z<dim>-s<seed> folders; MREG_ALT_DIST=pixel (or feature) also runs Reg-GAN and MDGAN
+# with that --distance, into <set>-reg-pixel-s<seed> and <model>-pixel-z<dim>-s<seed> (the DCGAN has no d).
+MREG_ALT_DIST ?=
+mreg_alt = $(MREG_ALT_DIST)
+mreg_comp = $(foreach s,$(SEEDS),$(foreach set,$(MREG_COMP_SETS),$(foreach m,gan reg $(mreg_alt:%=reg-%),\
+	  $(call run,$(3)/$(set)-$(m)-s$(s),$(MREG) --seed $(s) --dataset $(1) --model $(firstword $(subst -, ,$(m))) \
+	  $(if $(findstring -,$(m)),--distance $(lastword $(subst -, ,$(m)))) --digit-weights $(MREG_SET_$(set)) \
+	  $(MREG_COMP) $(2) $(LOG)))))
 compositional-mnist-mode-reg: $(call mreg_comp,compositional_mnist,$(MREG_MNIST_COMP),$(OUT)/compositional-mnist-mode-reg)
 	$(SKIP) $(PY) -m methods.mode_reg table $(OUT)/compositional-mnist-mode-reg/*-s* --out $(OUT)/compositional-mnist-mode-reg
 
@@ -579,9 +589,11 @@ $(OUT)/digits-mode-reg/grid/%/summary.json: $(BUILD_DEPS)
 # test images it misses most confidently (missing_sigma<s>.png, Fig. 5).
 # $(1) data set, $(2) flags, $(3) output folder
 mdgan_runs = $(foreach s,$(SEEDS),\
-	  $(foreach m,gan reg,$(foreach z,$(MDG_Z),$(call run,$(3)/$(m)-z$(z)-s$(s),\
-	    $(MREG) --seed $(s) --dataset $(1) --model $(m) --z-dim $(z) $(2) $(LOG)))) \
-	  $(call run,$(3)/mdgan-z200-s$(s),$(MDG) --seed $(s) --dataset $(1) --z-dim 200 $(2) $(LOG)))
+	  $(foreach m,gan reg $(mreg_alt:%=reg-%),$(foreach z,$(MDG_Z),$(call run,$(3)/$(m)-z$(z)-s$(s),\
+	    $(MREG) --seed $(s) --dataset $(1) --model $(firstword $(subst -, ,$(m))) \
+	    $(if $(findstring -,$(m)),--distance $(lastword $(subst -, ,$(m)))) --z-dim $(z) $(2) $(LOG)))) \
+	  $(foreach m,mdgan $(mreg_alt:%=mdgan-%),$(call run,$(3)/$(m)-z200-s$(s),$(MDG) --seed $(s) --dataset $(1) \
+	    $(if $(findstring -,$(m)),--distance $(lastword $(subst -, ,$(m)))) --z-dim 200 $(2) $(LOG))))
 define mdgan_table3
 	$(SKIP) $(PY) -m methods.mdgan table $(3)/*-z*-s* --out $(3)
 	$(SKIP) $(PY) -m figures compare $(foreach r,$(foreach m,gan reg,$(MDG_Z:%=$(m)-z%)) mdgan-z200,$(3)/$(r)-s$(firstword $(SEEDS))) \
@@ -593,7 +605,7 @@ celeba-mdgan: $(call mdgan_runs,celeba,$(MDG_CELEBA),$(OUT)/celeba-mdgan)
 	$(call mdgan_table3,celeba,$(MDG_CELEBA),$(OUT)/celeba-mdgan,3.5 4)
 
 # CPU-sized: compositional_digits (1,000 modes) at 32 px with uniform digits (Che et al.'s set 1),
-# DCGAN width 16, 2,000 steps, sigma 0.5 and 1.0 in our [-1, 1] pixel units; #Miss and KL beside the
-# third-party counts.
+# DCGAN width 16, 2,000 steps, sigma 0.5 and 1.0 in our [-1, 1] pixel units on held-out digit images
+# (Table 3's instrument); Table 2's #Miss and KL beside the third-party counts.
 digits-mdgan: $(call mdgan_runs,compositional_digits,--digit-weights $(MREG_SET_set1) $(MDG_DIGITS),$(OUT)/digits-mdgan)
 	$(call mdgan_table3,compositional_digits,--digit-weights $(MREG_SET_set1) $(MDG_DIGITS),$(OUT)/digits-mdgan,0.5 1)

@@ -39,6 +39,7 @@ and decode the images with a few threads, so they too are fixed by the seed,
 untouched by logging and resumed exactly.
 """
 
+import copy
 import gzip
 import importlib.util
 import math
@@ -224,6 +225,20 @@ class Composed:
     def sample(self, n):
         return self.sample_labelled(n)[0]
 
+    def split(self, held_out=0.2, seed=0):
+        """(rest, held): two copies of this set composing their digits from disjoint parts of the base set's
+        images, `held_out` of each class (at least one image) drawn by `seed` for `held`: an evaluator trained on
+        `rest` is scored on images whose digits it never saw (the third-party D, Che et al. sec. 3.4)."""
+        g = torch.Generator().manual_seed(seed)
+        rest, held = copy.copy(self), copy.copy(self)
+        rest.by_class, held.by_class = [], []
+        for pool in self.by_class:
+            perm = pool[torch.randperm(len(pool), generator=g).to(pool.device)]
+            k = min(len(pool) - 1, max(1, round(held_out * len(pool))))
+            held.by_class.append(perm[:k])
+            rest.by_class.append(perm[k:])
+        return rest, held
+
 
 def to_unit(x_uint8):
     """uint8 [0, 255] -> float [-1, 1]."""
@@ -290,6 +305,23 @@ With internet they download themselves here on first use (unless --no-download).
 Otherwise get them on a machine with internet:
   python -c "import torchvision; torchvision.datasets.CIFAR10('{root}', download=True)"
 or unpack https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz into {root}/ (or pass --data-root)."""
+
+CELEBA_PARTITION = "list_eval_partition.txt"  # CelebA's official split, beside img_align_celeba/: "<file> <0|1|2>"
+CELEBA_SPLITS = {"test": {"2"}, "trainval": {"0", "1"}}  # 0 train, 1 validation, 2 test
+
+
+def celeba_split(root, split):
+    """The file names of CelebA's `split` ("test": partition 2, "trainval": partitions 0 and 1) read from
+    {root}/celeba/list_eval_partition.txt; a UserError when the file is absent (the split is then unknown)."""
+    path = Path(root) / "celeba" / CELEBA_PARTITION
+    if not path.is_file():
+        raise runfiles.UserError(f"celeba has no {split} split here: {path} (CelebA's {CELEBA_PARTITION}) not found")
+    names = {line.split()[0] for line in path.read_text().splitlines()
+             if len(line.split()) == 2 and line.split()[1] in CELEBA_SPLITS[split]}
+    if not names:
+        raise runfiles.UserError(f"{path} lists no image of the {split} split")
+    return names
+
 
 CELEBA_HELP = """CelebA not found. Expected the aligned images
   {root}/celeba/img_align_celeba/000001.jpg ...
@@ -409,12 +441,12 @@ class FolderImages:
 
     kind = "image"
 
-    def __init__(self, name, folder, size, device, crop=None, workers=2, help_text=FOLDER_HELP):
+    def __init__(self, name, folder, size, device, crop=None, workers=2, help_text=FOLDER_HELP, names=None):
         folder = Path(folder)
         if not folder.is_dir():
             raise runfiles.UserError(f"--data-root: {folder} does not exist or is not a folder. "
                                    + help_text.format(root=folder).split(". ", 1)[-1])
-        files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in EXTS)
+        files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in EXTS and (names is None or p.name in names))
         if not files:
             raise runfiles.UserError(help_text.format(root=folder))
         self.name, self.files, self.size, self.crop, self.device = name, files, size, crop, device
@@ -484,7 +516,10 @@ def load(name, root="data", device="cpu", image_size=None, scale=None, stand_in=
     code crops the aligned faces; a square of the shorter side for a folder).
 
     `download=True`: a missing MNIST, CIFAR-10 or CelebA is fetched into `root` first (not with `stand_in`).
-    `split="test"`: the test images of MNIST (t10k files) or CIFAR-10 (test_batch); other sets have none.
+    `split="test"`: the test images of MNIST (t10k files), CIFAR-10 (test_batch) or CelebA (partition 2 of
+    celeba/list_eval_partition.txt, when present); `split="trainval"`: CelebA's other images (partitions 0 and 1).
+    CelebA's "train" is every image in the folder (the generators train on all, as DCGAN's CelebA code); other
+    sets have no other split.
     `digit_weights`: the ten digit probabilities of a stacked or compositional set (None: its default).
     """
     device = torch.device(device)
@@ -496,8 +531,10 @@ def load(name, root="data", device="cpu", image_size=None, scale=None, stand_in=
             raise runfiles.UserError("--digit-weights takes ten numbers >= 0, not all 0 (one per digit 0-9)")
     else:
         digit_weights = None
-    if split != "train" and name not in ("mnist", "cifar10"):
-        raise runfiles.UserError(f"{name} has no {split} split (only mnist and cifar10 do)")
+    if split != "train" and not (name in ("mnist", "cifar10") and split == "test" or
+                                 name == "celeba" and split in CELEBA_SPLITS):
+        raise runfiles.UserError(f"{name} has no {split} split (mnist and cifar10 have a test split, celeba a test "
+                                 f"and a trainval split)")
     if name in TOY:
         return toy(name, device, scale)
     if name not in IMAGES:
@@ -508,8 +545,9 @@ def load(name, root="data", device="cpu", image_size=None, scale=None, stand_in=
         if name == "celeba":
             if download and not (Path(root) / "celeba" / "img_align_celeba").is_dir():
                 fetch("celeba", root, CELEBA_HELP.replace("{root}", str(root)))
+            names = None if split == "train" else celeba_split(root, split)
             return FolderImages(name, Path(root) / "celeba" / "img_align_celeba", size, device, crop=crop or 108,
-                                workers=workers, help_text=CELEBA_HELP.replace("{root}", str(root)))
+                                workers=workers, help_text=CELEBA_HELP.replace("{root}", str(root)), names=names)
         if name == "folder":
             return FolderImages(name, Path(root), size, device, crop=crop, workers=workers)
         base_name = name.split("_")[-1]
@@ -527,7 +565,8 @@ def load(name, root="data", device="cpu", image_size=None, scale=None, stand_in=
     if name.startswith("stacked_") or name.startswith("compositional_"):
         base = TensorImages(base_name, x, y, device, 10)
         how = name.split("_")[0]
-        # Che et al. sample the digits "with different probabilities"; we use p(d) proportional to d + 1.
-        w = None if how == "stacked" else np.arange(1, 11, dtype=np.float64)
+        # Che et al. sample the digits "with different probabilities"; we use p(d) proportional to d + 10 (their
+        # Table 2's set 2 in methods/mode_reg.py: a perfect sampler misses about 1 of the 1,000 numbers in 10,000)
+        w = None if how == "stacked" else np.arange(10, 20, dtype=np.float64)
         return Composed(name, base, how, size, device, w if digit_weights is None else digit_weights)
     return TensorImages(name, resize(x, size), y, device, 10)

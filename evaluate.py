@@ -89,7 +89,7 @@ def main(argv=None):
     for run in a.runs:
         scores = fid_of_run(run, a.fid_samples, a.fid_ref, a.inception_weights, a.device)
         if "fid" in scores:
-            print(f"{run}: FID {scores['fid']:.2f}  IS {scores['inception_score']:.2f}  KID {scores['kid']:.4f}"
+            print(f"{run}: FID {scores['fid']:.2f}  IS {scores['inception_v3_score']:.2f}  KID {scores['kid']:.4f}"
                   f"  ({a.fid_samples} samples, {scores['fidelity']['reference']})")
         else:
             failed += 1

@@ -431,13 +431,14 @@ def vral_grid(root, seed=None):
     # The numbers behind them
     fmt = lambda s, k: f"{s[k]:.3g}" if k in s else "-"
     lines = ["| method | ratio | D std on real | D std on generated | mean grad norm, generated | MODE score | "
-             "label KL | seconds |", "|---|---|---|---|---|---|---|---|"]
+             "Inception score | label KL | seconds |", "|---|---|---|---|---|---|---|---|---|"]
     for r in ratios:
         for mt in methods:
             if (mt, r) in cells:
                 s = json.loads((cells[(mt, r)] / "summary.json").read_text())
                 lines.append(f"| {GRID_LABELS[mt]} | {r}:1 | {s['d_real_std']:.3g} | {s['d_fake_std']:.3g} | "
-                             f"{s['grad_norm_fake']:.3g} | {fmt(s, 'mode_score')} | {fmt(s, 'label_kl')} | "
+                             f"{s['grad_norm_fake']:.3g} | {fmt(s, 'mode_score')} | {fmt(s, 'inception_score')} | "
+                             f"{fmt(s, 'label_kl')} | "
                              f"{s['seconds']:.0f} |")
     (root / "table.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

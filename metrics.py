@@ -20,21 +20,31 @@ Every sample, high quality or not, enters q, so the reverse KL is defined
 even for a generator with no high-quality sample; modes with q = 0 add 0.
 
 Labelled image sets (Che et al. 2017, "Mode Regularized Generative Adversarial
-Networks", ICLR, https://arxiv.org/abs/1612.02136, sec. 3.3, eqs. 3-4), with our own
-classifier instead of the Inception network:
+Networks", ICLR, https://arxiv.org/abs/1612.02136, sec. 3.4, eqs. 3-4), with our own
+classifier instead of the Inception network; a summary holds both scores:
 
-- *Inception score* exp(E_x KL(p(y|x) || p*(y))), p*(y) the label marginal
-  of the generated samples;
-- *MODE score* exp(E_x KL(p(y|x) || p(y)) - KL(p*(y) || p(y))), p(y) the
-  label distribution of the training data. As printed, eq. (4) equals the
-  Inception score for every p(y): E_x KL(p(y|x) || p(y)) = -E_x H(p(y|x)) -
-  sum_y p*(y) log p(y) and KL(p*(y) || p(y)) = -H(p*) - sum_y p*(y) log p(y), so
-  their difference is H(p*) - E_x H(p(y|x)) = E_x KL(p(y|x) || p*(y)). We
-  compute eq. (4) as printed (tests/test_metrics.py checks the identity); a
-  summary holds it once, as `mode_score`, and beside it what the paper says the MODE score is for, the mismatch of
-  the generated label marginal with the training one:
-- *label KL* KL(p(y) || p*(y)): 0 when every class is generated as often as
-  in the training data, large when a class is missing.
+- `inception_score`, eq. (3): exp(E_x KL(p(y|x) || p*(y))), p*(y) the label
+  marginal of the generated samples.
+- Eq. (4) as printed, exp(E_x KL(p(y|x) || p(y)) - KL(p*(y) || p(y))) with p(y)
+  the training label distribution, equals the Inception score for every p(y):
+  E_x KL(p(y|x) || p(y)) = -E_x H(p(y|x)) - sum_y p*(y) log p(y) and
+  KL(p*(y) || p(y)) = -H(p*) - sum_y p*(y) log p(y), so their difference is
+  H(p*) - E_x H(p(y|x)) = E_x KL(p(y|x) || p*(y)) (`printed_mode_score`, kept for
+  the test of this identity; no summary reports it).
+- `mode_score`: what the paper says the MODE score is for ("the inception score
+  ... can have a perfect score" for a collapsed model; the MODE score should
+  penalise a generated label distribution far from the training one), our
+  choice: IS * exp(-KL(p*(y) || p(y))) = exp(E_x KL(p(y|x) || p*(y)) -
+  KL(p*(y) || p(y))), eq. (4) with its first KL taken against p*(y), the
+  Inception score's, so that the second term is a penalty and not cancelled.
+  Why this one: it keeps eq. (4)'s second term as printed, direction included
+  (KL(p* || p): finite when the generator misses classes, so a score and not 0
+  for every model that misses one); it equals the Inception score when the
+  generated marginal is the training one (a perfect sampler loses nothing); and
+  it falls by the factor p(y) of the one class a generator collapses onto
+  (KL(onehot_c || p) = -log p(c)), however confident the classifier is.
+- `label_kl` KL(p(y) || p*(y)): 0 when every class is generated as often as
+  in the training data, infinite when a class is missing (reported, not in a score).
 
 The classifier is a 4-layer CNN (Che et al. use a 4-layer CNN on MNIST): three
 3x3 convolutions and a linear read-out, trained with Adam on 90% of the data
@@ -134,13 +144,18 @@ def inception_score(probs):
     return float(np.exp(_kl_rows(probs, probs.mean(0)).mean()))
 
 
-def mode_score(probs, train_dist):
-    """Eq. (4): exp(E_x KL(p(y|x) || p(y)) - KL(p*(y) || p(y))), p(y) = `train_dist`, p*(y) the generated marginal.
-
-    As printed this equals inception_score(probs) for any `train_dist` (see the module docstring).
-    """
+def printed_mode_score(probs, train_dist):
+    """Eq. (4) as printed: exp(E_x KL(p(y|x) || p(y)) - KL(p*(y) || p(y))), p(y) = `train_dist`, p*(y) the generated
+    marginal. It equals inception_score(probs) for any `train_dist` (module docstring): no summary reports it."""
     probs = np.asarray(probs, np.float64)
     return float(np.exp(_kl_rows(probs, train_dist).mean() - _kl_rows(probs.mean(0), train_dist)))
+
+
+def mode_score(probs, train_dist):
+    """The MODE score as the paper means it (our reading of eq. 4, module docstring): the Inception score times
+    exp(-KL(p*(y) || p(y))), p*(y) the generated label marginal, p(y) = `train_dist` the training one."""
+    probs = np.asarray(probs, np.float64)
+    return inception_score(probs) * float(np.exp(-_kl_rows(probs.mean(0), train_dist)))
 
 
 def label_kl(probs, train_dist):
@@ -271,8 +286,8 @@ def data_classifier(data, root):
 
 
 def image_scores(data, samples, root):
-    """`mode_score`, `label_kl` and `classifier_accuracy` for generated `samples` of a labelled image set, the
-    1,000-mode scores (`composed_modes`) for a stacked or compositional set, {} otherwise."""
+    """`inception_score`, `mode_score`, `label_kl` and `classifier_accuracy` for generated `samples` of a labelled
+    image set, the 1,000-mode scores (`composed_modes`) for a stacked or compositional set, {} otherwise."""
     if isinstance(data, datasets.Composed):
         return composed_modes(data, samples, root)
     found = data_classifier(data, root)
@@ -280,9 +295,9 @@ def image_scores(data, samples, root):
         return {}
     clf, acc, train_dist = found
     probs = predict_probs(clf, samples)
-    # eq. (4) as printed equals the Inception score (module docstring): one number, under the paper's name
-    return {"mode_score": mode_score(probs, train_dist), "label_kl": label_kl(probs, train_dist),
-            "classifier_accuracy": acc}
+    # eq. (4) as printed is the Inception score: reported under that name, beside the MODE score as the paper means it
+    return {"inception_score": inception_score(probs), "mode_score": mode_score(probs, train_dist),
+            "label_kl": label_kl(probs, train_dist), "classifier_accuracy": acc}
 
 
 # --------------------------------------------------------------------------
@@ -326,7 +341,16 @@ def composed_modes(data, samples, root):
     nz = q > 0
     return {"modes": int(nz.sum()), "missed_modes": int(1000 - nz.sum()),
             "kl_modes": float(np.sum(q[nz] * np.log(q[nz] / p[nz]))),
-            "kl_train_modes": kl_train_smoothed(counts, p), "digit_accuracy": found[1]}
+            "kl_train_modes": kl_train_smoothed(counts, p), "digit_accuracy": found[1],
+            "perfect_missed_modes": expected_missed(p, len(numbers))}
+
+
+def expected_missed(p, n):
+    """The number of modes a perfect sampler misses on average in n samples: sum_k (1 - p_k)^n, p the true mode
+    probabilities (each mode is missed by all n independent draws with probability (1 - p_k)^n). The floor of
+    #Miss at n samples: a model's #Miss is read beside it."""
+    p = np.asarray(p, np.float64)
+    return float(np.sum((1.0 - p) ** n))
 
 
 def kl_train_smoothed(counts, p):
@@ -444,8 +468,9 @@ def fidelity(fake, real, weights="", device="cpu", extractor=None, layers=None, 
             out = torch_fidelity.calculate_metrics(**kw)
     except OSError as e:  # the download (URLError is an OSError) or a cache write failed
         raise FidelityUnavailable(f"{WEIGHTS_HELP} ({type(e).__name__}: {e})") from None
-    return {"fid": out["frechet_inception_distance"], "inception_score": out["inception_score_mean"],
-            "inception_score_std": out["inception_score_std"], "kid": out["kernel_inception_distance_mean"],
+    # the Inception network's IS under its own name: `inception_score` is eq. (3) with our classifier (image_scores)
+    return {"fid": out["frechet_inception_distance"], "inception_v3_score": out["inception_score_mean"],
+            "inception_v3_score_std": out["inception_score_std"], "kid": out["kernel_inception_distance_mean"],
             "kid_std": out["kernel_inception_distance_std"],
             "fidelity": {"library": f"torch-fidelity {torch_fidelity.__version__}", "extractor": extractor,
                          "weights": weights or "torch hub cache", "fake_samples": len(fake), "real_samples": len(real),

@@ -25,7 +25,7 @@ A" is gradient descent on -A below.
             line 4   x_1..x_m ~ p_data;   line 5   z_1..z_m ~ p(z)
             line 6   D2:     max E [log D2(G(E(x))) + log(1 - D2(G(z)))]  (printed D2(z_i): deviation 1)   d2_loss
             line 7   G:      max E_z log D2(G(z))                                           diffusion_loss
-  sec. 3.4, 4.2.1   missing modes by a third-party noisy D (Table 3), MODE score, #Miss and KL
+  sec. 3.4, 4.2.1   missing modes by a third-party noisy D (Table 3), Inception and MODE scores, #Miss and KL
                     of the 1,000-mode sets: mode_reg.image_extras and metrics.py        (final evaluation)
   app. B            G's BatchNorm keeps separate statistics for z and E(x) batches     nets.split_batch_norm
 
@@ -61,7 +61,9 @@ Deviations and decisions
    regularizer as Reg-GAN with D1 in D's place, so that Table 3 compares the training
    schemes. With G's own Adam state for line 3 (deviation 4) Adam is nearly invariant to the
    loss's scale, so what matters is lambda2 / lambda1 (2 on images: the pseudo-code's lambda);
-   the absolute values matter with `--g-optim shared`. d is Reg-GAN's distance (pixel ||x - y||^2 by default; `--distance`).
+   the absolute values matter with `--g-optim shared`. d is Reg-GAN's distance (the per-pixel mean of
+   ||x - y||^2 on images by default, the sum with `--distance pixel`: mode_reg, deviation 2, where the scale
+   is measured).
 3. E is updated in line 3 on the same loss as G (the pseudo-code names only G, but without
    training E, G(E(x)) is no reconstruction; Reg-GAN's eq. 2 trains E on its regularizer). E is
    not touched by the diffusion step: line 7 does not depend on it, and line 6 is D2's.
@@ -86,9 +88,9 @@ Deviations and decisions
    its 202,599 images that is 63,300 iterations, our default `--steps` and the celeba-mdgan
    target's, for DCGAN and Reg-GAN as well (as generator steps; an MDGAN iteration draws two
    real batches, so it sees the data 40 times). The third-party D's sigma is in our pixel
-   units ([-1, 1]); the paper's 3.5 and 4.0 are kept for CelebA. CelebA has no test split in
-   our loader: the third-party D scores fresh draws from the training images (mode_reg,
-   deviation 9).
+   units ([-1, 1]); the paper's 3.5 and 4.0 are kept for CelebA. The third-party D scores
+   images it never trained on: CelebA's test partition (list_eval_partition.txt), the
+   composed sets' held-out digit images (mode_reg, deviation 9).
 7. `--steps` counts iterations, each one manifold and one diffusion step (two G updates, one
    per step; two D updates with `--d-steps 1`): an MDGAN step costs about twice a Reg-GAN step.
    The harness's D diagnostics, D histograms and `d_outputs.npz` are those of D1 (the only D
@@ -121,7 +123,7 @@ G_OPTIMS = ("separate", "shared")
 class Config(common.RunConfig):
     lam1: float = -1.0  # the distance's weight in line 3 (-1: Reg-GAN's 0.2 on images, 0.005 on toy data; deviation 2)
     lam2: float = -1.0  # the weight of -log D1(G(E(x))) in line 3 (-1: 0.4 on images, 0.005 on toy data)
-    distance: str = "pixel"  # d(x, G(E(x))): pixel (||x - y||^2) | mean (per pixel) | feature (D1's last hidden layer)
+    distance: str = "auto"  # d(x, G(E(x))): auto (Reg-GAN's: mean on images, pixel on toy data) | pixel (||x - y||^2) | mean (per pixel) | feature (D1's last hidden layer)
     g_optim: str = "separate"  # G's Adam state: separate (one per step, deviation 4) | shared (one for both steps)
     prior: str = "auto"  # z's prior: auto (U[0, 1]^3 on toy data; N(0, I) on images) | normal | uniform
     encoder_out: str = "auto"  # E's output: auto (sigmoid under the uniform prior, linear under N(0, I)) | linear | sigmoid
@@ -243,8 +245,8 @@ def train(cfg):
     opt_g_manifold, opt_d1, opt_d2, opt_e = adam(g.parameters(), cfg), adam(d1.parameters(), cfg), \
         adam(d2.parameters(), cfg), adam(e.parameters(), cfg)
     opt_g_diffusion = adam(g.parameters(), cfg) if cfg.g_optim == "separate" else opt_g_manifold  # deviation 4
-    run.resolved.update({k: getattr(cfg, k) for k in ("prior", "encoder_out", "lam1", "lam2", "g_width", "d_width",
-                                                      "lr", "batch_size")})
+    run.resolved.update({k: getattr(cfg, k) for k in ("prior", "encoder_out", "lam1", "lam2", "distance", "g_width",
+                                                      "d_width", "lr", "batch_size")})
     # the harness's `d` (its diagnostics, histograms, d_outputs.npz) is D1, the only D that sees real data (deviation 7)
     modules = dict(g=g, d=d1, d2=d2, e=e, opt_g=opt_g_manifold, opt_d=opt_d1, opt_d2=opt_d2, opt_e=opt_e)
     if cfg.g_optim == "separate":
@@ -317,12 +319,14 @@ def table(run_dirs, out):
     on missing modes, mean ± std over seeds; on the 1,000-mode sets also #Miss and KL, with a real sample's. table3.md."""
     cols = {}
     for r in map(Path, run_dirs):
-        m = re.fullmatch(r"(gan|reg|mdgan)-z(\d+)-s\d+", r.name)
+        m = re.fullmatch(rf"(gan|reg|mdgan)(?:-({'|'.join(mode_reg.DISTANCES)}))?-z(\d+)-s\d+", r.name)
         if m and (r / "summary.json").exists():
-            cols.setdefault((m[1], int(m[2])), []).append(json.loads((r / "summary.json").read_text()))
+            cols.setdefault((m[1], int(m[3]), m[2] or ""), []).append(json.loads((r / "summary.json").read_text()))
     if not cols:
-        raise common.UserError("no <model>-z<dim>-s<seed> folder (model gan, reg or mdgan) with a summary.json")
-    order = sorted(cols, key=lambda k: (list(MODEL_NAMES).index(k[0]), k[1]))
+        raise common.UserError("no <model>[-<distance>]-z<dim>-s<seed> folder (model gan, reg or mdgan) with a "
+                               "summary.json")
+    order = sorted(cols, key=lambda k: (list(MODEL_NAMES).index(k[0]), k[2], k[1]))
+    name = lambda col: f"{MODEL_NAMES[col[0]]} ({col[1]}{', d ' + col[2] if col[2] else ''})"
     runs = [s for v in cols.values() for s in v]
     sigmas = sorted({float(k[len("missing_sigma"):]) for s in runs for k in s if k.startswith("missing_sigma")})
 
@@ -333,16 +337,21 @@ def table(run_dirs, out):
     n_test = "/".join(str(n) for n in sorted({s["third_party_images"] for s in runs if "third_party_images" in s}))
     lines = [f"Table 3 (sec. 4.2.1): test images on missing modes by the third-party noisy D (of {n_test} test images), "
              "mean ± std over seeds (numpy's, ddof 0); the number in brackets is z's dimension.", "",
-             "| | " + " | ".join(f"{MODEL_NAMES[m]} ({z})" for m, z in order) + " |", "|---" * (len(order) + 1) + "|"]
+             "| | " + " | ".join(name(c) for c in order) + " |", "|---" * (len(order) + 1) + "|"]
     lines += [f"| sigma {s:g} | " + " | ".join(cell(f"missing_sigma{s:g}", c) for c in order) + " |" for s in sigmas]
-    if any("missed_modes" in s for s in runs):  # the 1,000-mode sets (Table 2's measures)
-        lines.append("| #Miss (of 1,000) | " + " | ".join(cell("missed_modes", c) for c in order) + " |")
+    if any("missed_modes" in s for s in runs):  # the 1,000-mode sets: Table 2's measures, not Table 3's
+        lines.append("| Table 2's #Miss (of 1,000) | " + " | ".join(cell("missed_modes", c) for c in order) + " |")
         lines.append("| KL (smoothed, train vs generated) | " + " | ".join(cell("kl_train_modes", c, 3) for c in order)
                      + " |")
         real = [s["real_missed_modes"] for s in runs if "real_missed_modes" in s]
+        perfect = [s["perfect_missed_modes"] for s in runs if "perfect_missed_modes" in s]
         if real:
             lines += ["", f"A real sample of the same size misses {np.mean(real):.1f} ± {np.std(real):.1f} numbers."]
-    lines += ["", "Runs per column: " + ", ".join(f"{MODEL_NAMES[m]} ({z}): {len(cols[(m, z)])}" for m, z in order)]
+        if perfect:
+            lines += [f"A perfect sampler misses {np.mean(perfect):.2f} on average at that count (sum of (1 - p)^n)."]
+    tests = sorted({s["third_party_test"] for s in runs if "third_party_test" in s})
+    lines += ["", "Test images: " + "; ".join(tests) + "." if tests else "",
+              "Runs per column: " + ", ".join(f"{name(c)}: {len(cols[c])}" for c in order)]
     Path(out).mkdir(parents=True, exist_ok=True)
     (Path(out) / "table3.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

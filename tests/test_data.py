@@ -432,7 +432,7 @@ def digit_frequencies(labels):
 
 @pytest.mark.parametrize("name,weights,want", [
     ("stacked_digits", None, np.full(10, 0.1)),  # stacked: uniform (VEEGAN / PacGAN)
-    ("compositional_digits", None, np.arange(1, 11) / 55),  # compositional: p(d) proportional to d + 1
+    ("compositional_digits", None, np.arange(10, 20) / 145),  # compositional: p(d) proportional to d + 10
     ("stacked_digits", [0, 0, 1, 1, 1, 1, 1, 1, 4, 4], np.array([0, 0, 1, 1, 1, 1, 1, 1, 4, 4]) / 14),
 ])
 def test_composed_digits_follow_their_weights_in_every_position(name, weights, want):

@@ -297,21 +297,25 @@ def test_bad_settings_are_refused(tmp_path):
 
 
 def test_table_puts_each_model_and_z_in_its_column_with_means_over_seeds(tmp_path):
-    runs = {"gan-z100-s0": 500, "gan-z100-s1": 700, "reg-z100-s0": 40, "mdgan-z200-s0": 10, "mdgan-z200-s1": 20}
+    runs = {"gan-z100-s0": 500, "gan-z100-s1": 700, "reg-z100-s0": 40, "mdgan-z200-s0": 10, "mdgan-z200-s1": 20,
+            "mdgan-pixel-z200-s0": 30}
     for name, miss in runs.items():
         (tmp_path / name).mkdir()
         (tmp_path / name / "summary.json").write_text(json.dumps(
             {"missing_sigma3.5": miss, "missing_sigma4": miss // 10, "missed_modes": miss / 10,
-             "kl_train_modes": miss / 1000, "kl_modes": 9.0, "real_missed_modes": 3, "third_party_images": 1000}))
+             "kl_train_modes": miss / 1000, "kl_modes": 9.0, "real_missed_modes": 3, "third_party_images": 1000,
+             "perfect_missed_modes": 0.05, "third_party_test": "held-out digit images"}))
     (tmp_path / "other").mkdir()
     M.table([tmp_path / n for n in [*runs, "other"]], tmp_path / "t")
     text = (tmp_path / "t" / "table3.md").read_text()
-    assert "| | DCGAN (100) | Reg-GAN (100) | MDGAN (200) |" in text
-    assert "| sigma 3.5 | 600.0 ± 100.0 | 40.0 ± 0.0 | 15.0 ± 5.0 |" in text
-    assert "| sigma 4 | 60.0 ± 10.0 | 4.0 ± 0.0 | 1.5 ± 0.5 |" in text
-    assert "| #Miss (of 1,000) | 60.0 ± 10.0 | 4.0 ± 0.0 | 1.5 ± 0.5 |" in text
-    assert "| KL (smoothed, train vs generated) | 0.600 ± 0.100 | 0.040 ± 0.000 | 0.015 ± 0.005 |" in text
+    assert "| | DCGAN (100) | Reg-GAN (100) | MDGAN (200) | MDGAN (200, d pixel) |" in text
+    assert "| sigma 3.5 | 600.0 ± 100.0 | 40.0 ± 0.0 | 15.0 ± 5.0 | 30.0 ± 0.0 |" in text
+    assert "| sigma 4 | 60.0 ± 10.0 | 4.0 ± 0.0 | 1.5 ± 0.5 | 3.0 ± 0.0 |" in text
+    # Table 2's measure on Table 3's runs, labelled as such
+    assert "| Table 2's #Miss (of 1,000) | 60.0 ± 10.0 | 4.0 ± 0.0 | 1.5 ± 0.5 | 3.0 ± 0.0 |" in text
+    assert "| KL (smoothed, train vs generated) | 0.600 ± 0.100 | 0.040 ± 0.000 | 0.015 ± 0.005 | 0.030 ± 0.000 |" in text
     assert "(of 1000 test images)" in text and "misses 3.0 ± 0.0" in text and "DCGAN (100): 2" in text
+    assert "A perfect sampler misses 0.05" in text and "Test images: held-out digit images." in text
     with pytest.raises(common.UserError):
         M.table([tmp_path / "other"], tmp_path / "t")
 

@@ -39,15 +39,43 @@ def test_scores_against_scipy_entropy():
     is_ = np.exp(np.mean([entropy(r, marg) for r in p]))
     ms = np.exp(np.mean([entropy(r, train) for r in p]) - entropy(marg, train))
     assert metrics.inception_score(p) == pytest.approx(is_, rel=1e-10)
-    assert metrics.mode_score(p, train) == pytest.approx(ms, rel=1e-10)
+    assert metrics.printed_mode_score(p, train) == pytest.approx(ms, rel=1e-10)
+    # the MODE score as the paper means it: the Inception score times exp(-KL(p* || p_train)), p* the generated marginal
+    assert metrics.mode_score(p, train) == pytest.approx(is_ * np.exp(-entropy(marg, train)), rel=1e-10)
     assert metrics.label_kl(p, train) == pytest.approx(entropy(train, marg), rel=1e-10)
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_printed_mode_score_equals_inception_score(seed):
-    """The identity the docstring derives: eq. (4) as printed is eq. (3), whatever p(y) is."""
+    """The identity the docstring derives: eq. (4) as printed is eq. (3), whatever p(y) is; the MODE score we report
+    is not (a random generated marginal is not the training one)."""
     p, train = random_probs(seed=seed)
-    assert metrics.mode_score(p, train) == pytest.approx(metrics.inception_score(p), rel=1e-10)
+    assert metrics.printed_mode_score(p, train) == pytest.approx(metrics.inception_score(p), rel=1e-10)
+    assert metrics.mode_score(p, train) < 0.99 * metrics.inception_score(p)
+
+
+def test_mode_score_falls_on_a_collapsed_generator_where_the_inception_score_need_not():
+    """Sec. 3.4's case. Ten classes, uniform in training; the classifier is unsure on the real images (p(y|x) = 0.55
+    on the true class), as on hard data. A perfect sampler: IS exp(H(p*) - E H(p(y|x))) = 10 / exp(H(row)), about
+    3.7, and a MODE score equal to it (p* = p_train). A generator collapsed onto four classes whose images the
+    classifier reads with certainty: IS 4, above the perfect sampler's, while its MODE score is 4 exp(-log 2.5) =
+    1.6, below. Collapsed onto one class: IS 1 and MODE score p_train(c) = 0.1 (KL(onehot_c || p) = -log p(c))."""
+    k, train = 10, np.full(10, 0.1)
+    row = lambda c: np.full(k, 0.05) + 0.5 * np.eye(k)[c]  # 0.55 on class c
+    perfect = np.stack([row(c) for c in np.arange(1000) % k])
+    four = np.eye(k)[np.arange(1000) % 4]
+    one = np.eye(k)[np.full(200, 3)]
+    is_perfect = k / np.exp(entropy(row(0)))
+    assert metrics.inception_score(perfect) == pytest.approx(is_perfect, rel=1e-9)
+    assert metrics.mode_score(perfect, train) == pytest.approx(is_perfect, rel=1e-9)  # no penalty: p* = p_train
+    assert metrics.inception_score(four) == pytest.approx(4.0, rel=1e-9) and 4.0 > is_perfect  # IS prefers the collapse
+    assert metrics.mode_score(four, train) == pytest.approx(4.0 / 2.5, rel=1e-9)
+    assert metrics.mode_score(four, train) < is_perfect  # the MODE score does not
+    assert metrics.inception_score(one) == pytest.approx(1.0) and metrics.mode_score(one, train) == pytest.approx(0.1)
+    # a skewed training distribution: the penalty is KL(p* || p_train), p_train's own weights (not a uniform one)
+    skew = np.array([0.4] + [0.6 / 9] * 9)
+    assert metrics.mode_score(one, skew) == pytest.approx(0.6 / 9)  # collapsed onto class 3, p_train(3) = 0.0667
+    assert metrics.mode_score(np.eye(k)[np.zeros(50, int)], skew) == pytest.approx(0.4)
 
 
 def test_label_kl_sees_a_missing_class():
@@ -87,9 +115,10 @@ def test_digits_classifier_scores():
     real = metrics.image_scores(d, d.images[:1000], root)
     assert torch.equal(before, torch.get_rng_state())  # scoring leaves the training RNG alone
     assert real["classifier_accuracy"] > 0.9
-    assert real["mode_score"] > 8 and real["label_kl"] < 0.05 and "inception_score" not in real  # one number, once
+    assert real["inception_score"] > 8 and real["label_kl"] < 0.05
+    assert real["inception_score"] * 0.99 < real["mode_score"] <= real["inception_score"]  # real images: no penalty
     sevens = metrics.image_scores(d, d.images[d.labels == 7], root)
-    assert sevens["mode_score"] < 1.5 and sevens["label_kl"] > 1.5
+    assert sevens["inception_score"] < 1.5 and sevens["label_kl"] > 1.5 and sevens["mode_score"] < 0.15
 
 
 def test_no_scores_without_labels(tmp_path):
@@ -276,7 +305,9 @@ def test_image_scores_compare_with_the_training_label_distribution(tmp_path, mon
     train = np.bincount(y[keep].numpy(), minlength=10) / int(keep.sum())
     assert train[0] > 2.5 * train[9]  # skewed indeed
     assert s["label_kl"] == pytest.approx(float(entropy(train, probs.mean(0))), rel=1e-6)
-    assert s["mode_score"] == pytest.approx(metrics.inception_score(probs), rel=1e-6)
+    assert s["inception_score"] == pytest.approx(metrics.inception_score(probs), rel=1e-6)
+    assert s["mode_score"] == pytest.approx(metrics.inception_score(probs) * np.exp(-entropy(probs.mean(0), train)),
+                                            rel=1e-6)
     assert s["classifier_accuracy"] == acc
 
 

@@ -247,3 +247,56 @@ def test_smaller_beyond_the_spread_over_seeds(tmp_path):
     clear = reproduce.judge(claim([("A", "<<", "C")], rows=rows), tmp_path)
     assert clear["beyond_spread"] and clear["verdict"] == "reproduces"
     assert reproduce.judge(claim([("C", "<<", "A")], rows=rows), tmp_path)["verdict"] == "does not"
+
+
+def test_mode_score_claims_read_the_new_score_and_older_summaries_as_not_run(tmp_path):
+    """Summaries made before issue 36 held eq. (4) as printed, the Inception score exactly, under `mode_score`: read
+    as `inception_score` there and as no MODE score, so a MODE-score claim on them is "not run" (not a verdict on the
+    Inception score), with the Inception score beside; newer summaries give both."""
+    write(tmp_path, 0, "t/old-s0", mode_score=7.5, label_kl=0.1)  # an older summary
+    write(tmp_path, 0, "t/new-s0", mode_score=6.0, inception_score=8.0, label_kl=0.1)
+    write(tmp_path, 0, "t/toy-s0", modes=6)  # no classifier scores at all
+    assert reproduce.read_value(tmp_path / "s0", "t/old-s0", "mode_score") is None
+    assert reproduce.read_value(tmp_path / "s0", "t/old-s0", "inception_score") == 7.5
+    assert reproduce.read_value(tmp_path / "s0", "t/new-s0", "mode_score") == 6.0
+    assert reproduce.read_value(tmp_path / "s0", "t/new-s0#inception_score", "modes") == 8.0
+    assert reproduce.read_value(tmp_path / "s0", "t/toy-s0", "inception_score") is None
+    rows = reproduce.with_inception({"old": "t/old-s{seed}", "new": "t/new-s{seed}",
+                                     "both": reproduce.Best(("t/old-s{seed}", "t/new-s{seed}"))})
+    assert rows["both (IS)"] == reproduce.Best(("t/old-s{seed}#inception_score", "t/new-s{seed}#inception_score"))
+    c = Claim("P", "Fig. 1", "a claim", "t", rows, [("old", ">", 5)], key="mode_score")
+    j = reproduce.judge(c, tmp_path)
+    assert j["verdict"] == "not run" and j["values"]["old (IS)"] == [7.5] and j["values"]["new (IS)"] == [8.0]
+    assert j["values"]["new"] == [6.0] and j["values"]["both (IS)"] == [8.0]
+    assert reproduce.judge(Claim("P", "F", "c", "t", {"new": "t/new-s{seed}"}, [("new", ">", 5)], key="mode_score"),
+                           tmp_path)["verdict"] == "reproduces"
+    assert reproduce.detail_values(tmp_path, "t", ["mode_score", "inception_score"]) == {
+        "old": {"inception_score": [7.5]}, "new": {"mode_score": [6.0], "inception_score": [8.0]}}
+
+
+def test_a_claim_requiring_a_key_is_not_run_on_summaries_without_it(root):
+    """`requires`: a run made before the evaluation changed (no perfect-sampler floor: fresh test images for the
+    third-party D) does not count, whatever number it holds."""
+    a = {"A": "t/a-s{seed}"}
+    assert reproduce.judge(claim([("A", ">", 0)], rows=a, requires=("nested",)), root)["verdict"] == "reproduces"
+    assert reproduce.judge(claim([("A", ">", 0)], rows=a, requires=("perfect_missed_modes",)), root)["verdict"] == \
+        "not run"
+    assert reproduce.judge(claim([("A", ">", 0)], requires=("nested",)), root)["verdict"] == "not run"  # B lacks it
+
+
+def test_che_et_al_claims_judge_table_3_on_its_instrument_and_name_the_miss_rows():
+    """Table 3's rows read the third-party D's counts; the #Miss rows on Table 3's runs say they are Table 2's
+    measure; every Che et al. claim on the digits runs requires the summaries of the held-out evaluation, and the
+    MODE-score claims carry the Inception score beside."""
+    che = [c for c in reproduce.CLAIMS if c.paper == "Che et al. 2017"]
+    table3 = [c for c in che if c.where == "Table 3"]
+    assert len(table3) == 2 and all(all("#missing_sigma" in s for s in specs(c)) for c in table3)
+    assert {r[0].split(",")[0] for c in table3 for r in c.rules} == {"Reg-GAN", "MDGAN"}
+    miss = [c for c in che if c.key == "missed_modes"]
+    assert miss and all(c.where.startswith("Table 3's runs, Table 2's #Miss") for c in miss)
+    for c in che:
+        if c.target in ("digits-mdgan",) or "compositional" in str(c.rows):
+            assert c.requires == ("perfect_missed_modes",), c.text
+    for c in reproduce.CLAIMS:
+        if c.key == "mode_score":
+            assert all(f"{label} (IS)" in c.rows for label in c.rows if not label.endswith("(IS)")), c.text
