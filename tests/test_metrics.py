@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from scipy.stats import entropy
+from scipy.stats import binom, entropy
 
 import common
 import data
@@ -309,6 +309,16 @@ def test_image_scores_compare_with_the_training_label_distribution(tmp_path, mon
     assert s["mode_score"] == pytest.approx(metrics.inception_score(probs) * np.exp(-entropy(probs.mean(0), train)),
                                             rel=1e-6)
     assert s["classifier_accuracy"] == acc
+    # a perfect sampler's figures beside: as many real images (no test split here: the training images), drawn by
+    # a generator of their own, so the run's RNG is untouched
+    state = torch.get_rng_state()
+    again = metrics.image_scores(ds, samples, tmp_path)
+    assert torch.equal(state, torch.get_rng_state()) and again == s
+    real = metrics.predict_probs(clf, ds.images[torch.randint(len(ds.images), (300,),
+                                                              generator=torch.Generator().manual_seed(0))])
+    assert s["real_inception_score"] == pytest.approx(metrics.inception_score(real), rel=1e-9)
+    assert s["real_mode_score"] == pytest.approx(metrics.mode_score(real, train), rel=1e-9)
+    assert s["real_mode_score"] > 0.9 * s["real_inception_score"]  # real images: their labels' own distribution
 
 
 def test_composed_kl_uses_the_sets_digit_weights(monkeypatch):
@@ -330,6 +340,25 @@ def test_composed_kl_uses_the_sets_digit_weights(monkeypatch):
     smoothed = (counts + 1) / 1100
     assert s["kl_train_modes"] == pytest.approx(float(np.sum(p_all * np.log(p_all / smoothed))))
     assert s["digit_accuracy"] == 0.9
+    # the 0-GP authors' count: numbers generated more than 10 times (all three here), a perfect sampler's beside
+    assert s["modes_over_10"] == 3
+    assert s["perfect_modes_over_10"] == pytest.approx(float(binom.sf(10, 100, p_all).sum()), rel=1e-9, abs=1e-9)
+    numbers = np.array([7] * 11 + [123] * 10 + [999] * 79)  # 10 is not more than 10
+    fewer = np.stack([numbers // 100, numbers // 10 % 10, numbers % 10], 1).reshape(-1)
+    monkeypatch.setattr(metrics, "predict_probs", lambda clf, x: np.eye(10)[fewer])
+    assert metrics.composed_modes(ds, torch.zeros(100, 3, 8, 8), "unused")["modes_over_10"] == 2
+
+
+def test_perfect_modes_over_k_is_the_binomial_tail():
+    """expected_over(p, n, k) = sum_m P(Binomial(n, p_m) > k), against scipy: the authors' stacked-MNIST count has
+    a perfect sampler near 1,000 at 100,000 samples and near 0 at 2,500 (where a number is drawn 2.5 times)."""
+    p = np.random.default_rng(0).dirichlet(np.ones(1000))
+    for n, k in ((5000, 10), (100, 0), (100000, 10), (2500, 10)):
+        assert metrics.expected_over(p, n, k) == pytest.approx(float(binom.sf(k, n, p).sum()), rel=1e-9, abs=1e-12)
+    uniform = np.full(1000, 1e-3)
+    assert metrics.expected_over(uniform, 100000, 10) == pytest.approx(1000, abs=1e-9)
+    assert metrics.expected_over(uniform, 2500, 10) < 0.1
+    assert metrics.expected_over(uniform, 100, 0) == pytest.approx(1000 * (1 - 0.999**100), rel=1e-9)
 
 
 def test_mnist_classifier_is_scored_on_the_t10k_split(tmp_path, monkeypatch):
@@ -355,6 +384,14 @@ def test_mnist_classifier_is_scored_on_the_t10k_split(tmp_path, monkeypatch):
     assert isinstance(clf, metrics.TestSplitClassifier) and (tmp_path / "classifiers" / "mnist-1x16px-test.pt").exists()
     train_acc = (metrics.predict_probs(clf, d.images).argmax(1) == d.labels.numpy()).mean()
     assert train_acc > 0.9 and acc < 0.1
+    # the real-data figures score t10k images: here only digit 3's bar there, so one class, not the training ten
+    x3 = np.zeros((50, 28, 28))
+    x3[:, 6:10, :] = 255
+    write_idx(raw / "t10k-images-idx3-ubyte", x3)
+    write_idx(raw / "t10k-labels-idx1-ubyte", np.full(50, 3))
+    s = metrics.image_scores(d, d.images[:100], tmp_path)
+    assert s["real_inception_score"] < 1.2 < 5 < s["inception_score"]  # the training images: ten classes
+    assert s["real_mode_score"] < 0.15  # one class of ten: about 1 x p_train(3) = 0.1
 
 
 @pytest.mark.slow
