@@ -537,6 +537,13 @@ MUTANTS = [
     ("routing", "third-party-celeba-trains-on-all", "methods/mode_reg.py", 'return load("trainval"), images,', 'return data, images,', "tests/test_mode_reg.py"),
     ("data-nets", "celeba-trainval-holds-test", "data.py", 'CELEBA_SPLITS = {"test": {"2"}, "trainval": {"0", "1"}}', 'CELEBA_SPLITS = {"test": {"2"}, "trainval": {"0", "1", "2"}}', "tests/test_mode_reg.py"),
     ("data-nets", "composed-split-overlaps", "data.py", "            rest.by_class.append(perm[k:])", "            rest.by_class.append(perm)", "tests/test_mode_reg.py"),
+    # stacked MNIST counted as the 0-GP authors count it; real data's scores beside the models'
+    ("closed-form", "perfect-over-k-from-k-plus-one", "metrics.py", "j = np.arange(k + 1)[:, None]", "j = np.arange(k)[:, None]", "tests/test_metrics.py"),
+    ("reported", "modes-over-10-at-least-10", "metrics.py", '"modes_over_10": int((counts > 10).sum())', '"modes_over_10": int((counts >= 10).sum())', "tests/test_metrics.py"),
+    ("reported", "perfect-over-10-at-2500", "metrics.py", '"perfect_modes_over_10": expected_over(p, len(numbers), 10)', '"perfect_modes_over_10": expected_over(p, 2500, 10)', "tests/test_metrics.py"),
+    ("routing", "real-scores-from-training-images", "metrics.py", "ref = (data if ref is None else ref).images", "ref = data.images", "tests/test_metrics.py"),
+    ("reported", "real-scores-on-generated", "metrics.py", "real = predict_probs(clf, ref[draw.to(ref.device)])", "real = probs", "tests/test_metrics.py"),
+    ("settings", "stacked-eval-2500", "Makefile", "  ZGP_STACKED_EVAL = 100000\n", "  ZGP_STACKED_EVAL = 2500\n", "tests/test_settings.py"),
     ("settings", "mnist-table2-at-2500-samples", "Makefile", "--third-party-sigma 3.5 4.0 --eval-samples 10000", "--third-party-sigma 3.5 4.0", "tests/test_mode_reg.py"),
     ("reported", "reproduce-old-mode-score-counts", "reproduce.py", '    if name == "mode_score" and "inception_score" not in summary:\n        return None\n', "", "tests/test_reproduce_report.py"),
     ("settings", "make-alt-dist-flag-dropped", "Makefile", "$(if $(findstring -,$(m)),--distance $(lastword $(subst -, ,$(m)))) --digit-weights", "--digit-weights", "tests/test_mode_reg.py"),
