@@ -263,14 +263,16 @@ REPRO_SETTINGS ?= TOY_SETS=ring8 VRAL_DIGITS_ABLATION=authors \
 	MREG_COMP_SETS=set1 MREG_DIGITS_GRID="--steps 2000 --points 4" MDG_Z=200 MREG_ALT_DIST=pixel
 REPRO_REPORT = $(if $(filter 1,$(SMOKE)),$(OUT)/reproduce/REPRODUCTION.md,REPRODUCTION.md)
 reproduce-cpu: $(REPRO_SEEDS:%=reproduce-s%)
-	$(SKIP) $(PY) -m reproduce $(OUT)/reproduce --out $(REPRO_REPORT)
+	$(SKIP) $(PY) -m reproduce $(OUT)/reproduce --out $(REPRO_REPORT) \
+	  $(if $(wildcard $(OUT)/reproduce-mnist/s*),--mnist $(OUT)/reproduce-mnist)
 reproduce-s%: FORCE
 	+@$(MAKE) --no-print-directory $(REPRO_TARGETS) SEED=$* SEEDS=$* OUT=$(OUT)/reproduce/s$* GPU_LOCKS=$(GPU_LOCKS) \
 	  $(if $(filter 1,$(SMOKE)),,$(REPRO_SETTINGS))
 
 # The MNIST experiments (issue 39) the same way: each target of REPRO_MNIST_TARGETS once per seed of REPRO_SEEDS,
 # into OUT/reproduce-mnist/s<seed>, then their claims (reproduce.py's MNIST_CLAIMS, rows of their own naming MNIST)
-# in OUT/reproduce-mnist/REPRODUCTION.md. MNIST must be under DATA (SMOKE=1: stand-in images).
+# in OUT/reproduce-mnist/REPRODUCTION.md, and as a section of reproduce-cpu's report when both ran into one OUT.
+# MNIST must be under DATA (SMOKE=1: stand-in images).
 # REPRO_MNIST_SETTINGS shortens the 0-GP runs to 1,000 steps (10,000; Fig. 3's panels are at 1,000), stacked MNIST's too.
 REPRO_MNIST_TARGETS ?= mnist-vral mnist-zero-gp stacked-mnist-zero-gp
 REPRO_MNIST_SETTINGS ?= ZGP_MNIST_STEPS=1000

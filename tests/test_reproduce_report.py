@@ -300,3 +300,25 @@ def test_che_et_al_claims_judge_table_3_on_its_instrument_and_name_the_miss_rows
     for c in reproduce.CLAIMS:
         if c.key == "mode_score":
             assert all(f"{label} (IS)" in c.rows for label in c.rows if not label.endswith("(IS)")), c.text
+
+
+def test_mnist_section_follows_the_cpu_report(root, tmp_path):
+    """--mnist DIR: REPRODUCTION.md gets the MNIST claims as a section of their own after the CPU claims, judged on
+    DIR's runs (its headings one level deeper, its settings named), and a missing DIR is one error line."""
+    mnist = tmp_path / "mnist"
+    for s in (0, 1, 2):
+        for run, score in (("none", 1.5), ("0gp-real", 1.2 + s / 10), ("1gp", 2.0), ("0gp", 8.5)):
+            write(mnist, s, f"mnist-zero-gp/{run}-s{s}", mode_score=score, inception_score=score,
+                  real_mode_score=9.8)
+    out = tmp_path / "R.md"
+    reproduce.main([str(root), "--out", str(out), "--mnist", str(mnist)])
+    text = out.read_text()
+    cpu, section = text.split("\n## Real MNIST: the papers' MNIST experiments (`make reproduce-mnist`)\n")
+    assert cpu.startswith("# Reproduction report") and "MNIST:" not in cpu
+    assert "### Every run, per target" in section and "#### `mnist-zero-gp`" in section and "### Time" in section
+    assert "REPRO_MNIST_SETTINGS" in section and "REPRO_MNIST_SETTINGS" not in cpu
+    fig3 = next(line for line in section.splitlines() if line.startswith("| Thanh-Tung et al. 2019 | Fig. 3 |"))
+    assert "**reproduces** (✓ ✓ ✓)" in fig3 and "real MNIST: 9.80 ± 0.00" in fig3
+    assert sum("| **not run** |" in line for line in section.splitlines()) == len(reproduce.MNIST_CLAIMS) - 1
+    with pytest.raises(SystemExit, match="error: --mnist: no s<seed> folders"):
+        reproduce.main([str(root), "--out", str(out), "--mnist", str(tmp_path / "none")])
