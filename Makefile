@@ -272,15 +272,33 @@ reproduce-s%: FORCE
 # The MNIST experiments (issue 39) the same way: each target of REPRO_MNIST_TARGETS once per seed of REPRO_SEEDS,
 # into OUT/reproduce-mnist/s<seed>, then their claims (reproduce.py's MNIST_CLAIMS, rows of their own naming MNIST)
 # in OUT/reproduce-mnist/REPRODUCTION.md, and as a section of reproduce-cpu's report when both ran into one OUT.
-# MNIST must be under DATA (SMOKE=1: stand-in images).
-# REPRO_MNIST_SETTINGS shortens the 0-GP runs to 1,000 steps (10,000; Fig. 3's panels are at 1,000), stacked MNIST's too.
-REPRO_MNIST_TARGETS ?= mnist-vral mnist-zero-gp stacked-mnist-zero-gp
-REPRO_MNIST_SETTINGS ?= ZGP_MNIST_STEPS=1000
+# MNIST must be under DATA (SMOKE=1: stand-in images). The targets of REPRO_MNIST_SEED0 run at seed 0 only.
+# REPRO_MNIST_SETTINGS sizes the runs to this CPU (one thread a run; timed on one thread of the 2-core machine
+# while three other runs shared it; core-hours per seed, projected):
+# - 0-GP: 1,000 steps (10,000; Fig. 3's panels are at 1,000), stacked MNIST's too.
+# - mnist-principled: G kept after 1 and 10 epochs (the slides' 1, 10 and 25), about 1.5 h: phase 1 (the 32 px
+#   DCGAN, 4.9 steps/s) 9,380 steps, 0.53 h; phase 2 per kept G 0.48 h (4,000 D iterations with and without
+#   noise, 8,000 more for the two other fresh Ds, 0.09-0.1 s each; 88 measurements of G's gradient, 2-3.5 s
+#   each). With 25 epochs: 2.8 h.
+# - compositional-mnist-mode-reg: set 1 (uniform digits; Table 2's four sets: MREG_COMP_SETS) at 32 px (the
+#   paper's 64 px: DCGAN 0.9 and Reg-DCGAN 0.6 steps/s, 15 h a set at 20,000 steps), the DCGAN's width 64, 8,000
+#   steps (the target's 20,000; the paper gives none): 4.9 and 3.1 steps/s, 1.2 h, then the full evaluation of
+#   each run (10,000 samples and the third-party D at sigma 3.5 and 4.0: 5.6 min): 1.4 h.
+# - mnist-mode-reg-grid: seed 0 only (issue 39: the grid's points are the sample), its 24 points (GRID=small) x
+#   GAN and Reg-GAN at 2,000 steps (the target's 5,000): one step of all 48 runs about 5 s (8 runs timed, the
+#   rest scaled by their nets' multiply-adds), 2.9 h with the runs' evaluation (8 s a run).
+REPRO_MNIST_TARGETS ?= mnist-vral mnist-zero-gp stacked-mnist-zero-gp mnist-principled compositional-mnist-mode-reg \
+	mnist-mode-reg-grid
+REPRO_MNIST_SEED0 ?= mnist-mode-reg-grid
+REPRO_MNIST_SETTINGS ?= ZGP_MNIST_STEPS=1000 PRINCIPLED_MNIST_EPOCHS=1,10 MREG_COMP_SETS=set1 \
+	MREG_MNIST_COMP="--steps 8000 --image-size 32 --third-party-sigma 3.5 4.0 --eval-samples 10000" \
+	MREG_MNIST_GRID="--steps 2000 --image-size 28"
 reproduce-mnist: $(REPRO_SEEDS:%=reproduce-mnist-s%)
 	$(SKIP) $(PY) -m reproduce $(OUT)/reproduce-mnist --claims mnist --command "make reproduce-mnist" \
 	  --out $(OUT)/reproduce-mnist/REPRODUCTION.md
 reproduce-mnist-s%: FORCE
-	+@$(MAKE) --no-print-directory $(REPRO_MNIST_TARGETS) SEED=$* SEEDS=$* OUT=$(OUT)/reproduce-mnist/s$* GPU_LOCKS=$(GPU_LOCKS) \
+	+@$(MAKE) --no-print-directory $(if $(filter 0,$*),$(REPRO_MNIST_TARGETS),$(filter-out $(REPRO_MNIST_SEED0),\
+	  $(REPRO_MNIST_TARGETS))) SEED=$* SEEDS=$* OUT=$(OUT)/reproduce-mnist/s$* GPU_LOCKS=$(GPU_LOCKS) \
 	  $(if $(filter 1,$(SMOKE)),,$(REPRO_MNIST_SETTINGS))
 
 # FID, IS and KID (torch-fidelity's Inception) of finished image runs: make fid RUN="runs/a runs/b"
@@ -322,8 +340,11 @@ digits-baselines: $(foreach l,$(TOY_LOSSES),$(call run,$(OUT)/digits-baselines/$
 digits-principled: $(call once,$(OUT)/digits-principled/summary.json,$(PRINCIPLED_RUN) --dataset digits --image-size 16 \
 	  --epochs 1$(comma)10$(comma)25 --d-noise 0.5 $(PRINCIPLED) $(LOG) --out $(OUT)/digits-principled)
 
+# MNIST at 32 px (an epoch: 938 generator steps), after the slides' 1, 10 and 25 epochs (PRINCIPLED_MNIST_EPOCHS;
+# reproduce-mnist keeps G after 1 and 10 only, to fit the CPU).
+PRINCIPLED_MNIST_EPOCHS ?= 1$(comma)10$(comma)25
 mnist-principled: $(call once,$(OUT)/mnist-principled/summary.json,$(PRINCIPLED_RUN) --dataset mnist \
-	  --epochs 1$(comma)10$(comma)25 --d-noise 0.5 $(PRINCIPLED) $(LOG) --out $(OUT)/mnist-principled)
+	  --epochs $(PRINCIPLED_MNIST_EPOCHS) --d-noise 0.5 $(PRINCIPLED) $(LOG) --out $(OUT)/mnist-principled)
 
 cifar-principled: $(call once,$(OUT)/cifar-principled/summary.json,$(PRINCIPLED_RUN) --dataset cifar10 \
 	  --epochs 1$(comma)10$(comma)25 --d-noise 0.5 $(PRINCIPLED) $(LOG) --out $(OUT)/cifar-principled)

@@ -1,5 +1,6 @@
 """reproduce.py: the report's numbers and verdicts from a fixture of summary.json files with known answers."""
 
+import dataclasses
 import json
 
 import pytest
@@ -117,7 +118,8 @@ def test_detail_tables_per_run_per_quantity_and_per_panel(root):
 def test_every_claim_reads_runs_that_reproduce_cpu_makes(tmp_path, target, claims):
     """Each row of each claim (at every seed) is the --out folder of a run `make reproduce-cpu` makes (the MNIST
     claims: `make reproduce-mnist`, into OUT/reproduce-mnist), so no claim reads a run that REPRO_SETTINGS dropped
-    (the report would say "not run" on a fresh machine)."""
+    (the report would say "not run" on a fresh machine). A claim judged at some seeds only (the MNIST grid: seed 0)
+    reads runs made at those seeds, and at no other (its target runs there only, so the one seed is no accident)."""
     import re
     import subprocess
     import sys
@@ -133,7 +135,8 @@ def test_every_claim_reads_runs_that_reproduce_cpu_makes(tmp_path, target, claim
             for s in (0, 1, 2):
                 path = spec.split("#")[0].replace("{seed}", str(s))
                 folder = path.rsplit("/", 1)[0] if path.endswith(".json") else path
-                assert f"{out}/{folder_of}/s{s}/{folder}" in made, (c.text, folder)
+                assert (f"{out}/{folder_of}/s{s}/{folder}" in made) == (not c.seeds or s in c.seeds), (c.text, folder, s)
+    assert any(c.seeds for c in reproduce.CLAIM_SETS[claims]) == (claims == "mnist")  # the grid's one seed is checked
 
 
 def test_keep_copies_finished_runs_summaries_and_commands_only(tmp_path):
@@ -225,6 +228,23 @@ def test_better_beyond_the_spread_over_seeds(tmp_path):
     clear = reproduce.judge(claim([("C", ">>", "A")], rows=rows), tmp_path)
     assert clear["beyond_spread"] and clear["verdict"] == "reproduces"
     assert reproduce.judge(claim([("C", ">", "A")], rows=rows), tmp_path)["verdict"] == "reproduces"
+
+
+def test_a_claim_made_at_one_seed_is_judged_there_and_says_so(root):
+    """Claim.seeds (the MNIST grid, at seed 0 only): the other seeds' folders, which lack its runs, do not make it
+    "not run"; it is judged over its own seeds, and the report names them beside the verdict."""
+    write(root, 0, "g/x", modes=9)  # seed 0 only, as the grid
+    one = claim([("X", ">", "A")], rows={"X": "g/x", "A": "t/a-s{seed}"}, seeds=(0,))
+    j = reproduce.judge(one, root)
+    assert j["seeds"] == [0] and j["values"] == {"X": [9], "A": [5]} and j["verdict"] == "reproduces"
+    assert reproduce.judge(dataclasses.replace(one, seeds=()), root)["verdict"] == "not run"  # every seed: 1, 2 lack it
+    assert reproduce.judge(dataclasses.replace(one, seeds=(1,)), root)["verdict"] == "not run"  # made at 0, not 1
+    assert reproduce.judge(claim([("X", "<", "A")], rows=one.rows, seeds=(0,)), root)["verdict"] == "does not"
+    row = [l for l in reproduce.report(root, [one]).splitlines() if l.startswith("| P |")][0]
+    assert "X: 9.00; A: 5.00" in row and "**reproduces** (✓; seed 0 only)" in row
+    two = reproduce.judge(claim([("A", ">", "B")], seeds=(0, 2)), root)
+    assert two["values"] == {"A": [5, 2], "B": [3, 4]} and two["verdict"] == "partly"
+    assert "(✓ ✗; seeds 0, 2 only)" in reproduce.report(root, [claim([("A", ">", "B")], seeds=(0, 2))])
 
 
 def test_a_best_row_reads_the_best_run_of_each_seed(root):
@@ -322,3 +342,30 @@ def test_mnist_section_follows_the_cpu_report(root, tmp_path):
     assert sum("| **not run** |" in line for line in section.splitlines()) == len(reproduce.MNIST_CLAIMS) - 1
     with pytest.raises(SystemExit, match="error: --mnist: no s<seed> folders"):
         reproduce.main([str(root), "--out", str(out), "--mnist", str(tmp_path / "none")])
+
+
+def test_reproduce_mnist_runs_the_settings_its_claims_state(tmp_path):
+    """The MNIST claims' notes state reproduce-mnist's CPU sizes (REPRO_MNIST_SETTINGS): principled keeps G after 1
+    and 10 epochs; Table 2 is set 1 alone at 32 px, the DCGAN's width, 8,000 steps, 10,000 samples scored; the
+    grid's 24 points x 2 models run 2,000 steps at 28 px, at seed 0 only. The printed commands must say the same."""
+    import shlex
+    import subprocess
+    import sys
+    from pathlib import Path
+    p = subprocess.run(["make", "-s", "reproduce-mnist", "PRINT=1", f"OUT={tmp_path}", "DEVICE=cpu", f"PY={sys.executable}",
+                        "DEPS="], cwd=Path(__file__).parents[1], capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    runs = {a[a.index("--out") + 1]: a for a in map(shlex.split, p.stdout.splitlines())}
+    flag = lambda argv, name: argv[argv.index(name) + 1] if name in argv else None
+    for s in (0, 1, 2):
+        assert flag(runs[f"{tmp_path}/reproduce-mnist/s{s}/mnist-principled"], "--epochs") == "1,10"
+        comp = {r: a for r, a in runs.items() if f"/s{s}/compositional-mnist-mode-reg/" in r}
+        assert sorted(Path(r).name for r in comp) == [f"set1-gan-s{s}", f"set1-reg-s{s}"]
+        for a in comp.values():
+            assert (flag(a, "--image-size"), flag(a, "--steps"), flag(a, "--eval-samples")) == ("32", "8000", "10000")
+            assert "--g-width" not in a and "--d-width" not in a  # the DCGAN's own width, 64
+        grid = [a for r, a in runs.items() if f"/s{s}/mnist-mode-reg-grid/" in r]
+        assert len(grid) == (48 if s == 0 else 0)
+        assert all((flag(a, "--steps"), flag(a, "--image-size")) == ("2000", "28") for a in grid)
+    notes = " ".join(c.note for c in reproduce.MNIST_CLAIMS)
+    assert "1 and 10 epochs" in notes and "32 px" in notes and "8,000 steps" in notes and "2,000 steps" in notes
