@@ -26,7 +26,7 @@ SMOKE ?= 0
 # otherwise launch full-size runs, or write under /.
 CMDLINE_VARS := $(foreach v,$(.VARIABLES),$(if $(filter command line,$(origin $(v))),$(v)))
 ifneq ($(strip $(CMDLINE_VARS)),)
-  KNOWN_VARS := $(shell grep -o '[$$]([A-Z_][A-Z0-9_]*)' $(firstword $(MAKEFILE_LIST)) | tr -d '$$()' | sort -u)
+  KNOWN_VARS := $(shell grep -o '[$$]([A-Z_][A-Z0-9_]*[):]' $(firstword $(MAKEFILE_LIST)) | tr -d '$$():' | sort -u)
   UNKNOWN_VARS := $(filter-out $(KNOWN_VARS),$(CMDLINE_VARS))
   ifneq ($(UNKNOWN_VARS),)
     $(error unknown variable $(UNKNOWN_VARS) (mistyped?); the Makefile reads SMOKE, OUT, DATA, DEVICE, SEED, SEEDS, GPUS, PRINT, DOWNLOAD, FLAGS, GRID, RUN and the step counts named in it)

@@ -113,6 +113,14 @@ def test_silent_wrong_result_mistyped_make_variables_stop_make(tmp_path, args, m
     assert r.returncode != 0 and message in r.stderr and not r.stdout
 
 
+def test_a_variable_read_only_through_a_substitution_is_known():
+    """REPRO_SEEDS appears in the Makefile only as $(REPRO_SEEDS:%=...): setting it is not a typo."""
+    r = subprocess.run(["make", "-s", "--no-print-directory", "reproduce-mnist", "PRINT=1", "REPRO_SEEDS=2"],
+                       cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "--seed 2 " in r.stdout and "--seed 0 " not in r.stdout
+
+
 @pytest.mark.parametrize("args,flag", [
     (["--lr", "nan"], "--lr nan: must be a finite number"), (["--lr", "inf"], "--lr inf: must be a finite number"),
     (["--betas", "1.5", "0.9"], "--betas 1.5 0.9: must be in [0, 1)"),
