@@ -250,7 +250,7 @@ gpu-check: $(DEPS)
 # own in brackets): toy-roth 1:1 60,000 (100,000; the paper's collapse comes by 50,000), its 5:1 runs 4,000
 # (100,000), digits-zero-gp 1,000 (3,000; Fig. 3's panels are at 1,000). toy-zero-gp runs its own (and the
 # paper's) 20,000 steps with D's field kept at 0, 5,000 and 10,000 only. Added: Reg-GAN's set 1 and Table 3's
-# Reg-GAN and MDGAN also with d summed over the pixels (MREG_ALT_DIST=pixel; the default d is the per-pixel mean).
+# Reg-GAN and MDGAN also with d the per-pixel mean (MREG_ALT_DIST=mean; the default d is the sum over the pixels).
 # Every other run is as its target makes it.
 # SMOKE=1: two targets, two seeds, the report under OUT/reproduce.
 REPRO_SEEDS ?= 0 1 2
@@ -260,7 +260,7 @@ REPRO_SETTINGS ?= TOY_SETS=ring8 VRAL_DIGITS_ABLATION=authors \
 	ROTH_TOY_GAMMAS="0 0.1" ROTH_TOY="--steps 60000 --snapshot-every 10000" \
 	ROTH_TOY5="--steps 4000 --snapshot-every 2000" ZGP_TOY_RUNS="none 0gp 1gp 0gp-real 0gp-fake" \
 	ZGP_TOY="--steps 20000 --field-steps 0 5000 10000" ZGP_FIG_STEPS="5000 10000" ZGP_DIGITS_STEPS=1000 \
-	MREG_COMP_SETS=set1 MREG_DIGITS_GRID="--steps 2000 --points 4" MDG_Z=200 MREG_ALT_DIST=pixel
+	MREG_COMP_SETS=set1 MREG_DIGITS_GRID="--steps 2000 --points 4" MDG_Z=200 MREG_ALT_DIST=mean
 REPRO_REPORT = $(if $(filter 1,$(SMOKE)),$(OUT)/reproduce/REPRODUCTION.md,REPRODUCTION.md)
 reproduce-cpu: $(REPRO_SEEDS:%=reproduce-s%)
 	$(SKIP) $(PY) -m reproduce $(OUT)/reproduce --out $(REPRO_REPORT) \
@@ -588,9 +588,9 @@ MREG_SET_set1 = 1 1 1 1 1 1 1 1 1 1
 MREG_SET_set2 = 10 11 12 13 14 15 16 17 18 19
 MREG_SET_set3 = 1 0.92 0.8464 0.778688 0.71639296 0.6590815232 0.606355001344 0.557846601236 0.513218873138 0.472161363287
 MREG_SET_set4 = 0.55 0.55 1 1 1 1 1 1 1 1
-# Reg-GAN's and MDGAN's d (methods/mode_reg.py, deviation 2): the default (per-pixel mean on images) in the
-# <set>-reg-s<seed> and <model>-z<dim>-s<seed> folders; MREG_ALT_DIST=pixel (or feature) also runs Reg-GAN and MDGAN
-# with that --distance, into <set>-reg-pixel-s<seed> and <model>-pixel-z<dim>-s<seed> (the DCGAN has no d).
+# Reg-GAN's and MDGAN's d (methods/mode_reg.py, deviation 2): the default (the sum over the pixels) in the
+# <set>-reg-s<seed> and <model>-z<dim>-s<seed> folders; MREG_ALT_DIST=mean (or feature) also runs Reg-GAN and MDGAN
+# with that --distance, into <set>-reg-mean-s<seed> and <model>-mean-z<dim>-s<seed> (the DCGAN has no d).
 MREG_ALT_DIST ?=
 mreg_alt = $(MREG_ALT_DIST)
 mreg_comp = $(foreach s,$(SEEDS),$(foreach set,$(MREG_COMP_SETS),$(foreach m,gan reg $(mreg_alt:%=reg-%),\

@@ -51,21 +51,22 @@ Deviations and decisions
    minimise lambda2 * (-log D(G(E(x)))), the non-saturating form of the GAN loss G
    already uses on G(z). Tested: a step on the regularizer raises D(G(E(x))).
 2. d(x, y), the metric of lambda1 d (sec. 3.1: "the pixel-wise L2 distance"), per sample, averaged over
-   the batch. `--distance pixel`: ||x - y||^2 summed over all pixels (the norm app. A writes); `mean`:
-   the same divided by the number of pixels; `feature`: ||f(x) - f(y)||^2 with f D's last hidden layer
-   (the "distance of learned features by the discriminator" of sec. 3.1). The paper states no scale for
-   d; its lambdas (0.2, 0.4 on images; 0.005 on the toy) fix one. Measured (issue 36; seed 0, 32 px
-   compositional digits, width 16, batch 64, lambda1 0.2, lambda2 0.4; 300 steps, about 20 s a run on one
-   thread; the `gan_term`, `metric_term` and `mode_term` every run logs): with `pixel` lambda1 d is 232
-   times the GAN term -log D(G(z)) at step 1, 55 times at step 25, 11 at 100, 3 at 300 (and about 1.3 vs
-   ~1 by step 2,000): Reg-DCGAN begins as an autoencoder, the GAN term and the mode term (0.1-1.6) in its
-   shadow. With `mean` lambda1 d is 0.23 of the GAN term at step 1 and 0.01-0.08 from step 25 on, beside
-   a mode term of 0.03-0.4: a regularizer on a GAN objective, as the paper describes it. On app. C's
-   ring, the one experiment whose lambda the paper pairs with its data, lambda1 d / GAN term is 0.22 at
-   the start (d summed over the 2 coordinates, near 25): the per-pixel mean gives images that ratio
-   (0.23), the pixel sum 1,000 times it, and its size grows with the image (x4 at 64 px). So the default
-   (`auto`) is `mean` on images and the squared distance of the 2-D points on toy data; `--distance
-   pixel` keeps the sum (MREG_ALT_DIST=pixel runs it beside the default in the Table 2 and 3 targets).
+   the batch. `--distance pixel` (the default): ||x - y||^2 summed over all pixels, the norm app. A's
+   MDGAN line 3 writes (weight 1 against lambda on log D1); `mean`: the same divided by the number of
+   pixels; `feature`: ||f(x) - f(y)||^2 with f D's last hidden layer (the "distance of learned features
+   by the discriminator" of sec. 3.1). The paper states no scale for d beside its lambdas (0.2, 0.4 on
+   images; 0.005 on the toy). Measured (issue 36; 32 px compositional digits, width 16, batch 64,
+   2,000 steps, seeds 0-2, `make reproduce-cpu`'s Table 2 and 3 runs; lambda1 d over the GAN term
+   -log D(G(z)), from the logged `metric_term` and `gan_term`): with `pixel` it is about 22 at step 50,
+   4.4 at 250, 2.4 at 500, 1.1-1.6 at 1,000 and 0.65 at 2,000: Reg-DCGAN starts as an autoencoder and
+   ends a GAN with a regularizer of the GAN term's size. With `mean` it is 0.01-0.04 throughout: the
+   regularizer is a few percent of the objective, and the models behave as the plain DCGAN. #Miss of
+   10,000 samples (of 1,000 numbers; seeds 0/1/2): Table 2 set 1 (z 100), DCGAN 79/79/47, Reg-DCGAN
+   pixel 37/45/56, mean 22/97/30; Table 3 (z 200), DCGAN 103/48/27, Reg-GAN pixel 24/23/39, mean
+   133/56/29, MDGAN pixel 31/21/28, mean 882/925/833 (with d 1,024 times smaller, line 3 is a GAN step
+   against D1 and MDGAN collapses). So the paper's lambdas fit d summed over the pixels: the default on
+   images and, as the squared distance of the 2-D points, on toy data. `--distance mean` keeps the
+   per-pixel mean (MREG_ALT_DIST=mean runs it beside the default in the Table 2 and 3 targets).
    `rec_distance`, `gan_term`, `metric_term` and `mode_term` are logged. With `--distance feature` and
    `--dropout`, x and G(E(x)) pass through different dropout masks.
 3. One backward pass updates G and E: T_G and T_E share the regularizer and T_G's
@@ -184,7 +185,7 @@ class Config(common.RunConfig):
     model: str = "reg"  # reg (Reg-GAN: eqs. 1-2, G and E regularized) | gan (the same nets and loop, E untrained, no regularizer)
     lam1: float = -1.0  # lambda1, the metric regularizer's weight (-1: 0.005 on toy data, app. C; 0.2 on images, sec. 4.1.1)
     lam2: float = -1.0  # lambda2, the mode regularizer's weight (-1: 0.005 on toy data; 0.4 on images)
-    distance: str = "auto"  # d(x, G(E(x))): auto (mean on images, pixel on toy data; deviation 2) | pixel (||x - y||^2) | mean (per pixel) | feature (D's last hidden layer)
+    distance: str = "pixel"  # d(x, G(E(x))) (deviation 2): pixel (||x - y||^2, the norm app. A writes) | mean (per pixel) | feature (D's last hidden layer)
     prior: str = "auto"  # z's prior: auto (U[0, 1]^3 on toy data, app. C; N(0, I) on images) | normal | uniform
     encoder_out: str = "auto"  # E's output: auto (sigmoid under the uniform prior, linear under N(0, I)) | linear | sigmoid
     arch: str = "auto"  # auto (mlp on toy data, dcgan on images) | dcgan (app. B) | mlp (the sec. 4.1.1 grid's nets)
@@ -271,7 +272,6 @@ def resolve(cfg):
     return dataclasses.replace(
         cfg, arch=arch, prior=prior,
         encoder_out=cfg.encoder_out if cfg.encoder_out != "auto" else "sigmoid" if prior == "uniform" else "linear",
-        distance=cfg.distance if cfg.distance != "auto" else "pixel" if toy else "mean",
         lam1=cfg.lam1 if cfg.lam1 != -1 else 0.005 if toy else 0.2,
         lam2=cfg.lam2 if cfg.lam2 != -1 else 0.005 if toy else 0.4,
         g_layers=cfg.g_layers or (2 if toy else 3), d_layers=cfg.d_layers or (1 if toy else 3),

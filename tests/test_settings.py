@@ -592,7 +592,7 @@ def dcgan_reg(width, **kw):
     return {"batch": 64, "z": (100, "normal"), "opt": {"g": adam(2e-4), "d": adam(2e-4), "e": adam(2e-4)},
             "nets": {"g": f"dcgan w{width} k4 splitbn relu+tanh", "d": f"dcgan w{width} k4 bn lrelu0.2",
                      "e": f"dcgan w{width} k4 bn relu"}, "d_norm": "batch", "d_steps": 1, "lam1": 0.2, "lam2": 0.4,
-            "distance": "mean", "third_party_steps": 2000, "eval_samples": 2500, **kw}  # d: mode_reg deviation 2
+            "distance": "pixel", "third_party_steps": 2000, "eval_samples": 2500, **kw}  # d: mode_reg deviation 2
 
 
 def grid_table(folder, data, steps, scale, names):
@@ -613,7 +613,7 @@ def grid_table(folder, data, steps, scale, names):
                                  "opt": {"g": opt(og), "d": opt(od), "e": opt(og)},
                                  "nets": {"g": g, "d": f"mlp {ld}x{round(sd * scale)} - relu" + " drop0.5" * ld * bool(drop),
                                           "e": g}, "d_norm": "none (MLP)", "lam1": 0.2, "lam2": 0.4, "model": model,
-                                 "distance": "mean", "third_party_sigma": (), "third_party_steps": 2000,
+                                 "distance": "pixel", "third_party_sigma": (), "third_party_steps": 2000,
                                  "digit_weights": (), "eval_samples": 2500}
     points = {n.rsplit("-", 1)[0] for n in names}
     assert len(points) == 24 and len(names) == 48, f"{folder}: GRID=small is 24 points, each as GAN and Reg-GAN"
