@@ -718,8 +718,9 @@ def main(argv=None):
     if a.commands and not a.keep:
         ap.error("--commands checks the kept record: use it with --keep DIR")
     checked = ""
-    if a.keep:
+    if a.keep and Path(a.root).resolve() != Path(a.keep).resolve():  # the record itself: nothing to copy
         print(f"kept {len(keep(a.root, a.keep))} files in {a.keep}")
+    if a.keep:
         a.root = a.keep
     if a.commands:
         stale, n, unchecked = drop_stale(a.keep, Path(a.commands).read_text().splitlines())

@@ -161,6 +161,8 @@ def test_keep_copies_finished_runs_summaries_and_commands_only(tmp_path):
     reproduce.main([str(root), "--keep", str(record), "--out", str(out)])
     text = out.read_text()
     assert f"the runs under `{record}` (seeds 0, 1)" in text and "| `t` | 2 |" in text
+    reproduce.main([str(record), "--keep", str(record), "--out", str(out)])  # the record redrawn from itself
+    assert out.read_text() == text
     assert "Incomplete" not in reproduce.report(record, [claim([("A", ">", 0)], rows={"A": "t/a-s{seed}"})])
     assert "**Incomplete: 1 of 1 claims lack runs" in reproduce.report(record, [claim([("A", ">", "B")])])
 
