@@ -37,9 +37,9 @@ import data as datasets
 import figures
 import metrics
 from runfiles import (MANIFEST, RESUMABLE, RUN_FILES, FiniteGuard, NonFiniteLoss, Progress, RunDir,  # noqa: F401
-                      UserError, check_finite, cpu_name, diagnostic_mode, load_checkpoint, lock_out, make_hint,
-                      prepare_out, read_jsonl, release_out, rng_state, run_files, save_checkpoint, seed_everything,
-                      set_rng_state, write_json)
+                      UserError, check_finite, cpu_name, cpu_threads, diagnostic_mode, load_checkpoint, lock_out,
+                      make_hint, prepare_out, read_jsonl, release_out, rng_state, run_files, save_checkpoint,
+                      seed_everything, set_rng_state, write_json)
 from nets import (PRIORS, Carpedm20Discriminator, Carpedm20Generator, DCGANDiscriminator, DCGANGenerator,  # noqa: F401
                   GrewalDiscriminator, GrewalGenerator, MLPDiscriminator, MLPGenerator, ResNetDiscriminator,
                   ResNetGenerator, compile_nets, cuda_defaults, dcgan_init, generate, latent)
@@ -66,7 +66,7 @@ class RunConfig:
     d_steps: int = 1  # discriminator updates per generator update (the training ratio)
     batch_size: int = 64  # samples per batch
     seed: int = 0  # seeds python, numpy and torch
-    threads: int = 0  # CPU threads (0: one for toy MLPs and images of 16 px or less, unless OMP_NUM_THREADS is set; else torch's default)
+    threads: int = 0  # CPU threads (0: OMP_NUM_THREADS if set, else one for toy MLPs and images of 16 px or less, else torch's default, shared under make -j N)
     device: str = "auto"  # auto (cuda if available) | cpu | cuda | cuda:N
     tf32: bool = True  # CUDA: TF32 matmuls and convolutions and cuDNN autotuning (--no-tf32: full float32, cuDNN's default algorithms, for bit-comparisons); no effect on the CPU
     compile: bool = False  # torch.compile every net (CUDA: mode reduce-overhead, i.e. CUDA graphs; CPU: inductor); a D whose input gradient is penalized stays eager (no double backward)
@@ -246,8 +246,9 @@ class Run:
             release_out(cfg.out, created)
             raise
         self.z_dim = cfg.z_dim or (2 if self.data.kind == "toy" else 100)
-        if cfg.threads or (not os.environ.get("OMP_NUM_THREADS") and (self.data.kind == "toy" or self.data.shape[-1] <= 16)):
-            torch.set_num_threads(cfg.threads or 1)  # small nets gain nothing from more, and lose much on a busy machine
+        threads = cpu_threads(cfg.threads, self.data.kind == "toy" or self.data.shape[-1] <= 16)
+        if threads:
+            torch.set_num_threads(threads)
         # What ran, for config.json; a method adds what its own defaults resolved to (run.resolved.update).
         module = sys.modules[type(cfg).__module__]  # methods.<name>, also when run as __main__
         self.resolved = {"script": module.__spec__.name if getattr(module, "__spec__", None) else module.__name__,

@@ -10,6 +10,7 @@ importing the harness (common.py, which re-exports every name here).
     check_finite, FiniteGuard         the NaN guard (FiniteGuard: on the device, one host sync per check)
     prepare_out, lock_out, RunDir     the run folder: --resume / --overwrite, the lock, the manifest of its files
     Progress                          the log line every few seconds: steps/s and ETA
+    cpu_name, cpu_threads             the host: its CPU, and how many threads a run takes of it
 """
 
 import dataclasses
@@ -55,6 +56,19 @@ def cpu_name():
     except OSError:
         pass
     return platform.processor() or platform.machine()
+
+
+def cpu_threads(asked, small, env=os.environ):
+    """How many CPU threads a run takes (None: leave torch's default). `--threads` if given; the user's
+    OMP_NUM_THREADS if set (torch already follows it); one for small nets (toy MLPs, images of 16 px or less), which
+    gain nothing from more and lose much on a busy machine; under `make -j N` (MAKEFLAGS carries -jN to every
+    recipe) torch's default shared N ways, one each under a bare -j; else torch's default."""
+    if asked or env.get("OMP_NUM_THREADS"):
+        return asked or None
+    jobs = re.search(r"(?:^|\s)-j(\d*)(?=\s|$)", env.get("MAKEFLAGS", ""))
+    if small or (jobs and not jobs.group(1)):
+        return 1
+    return max(1, torch.get_num_threads() // int(jobs.group(1))) if jobs else None
 
 
 def seed_everything(seed):

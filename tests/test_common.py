@@ -260,13 +260,42 @@ def test_small_nets_run_on_one_thread_unless_told_otherwise(tmp_path, monkeypatc
     try:
         torch.set_num_threads(2)
         monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
-        run = lambda name, **kw: B.train(B.Config(dataset="ring8", steps=1, batch_size=16, eval_samples=0, device="cpu",
-                                                  out=str(tmp_path / name), **kw)) and json.loads(
+        run = lambda name, **kw: B.train(B.Config(**{"dataset": "ring8", **kw}, steps=1, batch_size=16, eval_samples=0,
+                                                  device="cpu", out=str(tmp_path / name))) and json.loads(
             (tmp_path / name / "config.json").read_text())["resolved"]["threads"]
         assert run("toy") == 1
         assert run("asked", threads=2) == 2
         torch.set_num_threads(2)
         monkeypatch.setenv("OMP_NUM_THREADS", "2")
         assert run("env") == 2  # the user's setting stands
+        monkeypatch.delenv("OMP_NUM_THREADS")
+        big = dict(dataset="cifar10", stand_in=True, image_size=32, data_root=str(tmp_path / "none"))
+        torch.set_num_threads(2)
+        assert run("big", **big) == 2  # torch's default for a 32 px DCGAN
+        torch.set_num_threads(2)
+        monkeypatch.setenv("MAKEFLAGS", " -j2 --jobserver-auth=3,4")
+        assert run("big-j2", **big) == 1  # make -j 2: each run its half
+        torch.set_num_threads(2)
+        assert run("toy-j2") == 1
     finally:
         torch.set_num_threads(before)
+
+
+def test_cpu_threads_shares_torchs_default_among_make_j_runs(monkeypatch):
+    """Issue 40, item 6: under `make -j N` each run takes torch's default divided by N (at least one), read from the
+    MAKEFLAGS make gives every recipe; --threads and OMP_NUM_THREADS stand above it, small nets take one."""
+    import torch
+    from runfiles import cpu_threads
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 8)
+    made = lambda flags: {"MAKEFLAGS": flags}
+    assert cpu_threads(0, False, {}) is None  # torch's default
+    assert cpu_threads(0, True, {}) == 1
+    assert cpu_threads(0, False, made(" -j2 --jobserver-auth=3,4")) == 4
+    assert cpu_threads(0, False, made("ks -j3 --jobserver-auth=fifo:/tmp/x")) == 2
+    assert cpu_threads(0, False, made(" -j1")) == 8
+    assert cpu_threads(0, False, made(" -j16 --jobserver-auth=3,4")) == 1
+    assert cpu_threads(0, False, made(" -j")) == 1  # no limit: one each
+    assert cpu_threads(0, False, made("k --jobserver-auth=3,4 --no-print-directory")) is None  # not a -j
+    assert cpu_threads(0, True, made(" -j1")) == 1
+    assert cpu_threads(3, True, made(" -j2")) == 3  # --threads
+    assert cpu_threads(0, False, {"OMP_NUM_THREADS": "2", **made(" -j4")}) is None  # the user's; torch follows it
