@@ -294,8 +294,9 @@ class Run:
             print(f"note: --resume: no checkpoint at {self.ckpt}; starting from step 0")
         self.dir = RunDir(self.cfg.out, self.cfg, start, self.resolved)
         self.progress = Progress(self.cfg.steps, start, name=f"[{self.label}] ")
-        print(f"[{self.label}] {self.cfg.out}: from step {start} to {self.cfg.steps}, {self.cfg.d_steps} D step(s) per "
-              f"G step, on {self.device}", flush=True)
+        ratio = self.resolved.get("d_steps", self.cfg.d_steps)  # a method's own default resolved (baselines: 0)
+        print(f"[{self.label}] {self.cfg.out}: from step {start} to {self.cfg.steps}, {ratio} D step(s) per G step, "
+              f"on {self.device}", flush=True)
         self.t0, self.saved = time.time() - seconds, start
         return start
 
@@ -370,8 +371,11 @@ class Run:
                    "dataset": cfg.dataset, **labels, **diag}
         if data.kind == "toy" and getattr(data, "centers", None) is not None and cfg.eval_samples > 0:
             summary.update(metrics.toy_metrics(xs, data.centers, data.std, data.weights))
-        if imgs is not None:
+        if imgs is not None:  # 100,000 stacked samples take minutes: say so
+            t = time.time()
+            print(f"[{self.label}] scoring {len(imgs):,} samples", flush=True)
             summary.update(metrics.image_scores(data, imgs, cfg.data_root))
+            print(f"[{self.label}] scored in {time.time() - t:.0f} s", flush=True)
         if cfg.fid_samples:
             summary.update(self.fidelity(cfg.fid_samples))
         run.summary(**summary)

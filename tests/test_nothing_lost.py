@@ -84,6 +84,8 @@ def test_hang_a_huge_training_ratio_is_refused_and_a_run_says_at_once_what_it_do
         B.train(cfg(tmp_path, d_steps=100000000))
     B.train(cfg(tmp_path, steps=2, d_steps=3))
     assert "from step 0 to 2, 3 D step(s) per G step" in capsys.readouterr().out
+    B.train(cfg(tmp_path, "wgan", steps=1, loss="wgan"))  # --d-steps 0: the loss's own default, as it runs
+    assert "from step 0 to 1, 5 D step(s) per G step" in capsys.readouterr().out
 
 
 def test_silent_wrong_result_resume_that_would_contradict_the_run_is_refused(tmp_path):
