@@ -134,9 +134,9 @@ Deviations and decisions (each names the flag that restores the paper's or the a
    the optimiser's state included (`--clip 0.1 --clip-adam-state`, baselines
    deviation 9), none with a critic warm-up. Their length: 35 epochs (GAN, -log D,
    VRAL) or 30 (LSGAN, WGAN) of 937 generator steps, whatever the ratio (each
-   generator step draws its D batches from a freshly shuffled pass); the
-   target runs `MNIST_VRAL_STEPS` generator steps instead (the Makefile says
-   how many and why). Their batches are drawn without replacement within a
+   generator step draws its D batches from a freshly shuffled pass), which the
+   target runs; `MNIST_VRAL_STEPS=N` runs N instead (reproduce-mnist: 2,000,
+   the Makefile says why). Their batches are drawn without replacement within a
    generator step; ours, as everywhere here, at random with replacement.
 """
 
