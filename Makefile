@@ -1,6 +1,6 @@
 # GAN stabilization reference implementations.
 #
-#   make demo            four losses on ring8, side by side (75 s of training on one idle CPU core, README)
+#   make demo            four losses on ring8, side by side (74 s after set-up on one CPU thread, README)
 #   make test            the test suite (creates .venv and installs requirements.txt first)
 #   make bench           the step cost of every method as a ratio to the -log D GAN's (bench.md)
 #   make gpu-check       how many cifar-vral runs one GPU should hold, with and without --compile (under 8 min)
