@@ -349,7 +349,8 @@ def test_mnist_section_follows_the_cpu_report(root, tmp_path):
 def test_reproduce_mnist_runs_the_settings_its_claims_state(tmp_path):
     """The MNIST claims' notes state reproduce-mnist's CPU sizes (REPRO_MNIST_SETTINGS): principled keeps G after 1
     and 10 epochs; Table 2 is set 1 alone at 32 px, the DCGAN's width, 8,000 steps, 10,000 samples scored; the
-    grid's 24 points x 2 models run 2,000 steps at 28 px, at seed 0 only. The printed commands must say the same."""
+    grid's 24 points x 2 models run 2,000 steps at 28 px, at seed 0 only; stacked MNIST scores 100,000 samples. The
+    printed commands must say the same."""
     import shlex
     import subprocess
     import sys
@@ -366,8 +367,11 @@ def test_reproduce_mnist_runs_the_settings_its_claims_state(tmp_path):
         for a in comp.values():
             assert (flag(a, "--image-size"), flag(a, "--steps"), flag(a, "--eval-samples")) == ("32", "8000", "10000")
             assert "--g-width" not in a and "--d-width" not in a  # the DCGAN's own width, 64
+        stacked = [a for r, a in runs.items() if f"/s{s}/stacked-mnist-zero-gp/" in r]
+        assert len(stacked) == 6 and all(flag(a, "--eval-samples") == "100000" for a in stacked)
         grid = [a for r, a in runs.items() if f"/s{s}/mnist-mode-reg-grid/" in r]
         assert len(grid) == (48 if s == 0 else 0)
         assert all((flag(a, "--steps"), flag(a, "--image-size")) == ("2000", "28") for a in grid)
     notes = " ".join(c.note for c in reproduce.MNIST_CLAIMS)
     assert "1 and 10 epochs" in notes and "32 px" in notes and "8,000 steps" in notes and "2,000 steps" in notes
+    assert "more than 10 of 100,000 samples" in notes
