@@ -425,6 +425,9 @@ MUTANTS = [
     ('data-nets', 'latent-symmetric-is-0-1', 'nets.py', '        return torch.rand(n, z_dim, device=device, generator=generator) * 2 - 1', '        return torch.rand(n, z_dim, device=device, generator=generator)', 'tests/test_roth_reg.py'),
     ('data-nets', 'celeba-crop-flag-ignored', 'data.py', 'size, device, crop=crop or 108,', 'size, device, crop=108,', 'tests/test_roth_reg.py'),
     ('reported', 'reproduce-best-is-mean', 'reproduce.py', 'max(vals) if isinstance(spec, Best) else statistics.mean(vals)', 'statistics.mean(vals)', 'tests/test_reproduce_report.py'),
+    ('reported', 'reproduce-wins-ties-count', 'reproduce.py', 'statistics.mean(a > b for a, b in zip(vals, others))', 'statistics.mean(a >= b for a, b in zip(vals, others))', 'tests/test_reproduce_report.py'),
+    ('reported', 'reproduce-wins-missing-ignored', 'reproduce.py', 'return None if None in vals + others else', 'return None if None in vals else', 'tests/test_reproduce_report.py'),
+    ('reported', 'reproduce-wins-is-mean', 'reproduce.py', '    if isinstance(spec, Wins):', '    if False:', 'tests/test_reproduce_report.py'),
     ('reported', 'reproduce-spread-ignored', 'reproduce.py', 'verdict = "reproduces" if all(per_seed) and margins else', 'verdict = "reproduces" if all(per_seed) else', 'tests/test_reproduce_report.py'),
     # issue 39: VRAL's ratio grid on MNIST as the authors' MNIST scripts ran it
     ('data-nets', 'grewal-d-slope-0.2', 'nets.py', 'def __init__(self, channels=1, width=64, norm="batch", slope=0.01):', 'def __init__(self, channels=1, width=64, norm="batch", slope=0.2):', 'tests/test_nets.py'),

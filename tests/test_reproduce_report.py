@@ -256,6 +256,28 @@ def test_a_best_row_reads_the_best_run_of_each_seed(root):
     assert j["values"]["best"] == [5, 6, 4] and j["verdict"] == "reproduces"
 
 
+def test_a_wins_row_is_the_share_of_points_won_in_each_seed(tmp_path):
+    """Wins(...) rows (Che et al.'s grid): in each seed, the share of the paired runs at which the first beats the
+    second (a tie is not a win); one missing run makes the row, and the claim, not run. The grid claims read
+    Reg-GAN's runs against the GAN's at the same points."""
+    for s, pairs in enumerate([[(3, 1), (1, 2), (5, 4)], [(2, 2), (1, 2), (2, 1)]]):
+        for i, (reg, gan) in enumerate(pairs):
+            write(tmp_path, s, f"t/p{i}-reg", modes=reg)
+            write(tmp_path, s, f"t/p{i}-gan", modes=gan)
+    points = ["p0", "p1", "p2"]
+    c = claim([("won", ">", 0.5)], rows={"won": reproduce.reg_wins("t", points)})
+    j = reproduce.judge(c, tmp_path)
+    assert j["values"]["won"] == pytest.approx([2 / 3, 1 / 3]) and j["per_seed"] == [True, False]
+    (tmp_path / "s1" / "t" / "p2-gan" / "summary.json").unlink()
+    assert reproduce.judge(c, tmp_path)["verdict"] == "not run"
+    grids = [(c, label, row) for c in reproduce.CLAIMS + reproduce.MNIST_CLAIMS for label, row in c.rows.items()
+             if isinstance(row, reproduce.Wins)]
+    assert {c.target for c, _, _ in grids} == {"digits-mode-reg", "mnist-mode-reg-grid"}
+    for c, label, row in grids:
+        assert all(a.endswith("-reg") and b == a[:-4] + "-gan" for a, b in zip(row, row.against)), c.text
+        assert (label, ">", 0.5) in c.rules, c.text
+
+
 def test_smaller_beyond_the_spread_over_seeds(tmp_path):
     """`a << b` (a distance): a < b in every seed is "partly" while the spreads overlap; it reproduces only when
     mean + std of a stays below mean - std of b."""
@@ -321,7 +343,8 @@ def test_che_et_al_claims_judge_table_3_on_its_instrument_and_name_the_miss_rows
             assert c.requires == ("perfect_missed_modes",), c.text
     for c in reproduce.CLAIMS:
         if c.key == "mode_score":
-            assert all(f"{label} (IS)" in c.rows for label in c.rows if not label.endswith("(IS)")), c.text
+            assert all(f"{label} (IS)" in c.rows for label, row in c.rows.items()
+                       if not label.endswith("(IS)") and not isinstance(row, reproduce.Wins)), c.text
 
 
 def test_mnist_section_follows_the_cpu_report(root, tmp_path):
