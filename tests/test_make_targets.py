@@ -129,8 +129,8 @@ def test_smoke(target, tmp_path, digits_classifiers):
                 if "| **" in l]
         assert len(rows) == len(reproduce.MNIST_CLAIMS) and all("MNIST" in r for r in rows)
         targets = [re.search(r"`([a-z0-9-]+)` \|$", r).group(1) for r in rows]
-        assert set(targets) == {"mnist-vral", "mnist-zero-gp", "mnist-principled", "compositional-mnist-mode-reg",
-                                "mnist-mode-reg-grid"}
+        assert set(targets) == {"mnist-vral", "mnist-zero-gp", "stacked-mnist-zero-gp", "mnist-principled",
+                                "compositional-mnist-mode-reg", "mnist-mode-reg-grid"}
         # SMOKE=1 makes mnist-vral and mnist-zero-gp only (the others' smoke runs are their own tests)
         assert all("**not run**" in r for t, r in zip(targets, rows) if t not in ("mnist-vral", "mnist-zero-gp"))
 
