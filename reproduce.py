@@ -599,9 +599,8 @@ def read_value(seed_dir, spec, key, requires=()):
 def row_value(seed_dir, spec, seed, key, requires=()):
     """A claim's row at one seed: read_value of its spec, or the mean over a tuple of specs (their largest for Best,
     the share that beat their pairs for Wins; None if one is missing)."""
-    specs = spec if isinstance(spec, tuple) else (spec,)
     read = lambda specs: [read_value(seed_dir, one.replace("{seed}", str(seed)), key, requires) for one in specs]
-    vals = read(specs)
+    vals = read(spec if isinstance(spec, tuple) else (spec,))
     if isinstance(spec, Wins):
         others = read(spec.against)
         return None if None in vals + others else statistics.mean(a > b for a, b in zip(vals, others))
@@ -717,7 +716,8 @@ def report(root, claims=CLAIMS, command="make reproduce-cpu", checked="", title=
              "or on the means; does not: in none; `a >> b`: a > b in every seed and, to reproduce, mean - std of a "
              "above mean + std of b, so that a difference inside the spread over seeds is not called better; `a << b` "
              "the same for smaller; a row \"share of points\": in each seed, the share of a grid's points where the "
-             "first model's run scores higher than the second's at the same point), and the target that makes the runs. One seed's runs, with the settings the Makefile's "
+             "first model's run scores higher than the second's at the same point), and the target that makes the "
+             "runs. One seed's runs, with the settings the Makefile's "
              + ("REPRO_MNIST_SETTINGS gives them: `make reproduce-mnist-s<seed>`." if "mnist" in command else
                 "REPRO_SETTINGS gives them: `make reproduce-s<seed>`.") + (" " + checked) * bool(checked),
              "",
