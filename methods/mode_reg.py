@@ -100,6 +100,13 @@ Deviations and decisions
    them without replacement by a fixed seed (0), each run as GAN and as Reg-GAN at the
    same seed. `--size-scale` multiplies sizeG and sizeD (0.25 for the 8 x 8 digits on a
    CPU). The paper trains each point for an unstated time; we give `--steps`.
+   A grid run whose loss goes NaN or inf (at MNIST's full sizes, Reg-GAN with SGD at lr
+   1e-2, where d sums 784 squared pixel errors: deviation 2) is a failed point, not an
+   error: its runs carry `--record-divergence`, so the run ends with a summary.json that
+   says where it diverged and scores it at each score's floor (MODE 0, Inception 1), and
+   Fig. 3's distributions and the paired count keep every point. Without the flag (any
+   single run) a NaN loss stops the run with an error, as in every method here; to leave
+   the failed points out instead, read grid.json's `diverged`.
 8. Table 2 (sec. 4.1.2): the paper says only that the three digits are "sampled with
    different probabilities" in four sets. Ours (`--digit-weights`, the ten digit
    probabilities up to a constant; SETS): set 1 uniform; set 2 p(d) ~ d + 10; set 3
@@ -156,6 +163,7 @@ import itertools
 import json
 import shlex
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -202,6 +210,7 @@ class Config(common.RunConfig):
     third_party_sigma: tuple = ()  # image data: input-noise stds of the third-party D counting missing modes (sec. 3.4)
     third_party_steps: int = 2000  # training steps of each third-party D
     third_party_threshold: float = 0.9  # a test image with third-party D(t) above this is on a missing mode
+    record_divergence: bool = False  # a NaN or inf loss ends the run as a result, not an error (the grid's runs, deviation 7): summary.json records it, the MODE and Inception scores at their floors (0 and 1)
     dataset: str = "ring6"  # data set (app. C's toy: ring6, 6 Gaussians of std 0.1 on a circle of radius 5)
     batch_size: int = 0  # samples per batch (0: 512 on toy data, Metz et al.; 64 on images, DCGAN)
     steps: int = 25000  # generator updates
@@ -354,43 +363,48 @@ def train(cfg):
         save_heat(run, 0)
     dist = mode = torch.zeros(())
 
-    for step in range(start, cfg.steps):
-        # D: the GAN's update on real data against G(z) (deviation 3), d_steps times on fresh batches.
-        d.requires_grad_(True)
-        for _ in range(cfg.d_steps):
-            real = run.data.sample(cfg.batch_size)
-            with torch.no_grad(), nets.batch_norm_stream(g, "noise"):
-                fake = g(run.noise())
-            loss_d = d_loss(d(real), d(fake))
-            opt_d.zero_grad(set_to_none=True)
-            loss_d.backward()
-            opt_d.step()
-        # G (and E): one descent on T_G (eq. 1) and, for E, on T_E (eq. 2).
-        d.requires_grad_(False)
-        with nets.batch_norm_stream(g, "noise"):
-            logit_fake = d(g(run.noise()))
-        if regularized:
-            x = run.data.sample(cfg.batch_size)
-            with nets.batch_norm_stream(g, "encoder"):  # app. B: the encoder batches' own BN statistics
-                rec = g(e(x))
-            loss_g, loss_e, dist, mode = generator_losses(logit_fake, x, rec, d(rec), cfg.lam1, cfg.lam2,
-                                                          cfg.distance, d)
-        else:
-            loss_g, loss_e = g_loss(logit_fake), torch.zeros(())
-        opt_g.zero_grad(set_to_none=True)
-        opt_e.zero_grad(set_to_none=True)
-        loss_g.backward()  # deviation 3: E's gradient of T_G is its gradient of T_E
-        opt_g.step()
-        if regularized:
-            opt_e.step()
-        if heat and step + 1 in heat_steps:
-            save_heat(run, step + 1)
-        # the scale of each term of T_G (deviation 2): the GAN term -log D(G(z)) (g_loss's value, not a second call of
-        # it) beside lambda1 d and lambda2 (-log D(G(E(x))))
-        run.end_step(step + 1, {"loss_d": loss_d, "loss_g": loss_g, "loss_e": loss_e},
-                     rec_distance=dist.detach(), rec_neg_log_d=mode.detach(),
-                     gan_term=F.softplus(-logit_fake.detach()).mean(), metric_term=cfg.lam1 * dist.detach(),
-                     mode_term=cfg.lam2 * mode.detach())
+    try:  # the grid's runs (--record-divergence): a NaN loss is a failed point, recorded
+        for step in range(start, cfg.steps):
+            # D: the GAN's update on real data against G(z) (deviation 3), d_steps times on fresh batches.
+            d.requires_grad_(True)
+            for _ in range(cfg.d_steps):
+                real = run.data.sample(cfg.batch_size)
+                with torch.no_grad(), nets.batch_norm_stream(g, "noise"):
+                    fake = g(run.noise())
+                loss_d = d_loss(d(real), d(fake))
+                opt_d.zero_grad(set_to_none=True)
+                loss_d.backward()
+                opt_d.step()
+            # G (and E): one descent on T_G (eq. 1) and, for E, on T_E (eq. 2).
+            d.requires_grad_(False)
+            with nets.batch_norm_stream(g, "noise"):
+                logit_fake = d(g(run.noise()))
+            if regularized:
+                x = run.data.sample(cfg.batch_size)
+                with nets.batch_norm_stream(g, "encoder"):  # app. B: the encoder batches' own BN statistics
+                    rec = g(e(x))
+                loss_g, loss_e, dist, mode = generator_losses(logit_fake, x, rec, d(rec), cfg.lam1, cfg.lam2,
+                                                              cfg.distance, d)
+            else:
+                loss_g, loss_e = g_loss(logit_fake), torch.zeros(())
+            opt_g.zero_grad(set_to_none=True)
+            opt_e.zero_grad(set_to_none=True)
+            loss_g.backward()  # deviation 3: E's gradient of T_G is its gradient of T_E
+            opt_g.step()
+            if regularized:
+                opt_e.step()
+            if heat and step + 1 in heat_steps:
+                save_heat(run, step + 1)
+            # the scale of each term of T_G (deviation 2): the GAN term -log D(G(z)) (g_loss's value, not a second
+            # call of it) beside lambda1 d and lambda2 (-log D(G(E(x))))
+            run.end_step(step + 1, {"loss_d": loss_d, "loss_g": loss_g, "loss_e": loss_e},
+                         rec_distance=dist.detach(), rec_neg_log_d=mode.detach(),
+                         gan_term=F.softplus(-logit_fake.detach()).mean(), metric_term=cfg.lam1 * dist.detach(),
+                         mode_term=cfg.lam2 * mode.detach())
+    except common.NonFiniteLoss as err:
+        if not cfg.record_divergence:
+            raise
+        return diverged(run, str(err), model=cfg.model)
 
     extra = {}
     if heat:
@@ -401,6 +415,19 @@ def train(cfg):
     return run.finish(model=cfg.model, lam1=cfg.lam1 if regularized else 0.0, lam2=cfg.lam2 if regularized else 0.0,
                       distance=cfg.distance, arch=cfg.arch, prior=cfg.prior, encoder_out=cfg.encoder_out,
                       digit_weights=list(getattr(run.data, "digit_weights", [])), **extra)
+
+
+def diverged(run, error, **labels):
+    """End a run whose loss went NaN or inf as a result (--record-divergence, deviation 7): summary.json with
+    `diverged` (the error: which loss, at which step) and the MODE and Inception scores at their floors, 0 and 1 (a
+    generator of no image: its samples are NaN). A grid point where a model diverged is a failed point of Fig. 3."""
+    cfg = run.cfg
+    summary = {"steps": cfg.steps, "seconds": round(time.time() - run.t0, 2), "device": str(run.device),
+               "dataset": cfg.dataset, **labels, "diverged": error, "mode_score": 0.0, "inception_score": 1.0}
+    run.dir.summary(**summary)
+    common.release_out(cfg.out)
+    print(f"diverged: {error}; recorded in {run.dir.path}/summary.json (MODE score 0, Inception score 1)", flush=True)
+    return summary
 
 
 def image_extras(cfg, run, g, e):
@@ -509,7 +536,8 @@ def point_config(point, model, size_scale, base):
     return dataclasses.replace(
         base, model=model, arch="mlp", g_layers=point["g_layers"], d_layers=point["d_layers"],
         g_width=max(1, round(point["g_width"] * size_scale)), d_width=max(1, round(point["d_width"] * size_scale)),
-        dropout=0.5 if point["dropout"] else 0.0, opt_g=point["opt_g"], opt_d=point["opt_d"], lr=point["lr"])
+        dropout=0.5 if point["dropout"] else 0.0, opt_g=point["opt_g"], opt_d=point["opt_d"], lr=point["lr"],
+        record_divergence=True)
 
 
 def point_name(i, point):
@@ -521,7 +549,8 @@ def grid(out, base, kind="small", n=24, size_scale=1.0, print_only=False, only=N
     """Run GAN and Reg-GAN at every grid point into out/<point>-<model>; grid.json, grid.md and fig3.png.
 
     A point whose summary.json exists is skipped, one with a checkpoint resumed:
-    a stopped grid continues where it stopped. `print_only` prints one command
+    a stopped grid continues where it stopped. A run whose loss goes NaN or inf
+    ends as a failed point (--record-divergence: deviation 7), scored at the floor. `print_only` prints one command
     per run instead (for xargs -P or a cluster's array job), `list_only` the run
     folders, and `only` (a run folder's name) runs that one run: make's file
     target for each run, so `make -j N` runs N of a grid at once.
@@ -547,7 +576,8 @@ def grid(out, base, kind="small", n=24, size_scale=1.0, print_only=False, only=N
             print(f"[grid] point {i + 1}/{len(runs) // 2} {model}: {folder}", flush=True)
             train(dataclasses.replace(cfg, resume=(folder / "checkpoint.pt").exists(), overwrite=True))
         s = json.loads((folder / "summary.json").read_text())
-        scores[model].append({"point": point_name(i, p), **{k: s.get(k) for k in ("mode_score", "inception_score", "label_kl")}})
+        scores[model].append({"point": point_name(i, p), **{k: s.get(k) for k in ("mode_score", "inception_score", "label_kl",
+                                                                                  "diverged")}})
     if print_only or list_only or only is not None:
         return None
     n_points = len(runs) // 2
@@ -557,12 +587,13 @@ def grid(out, base, kind="small", n=24, size_scale=1.0, print_only=False, only=N
     ms = {m: np.array([r["mode_score"] for r in scores[m] if r["mode_score"] is not None], float) for m in ("gan", "reg")}
     lines = [f"Sec. 4.1.1 grid ({kind}: {n_points} points of Table 1, sizes x {size_scale:g}), {base.dataset}, "
              f"{base.steps} steps, seed {base.seed}: MODE score over the points.", "",
-             "| model | points | mean | median | 25% | 75% | max | points with MODE score > 5 |", "|---|---|---|---|---|---|---|---|"]
+             "| model | points | mean | median | 25% | 75% | max | points with MODE score > 5 | diverged (MODE score 0) |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for m, label in (("gan", "GAN"), ("reg", "Reg-GAN")):
-        v = ms[m]
+        v, n_diverged = ms[m], sum(1 for r in scores[m] if r.get("diverged"))
         if len(v):
             lines.append(f"| {label} | {len(v)} | {v.mean():.2f} | {np.median(v):.2f} | {np.quantile(v, .25):.2f} | "
-                         f"{np.quantile(v, .75):.2f} | {v.max():.2f} | {int((v > 5).sum())} |")
+                         f"{np.quantile(v, .75):.2f} | {v.max():.2f} | {int((v > 5).sum())} | {n_diverged} |")
     if len(ms["gan"]) == len(ms["reg"]) and len(ms["gan"]):
         lines += ["", f"Reg-GAN above GAN at {int((ms['reg'] > ms['gan']).sum())} of {len(ms['gan'])} points "
                       f"(same point, same seed)."]
