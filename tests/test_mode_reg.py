@@ -844,6 +844,47 @@ def test_grid_table_counts_the_points_where_reg_gan_is_above(tmp_path, monkeypat
     assert "Reg-GAN above GAN at 2 of 3 points" in (tmp_path / "g" / "grid.md").read_text()
 
 
+def test_a_diverged_grid_run_is_a_failed_point_scored_at_the_floor_and_a_single_run_stops(tmp_path, monkeypatch):
+    """--record-divergence (the grid's runs, deviation 7): a NaN loss ends the run with a summary.json naming the loss
+    and the step, MODE score 0 and Inception score 1, and the grid counts it; without the flag the run stops with
+    NonFiniteLoss and writes no summary. Here Reg-GAN's G loss goes NaN from its second step on."""
+    real_losses = M.generator_losses
+
+    def nan_after_one(logit_fake, *args, **kw):
+        loss_g, loss_e, dist, mode = real_losses(logit_fake, *args, **kw)
+        return loss_g + (float("nan") if nan_after_one.calls > 0 else 0.0), loss_e, dist, mode
+    nan_after_one.calls = 0
+
+    def counting(*args, **kw):
+        out = nan_after_one(*args, **kw)
+        nan_after_one.calls += 1
+        return out
+
+    monkeypatch.setattr(M, "generator_losses", counting)
+    base = M.Config(dataset="digits", steps=3, batch_size=16, log_every=1, eval_samples=100, device="cpu",
+                    out=str(tmp_path / "grid"))
+    with pytest.raises(common.NonFiniteLoss, match="at step 2"):
+        M.train(M.dataclasses.replace(base, out=str(tmp_path / "single")))
+    assert not (tmp_path / "single" / "summary.json").exists()
+    nan_after_one.calls = 0
+    one = M.train(M.dataclasses.replace(base, out=str(tmp_path / "recorded"), record_divergence=True))
+    stored = json.loads((tmp_path / "recorded" / "summary.json").read_text())
+    assert stored == one and one["diverged"].startswith("loss_g = nan at step 2")
+    assert (one["mode_score"], one["inception_score"], one["model"]) == (0.0, 1.0, "reg")
+    # the grid's runs carry the flag; each Reg-GAN run diverges, each GAN run (no generator_losses) finishes
+    assert M.point_config(M.grid_points("small", 1)[0], "gan", 0.05, base).record_divergence
+    nan_after_one.calls = 1  # from the first step on
+    res = M.grid(tmp_path / "grid", base, "small", 2, 0.05)
+    assert [r["diverged"] is not None for r in res["runs"]["reg"]] == [True, True]
+    assert [r["diverged"] for r in res["runs"]["gan"]] == [None, None]
+    assert [r["mode_score"] for r in res["runs"]["reg"]] == [0.0, 0.0]
+    table = (tmp_path / "grid" / "grid.md").read_text()
+    gan_row, reg_row = table.splitlines()[4:6]
+    assert gan_row.startswith("| GAN | 2 |") and gan_row.endswith("| 0 |")  # the last column: diverged runs
+    assert reg_row.startswith("| Reg-GAN | 2 | 0.00 |") and reg_row.endswith("| 2 |")
+    assert "Reg-GAN above GAN at 0 of 2 points" in table
+
+
 def test_mreg_alt_dist_adds_reg_gan_and_mdgan_runs_with_the_other_distance(tmp_path):
     """MREG_ALT_DIST=mean: the Table 2 and 3 digits targets also run Reg-GAN (and MDGAN) with --distance mean, in
     <set>-reg-mean-s<seed> and <model>-mean-z<dim>-s<seed> folders; the default runs give no --distance (the
