@@ -100,8 +100,8 @@ Deviations and decisions
    them without replacement by a fixed seed (0), each run as GAN and as Reg-GAN at the
    same seed. `--size-scale` multiplies sizeG and sizeD (0.25 for the 8 x 8 digits on a
    CPU). The paper trains each point for an unstated time; we give `--steps`.
-   A grid run whose loss goes NaN or inf (at MNIST's full sizes, Reg-GAN with SGD at lr
-   1e-2, where d sums 784 squared pixel errors: deviation 2) is a failed point, not an
+   A grid run whose loss goes NaN or inf (on MNIST at full sizes: Reg-GAN at the point
+   G2x3200-D4x256, SGD for both nets, lr 1e-2, at step 7) is a failed point, not an
    error: its runs carry `--record-divergence`, so the run ends with a summary.json that
    says where it diverged and scores it at each score's floor (MODE 0, Inception 1), and
    Fig. 3's distributions and the paired count keep every point. Without the flag (any
