@@ -550,8 +550,8 @@ def grid(out, base, kind="small", n=24, size_scale=1.0, print_only=False, only=N
 
     A point whose summary.json exists is skipped, one with a checkpoint resumed:
     a stopped grid continues where it stopped. A run whose loss goes NaN or inf
-    ends as a failed point (--record-divergence: deviation 7), scored at the floor. `print_only` prints one command
-    per run instead (for xargs -P or a cluster's array job), `list_only` the run
+    ends as a failed point (--record-divergence: deviation 7), scored at the floor.
+    `print_only` prints one command per run instead (for xargs -P or a cluster's array job), `list_only` the run
     folders, and `only` (a run folder's name) runs that one run: make's file
     target for each run, so `make -j N` runs N of a grid at once.
     """
