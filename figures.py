@@ -151,16 +151,21 @@ def plot_heatmaps(path, rows, target, bins=80):
     save(fig, path)
 
 
-def plot_score_distributions(path, groups, xlabel, title=""):
-    """Che et al. Fig. 3: the distribution of a score over runs, one histogram per group ({label: values})."""
+def plot_score_distributions(path, groups, xlabel, title="", refs=None):
+    """Che et al. Fig. 3: the distribution of a score over runs, one histogram per group ({label: values}), and a
+    dashed line at each reference score ({label: value}, e.g. the real data's)."""
     fig, ax = plt().subplots(figsize=(5, 3.2))
     vals = [np.asarray(v, float) for v in groups.values() if len(v)]
+    refs = refs or {}
     if vals:
         lo, hi = min(v.min() for v in vals), max(v.max() for v in vals)
         edges = np.linspace(lo, hi if hi > lo else lo + 1, 21)
         for label, v in groups.items():
             if len(v):
                 ax.hist(v, bins=edges, alpha=0.55, label=f"{label} (n={len(v)}, median {np.median(v):.2f})")
+    for (label, value), color in zip(refs.items(), ("k", "tab:gray", "tab:green")):
+        ax.axvline(value, color=color, ls="--", lw=1, label=f"{label} ({value:.2f})")
+    if vals or refs:
         ax.legend(fontsize=7)
     ax.set_xlabel(xlabel, fontsize=8)
     ax.set_ylabel("grid points", fontsize=8)

@@ -161,6 +161,7 @@ import argparse
 import dataclasses
 import itertools
 import json
+import math
 import shlex
 import sys
 import time
@@ -577,7 +578,7 @@ def grid(out, base, kind="small", n=24, size_scale=1.0, print_only=False, only=N
             train(dataclasses.replace(cfg, resume=(folder / "checkpoint.pt").exists(), overwrite=True))
         s = json.loads((folder / "summary.json").read_text())
         scores[model].append({"point": point_name(i, p), **{k: s.get(k) for k in ("mode_score", "inception_score", "label_kl",
-                                                                                  "diverged")}})
+                                                                                  "diverged", "real_mode_score")}})
     if print_only or list_only or only is not None:
         return None
     n_points = len(runs) // 2
@@ -595,13 +596,24 @@ def grid(out, base, kind="small", n=24, size_scale=1.0, print_only=False, only=N
             lines.append(f"| {label} | {len(v)} | {v.mean():.2f} | {np.median(v):.2f} | {np.quantile(v, .25):.2f} | "
                          f"{np.quantile(v, .75):.2f} | {v.max():.2f} | {int((v > 5).sum())} | {n_diverged} |")
     if len(ms["gan"]) == len(ms["reg"]) and len(ms["gan"]):
-        lines += ["", f"Reg-GAN above GAN at {int((ms['reg'] > ms['gan']).sum())} of {len(ms['gan'])} points "
-                      f"(same point, same seed)."]
+        wins, losses = int((ms["reg"] > ms["gan"]).sum()), int((ms["reg"] < ms["gan"]).sum())
+        lines += ["", f"Reg-GAN above GAN at {wins} of {len(ms['gan'])} points (same point, same seed); if the "
+                      f"regularizers changed nothing, {wins} or more of the {wins + losses} untied points would "
+                      f"occur with probability {sign_test(wins, wins + losses):.3f} (one-sided sign test)."]
+    real = next((r["real_mode_score"] for m in scores for r in scores[m] if r.get("real_mode_score") is not None), None)
+    if real is not None:  # the data's own figure: as many held-out images as each run's samples
+        lines += ["", f"Real {base.dataset} (as many held-out images as a run's samples): MODE score {real:.2f}."]
     (out / "grid.md").write_text("\n".join(lines) + "\n")
     figures.plot_score_distributions(out / "fig3.png", {"GAN": ms["gan"], "Reg-GAN": ms["reg"]}, "MODE score",
-                                     f"{base.dataset}: MODE score over {n_points} grid points")
+                                     f"{base.dataset}: MODE score over {n_points} grid points",
+                                     refs={f"real {base.dataset}": real} if real is not None else {})
     print("\n".join(lines) + f"\n\nfigure: {out / 'fig3.png'}")
     return res
+
+
+def sign_test(wins, n):
+    """P(X >= wins) for X ~ Binomial(n, 1/2): how often a coin does as well as Reg-GAN's paired wins."""
+    return sum(math.comb(n, k) for k in range(wins, n + 1)) / 2 ** n if n else 1.0
 
 
 def command(cfg):

@@ -133,6 +133,8 @@ MUTANTS = [
     ("harness", "mreg-divergence-never-recorded", "methods/mode_reg.py", "        if not cfg.record_divergence:\n            raise", "        raise", "tests/test_mode_reg.py"),
     ("harness", "mreg-divergence-always-recorded", "methods/mode_reg.py", "        if not cfg.record_divergence:\n            raise", "        if False:\n            raise", "tests/test_mode_reg.py"),
     ("settings", "mreg-grid-runs-stop-on-nan", "methods/mode_reg.py", "        record_divergence=True)", "        record_divergence=False)", "tests/test_mode_reg.py"),
+    ("reported", "mreg-grid-sign-test-strict", "methods/mode_reg.py", "for k in range(wins, n + 1)) / 2 ** n", "for k in range(wins + 1, n + 1)) / 2 ** n", "tests/test_mode_reg.py"),
+    ("reported", "mreg-grid-fig3-no-real-line", "methods/mode_reg.py", 'refs={f"real {base.dataset}": real} if real is not None else {})', "refs={})", "tests/test_mode_reg.py"),
     ("reported", "mreg-diverged-scored-as-one", "methods/mode_reg.py", '"diverged": error, "mode_score": 0.0,', '"diverged": error, "mode_score": 1.0,', "tests/test_mode_reg.py"),
     ("equation", "mreg-d-steps-once", "methods/mode_reg.py", "            for _ in range(cfg.d_steps):\n                real = run.data.sample(cfg.batch_size)\n                with torch.no_grad(), nets.batch_norm_stream", "            for _ in range(1):\n                real = run.data.sample(cfg.batch_size)\n                with torch.no_grad(), nets.batch_norm_stream", "tests/test_mode_reg.py"),
     ("equation", "mreg-prior-ignored", "nets.py", '    return (torch.rand if prior == "uniform" else torch.randn)(n, z_dim, device=device, generator=generator)', "    return torch.randn(n, z_dim, device=device, generator=generator)", "tests/test_mode_reg.py"),

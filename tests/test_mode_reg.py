@@ -833,15 +833,26 @@ def test_real_samples_beside_the_model_are_as_many_as_it_scores(tmp_path, monkey
 
 
 def test_grid_table_counts_the_points_where_reg_gan_is_above(tmp_path, monkeypatch):
-    """grid.md's "Reg-GAN above GAN at k of n points" from known MODE scores (2 of 3 here), not the other way round."""
-    scores = iter([5.0, 6.0, 7.0, 4.0, 3.0, 9.0])  # gan, reg at each of 3 points
+    """grid.md's "Reg-GAN above GAN at k of n points" from known MODE scores (2 of 3 here), not the other way round;
+    the sign test's chance of 2 or more of 3 is (3 + 1) / 8 = 0.5, of 4 or more of 4 untied points (one tie) 1 / 16;
+    the real data's MODE score (from the summaries) is stated and drawn as a line in fig3.png."""
+    scores = iter([5.0, 6.0, 7.0, 4.0, 3.0, 9.0,  # gan, reg at each of 3 points
+                   1.0, 2.0, 1.0, 3.0, 2.0, 2.0, 0.5, 4.0, 0.0, 0.5])  # then 5 points: 4 wins, 1 tie
     def fake_train(cfg):  # a finished run: its summary.json
         Path(cfg.out).mkdir(parents=True, exist_ok=True)
-        (Path(cfg.out) / "summary.json").write_text(json.dumps({"mode_score": next(scores)}))
-
+        (Path(cfg.out) / "summary.json").write_text(json.dumps({"mode_score": next(scores), "real_mode_score": 9.5}))
+    drawn = {}
     monkeypatch.setattr(M, "train", fake_train)
+    monkeypatch.setattr(M.figures, "plot_score_distributions", lambda path, groups, *a, refs=None, **k: drawn.update(refs))
     M.grid(tmp_path / "g", M.Config(dataset="digits", steps=1, out=str(tmp_path / "g")), "small", 3, 0.05)
-    assert "Reg-GAN above GAN at 2 of 3 points" in (tmp_path / "g" / "grid.md").read_text()
+    table = (tmp_path / "g" / "grid.md").read_text()
+    assert "Reg-GAN above GAN at 2 of 3 points" in table and "2 or more of the 3 untied points" in table
+    assert "probability 0.500" in table and "Real digits (as many held-out images as a run's samples): " \
+        "MODE score 9.50." in table and drawn == {"real digits": 9.5}
+    M.grid(tmp_path / "h", M.Config(dataset="digits", steps=1, out=str(tmp_path / "h")), "small", 5, 0.05)
+    table = (tmp_path / "h" / "grid.md").read_text()
+    assert "Reg-GAN above GAN at 4 of 5 points" in table and f"the 4 untied points would occur with probability " \
+        f"{1 / 16:.3f}" in table
 
 
 def test_a_diverged_grid_run_is_a_failed_point_scored_at_the_floor_and_a_single_run_stops(tmp_path, monkeypatch):
