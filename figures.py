@@ -477,7 +477,7 @@ def compare_figure(path, run_dirs, image="samples_final.png"):
     fig, axes = p.subplots(1, len(dirs), figsize=(3.2 * len(dirs), 3.4), squeeze=False)
     for ax, r in zip(axes[0], dirs):
         ax.imshow(p.imread(r / image))
-        ax.set_title(r.name, fontsize=9)
+        ax.set_title(r.name, fontsize=9 if len(r.name) <= 32 else 6)  # a grid point's long name fits its panel
         ax.axis("off")
     save(fig, path, dpi=130)
     return path

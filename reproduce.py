@@ -76,9 +76,20 @@ class Wins(tuple):
         return row
 
 
-def reg_wins(folder, points):
-    """Che et al.'s grid (Fig. 3): the share of the points at which Reg-GAN's run beats the GAN's."""
-    return Wins((f"{folder}/{point}-reg" for point in points), (f"{folder}/{point}-gan" for point in points))
+class SignTest(Wins):
+    """A Wins row read as a one-sided sign test's chance: how often k or more of the n untied pairs would be wins if
+    each pair were a coin toss (shown beside the share, to say how much k of n can mean)."""
+
+
+def sign_test(wins, n):
+    """P(X >= wins) for X ~ Binomial(n, 1/2)."""
+    return sum(math.comb(n, k) for k in range(wins, n + 1)) / 2 ** n if n else 1.0
+
+
+def reg_wins(folder, points, kind=Wins):
+    """Che et al.'s grid (Fig. 3): the share of the points at which Reg-GAN's run beats the GAN's (kind=SignTest:
+    the chance of as many wins by coin tosses)."""
+    return kind((f"{folder}/{point}-reg" for point in points), (f"{folder}/{point}-gan" for point in points))
 
 
 def beyond_spread(rule, values):
@@ -477,6 +488,8 @@ MNIST_CLAIMS += [
           {**with_inception({model: tuple(f"mnist-mode-reg-grid/{point}-{run}" for point in MNIST_GRID_POINTS)
                              for model, run in (("GAN", "gan"), ("Reg-GAN", "reg"))}),
            "Reg-GAN above GAN, share of points": reg_wins("mnist-mode-reg-grid", MNIST_GRID_POINTS),
+           "as many wins by coin tosses, chance (sign test)": reg_wins("mnist-mode-reg-grid", MNIST_GRID_POINTS,
+                                                                      SignTest),
            "real MNIST": f"mnist-mode-reg-grid/{MNIST_GRID_POINTS[0]}-gan#real_mode_score"},
           [("Reg-GAN", ">>", "GAN"), ("Reg-GAN above GAN, share of points", ">", 0.5)], key="mode_score", seeds=(0,),
           note="One seed (issue 39: the grid's points are the sample): seed 0, as the verdict says. Table 1's 24 "
@@ -603,7 +616,12 @@ def row_value(seed_dir, spec, seed, key, requires=()):
     vals = read(spec if isinstance(spec, tuple) else (spec,))
     if isinstance(spec, Wins):
         others = read(spec.against)
-        return None if None in vals + others else statistics.mean(a > b for a, b in zip(vals, others))
+        if None in vals + others:
+            return None
+        if isinstance(spec, SignTest):
+            wins, losses = sum(a > b for a, b in zip(vals, others)), sum(a < b for a, b in zip(vals, others))
+            return sign_test(wins, wins + losses)
+        return statistics.mean(a > b for a, b in zip(vals, others))
     return None if None in vals else max(vals) if isinstance(spec, Best) else statistics.mean(vals)
 
 

@@ -161,7 +161,6 @@ import argparse
 import dataclasses
 import itertools
 import json
-import math
 import shlex
 import sys
 import time
@@ -177,6 +176,7 @@ import data as datasets
 import figures
 import metrics
 import nets
+import reproduce
 
 MODELS = ("reg", "gan")
 DISTANCES = ("pixel", "mean", "feature")
@@ -599,7 +599,7 @@ def grid(out, base, kind="small", n=24, size_scale=1.0, print_only=False, only=N
         wins, losses = int((ms["reg"] > ms["gan"]).sum()), int((ms["reg"] < ms["gan"]).sum())
         lines += ["", f"Reg-GAN above GAN at {wins} of {len(ms['gan'])} points (same point, same seed); if the "
                       f"regularizers changed nothing, {wins} or more of the {wins + losses} untied points would "
-                      f"occur with probability {sign_test(wins, wins + losses):.3f} (one-sided sign test)."]
+                      f"occur with probability {reproduce.sign_test(wins, wins + losses):.3f} (one-sided sign test)."]
     real = next((r["real_mode_score"] for m in scores for r in scores[m] if r.get("real_mode_score") is not None), None)
     if real is not None:  # the data's own figure: as many held-out images as each run's samples
         lines += ["", f"Real {base.dataset} (as many held-out images as a run's samples): MODE score {real:.2f}."]
@@ -609,11 +609,6 @@ def grid(out, base, kind="small", n=24, size_scale=1.0, print_only=False, only=N
                                      refs={f"real {base.dataset}": real} if real is not None else {})
     print("\n".join(lines) + f"\n\nfigure: {out / 'fig3.png'}")
     return res
-
-
-def sign_test(wins, n):
-    """P(X >= wins) for X ~ Binomial(n, 1/2): how often a coin does as well as Reg-GAN's paired wins."""
-    return sum(math.comb(n, k) for k in range(wins, n + 1)) / 2 ** n if n else 1.0
 
 
 def command(cfg):

@@ -268,10 +268,15 @@ def test_a_wins_row_is_the_share_of_points_won_in_each_seed(tmp_path):
     c = claim([("won", ">", 0.5)], rows={"won": reproduce.reg_wins("t", points)})
     j = reproduce.judge(c, tmp_path)
     assert j["values"]["won"] == pytest.approx([2 / 3, 1 / 3]) and j["per_seed"] == [True, False]
+    # the sign test's chance of as many wins by coin tosses, over the untied pairs: 2 of 3, (3 + 1) / 8; 1 of 2, 3 / 4
+    chance = claim([("won", ">", 0.5)], rows={"won": reproduce.reg_wins("t", points),
+                                              "chance": reproduce.reg_wins("t", points, reproduce.SignTest)})
+    assert reproduce.judge(chance, tmp_path)["values"]["chance"] == pytest.approx([0.5, 0.75])
+    assert reproduce.sign_test(15, 24) == pytest.approx(0.1537, abs=1e-4)  # a binomial table's P(X <= 9; 24, 0.5)
     (tmp_path / "s1" / "t" / "p2-gan" / "summary.json").unlink()
     assert reproduce.judge(c, tmp_path)["verdict"] == "not run"
     grids = [(c, label, row) for c in reproduce.CLAIMS + reproduce.MNIST_CLAIMS for label, row in c.rows.items()
-             if isinstance(row, reproduce.Wins)]
+             if isinstance(row, reproduce.Wins) and not isinstance(row, reproduce.SignTest)]
     assert {c.target for c, _, _ in grids} == {"digits-mode-reg", "mnist-mode-reg-grid"}
     for c, label, row in grids:
         assert all(a.endswith("-reg") and b == a[:-4] + "-gan" for a, b in zip(row, row.against)), c.text
