@@ -233,7 +233,8 @@ def plot_hist_grid(path, grid, row_labels=None, col_labels=None):
             hist_real_fake(ax, np.asarray(cell[0]), np.asarray(cell[1]), col_labels[j] if (col_labels and i == 0) else "")
             if row_labels and j == 0:
                 ax.set_ylabel(f"{row_labels[i]}: samples")
-    axes[0][0].legend(fontsize=7)
+    if axes[0][0].get_legend_handles_labels()[0]:  # a first cell with no histogram has nothing to label
+        axes[0][0].legend(fontsize=7)
     save(fig, path, dpi=110)
 
 
