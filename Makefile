@@ -286,8 +286,8 @@ reproduce-s%: FORCE
 #   steps (the target's 20,000; the paper gives none): 4.9 and 3.1 steps/s, 1.2 h, then the full evaluation of
 #   each run (10,000 samples and the third-party D at sigma 3.5 and 4.0: 5.6 min): 1.4 h.
 # - mnist-mode-reg-grid: seed 0 only (issue 39: the grid's points are the sample), its 24 points (GRID=small) x
-#   GAN and Reg-GAN at 2,000 steps (the target's 5,000): one step of all 48 runs about 5 s (8 runs timed, the
-#   rest scaled by their nets' multiply-adds), 2.9 h with the runs' evaluation (8 s a run).
+#   GAN and Reg-GAN at 2,000 steps (the target's 5,000): projected 2.9 h; measured 3.7 h (5-1,759 s a run, 48
+#   runs, one thread each beside one other run, evaluation included, 2026-12-06/07).
 REPRO_MNIST_TARGETS ?= mnist-vral mnist-zero-gp stacked-mnist-zero-gp mnist-principled compositional-mnist-mode-reg \
 	mnist-mode-reg-grid
 REPRO_MNIST_SEED0 ?= mnist-mode-reg-grid
