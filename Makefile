@@ -276,6 +276,8 @@ reproduce-s%: FORCE
 # REPRO_MNIST_SETTINGS sizes the runs to this CPU (one thread a run; timed on one thread of the 2-core machine
 # while three other runs shared it; core-hours per seed, projected):
 # - mnist-vral: 2,000 generator steps (the authors' 32,795; mnist-vral's comment says why), 80-100 h: a GPU job.
+#   Too short for VRAL and the minimax GAN at 1:1 (seed 0: MODE 1.99 and 0.89; VRAL 4.87 after 5,000 steps;
+#   docs/vral.md): a GPU run should set MNIST_VRAL_STEPS to 8,000 or more.
 # - 0-GP: 1,000 steps (10,000; Fig. 3's panels are at 1,000), stacked MNIST's too.
 # - mnist-principled: G kept after 1 and 10 epochs (the slides' 1, 10 and 25), about 1.5 h: phase 1 (the 32 px
 #   DCGAN, 4.9 steps/s) 9,380 steps, 0.53 h; phase 2 per kept G 0.48 h (4,000 D iterations with and without
