@@ -163,8 +163,8 @@ def plot_score_distributions(path, groups, xlabel, title="", refs=None):
         for label, v in groups.items():
             if len(v):
                 ax.hist(v, bins=edges, alpha=0.55, label=f"{label} (n={len(v)}, median {np.median(v):.2f})")
-    for (label, value), color in zip(refs.items(), ("k", "tab:gray", "tab:green")):
-        ax.axvline(value, color=color, ls="--", lw=1, label=f"{label} ({value:.2f})")
+    for label, value in refs.items():
+        ax.axvline(value, color="k", ls="--", lw=1, label=f"{label} ({value:.2f})")
     if vals or refs:
         ax.legend(fontsize=7)
     ax.set_xlabel(xlabel, fontsize=8)

@@ -86,6 +86,12 @@ def sign_test(wins, n):
     return sum(math.comb(n, k) for k in range(wins, n + 1)) / 2 ** n if n else 1.0
 
 
+def paired_sign_test(a, b):
+    """(wins, untied pairs, sign_test's chance) of a[i] against b[i]: a tie is neither a win nor a loss."""
+    wins, losses = sum(x > y for x, y in zip(a, b)), sum(x < y for x, y in zip(a, b))
+    return wins, wins + losses, sign_test(wins, wins + losses)
+
+
 def reg_wins(folder, points, kind=Wins):
     """Che et al.'s grid (Fig. 3): the share of the points at which Reg-GAN's run beats the GAN's (kind=SignTest:
     the chance of as many wins by coin tosses)."""
@@ -619,8 +625,7 @@ def row_value(seed_dir, spec, seed, key, requires=()):
         if None in vals + others:
             return None
         if isinstance(spec, SignTest):
-            wins, losses = sum(a > b for a, b in zip(vals, others)), sum(a < b for a, b in zip(vals, others))
-            return sign_test(wins, wins + losses)
+            return paired_sign_test(vals, others)[2]
         return statistics.mean(a > b for a, b in zip(vals, others))
     return None if None in vals else max(vals) if isinstance(spec, Best) else statistics.mean(vals)
 

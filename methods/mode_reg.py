@@ -547,7 +547,8 @@ def point_name(i, point):
 
 
 def grid(out, base, kind="small", n=24, size_scale=1.0, print_only=False, only=None, list_only=False):
-    """Run GAN and Reg-GAN at every grid point into out/<point>-<model>; grid.json, grid.md and fig3.png.
+    """Run GAN and Reg-GAN at every grid point into out/<point>-<model>; grid.json, grid.md (with a sign test on
+    the paired points and the real data's MODE score) and fig3.png.
 
     A point whose summary.json exists is skipped, one with a checkpoint resumed:
     a stopped grid continues where it stopped. A run whose loss goes NaN or inf
@@ -596,10 +597,10 @@ def grid(out, base, kind="small", n=24, size_scale=1.0, print_only=False, only=N
             lines.append(f"| {label} | {len(v)} | {v.mean():.2f} | {np.median(v):.2f} | {np.quantile(v, .25):.2f} | "
                          f"{np.quantile(v, .75):.2f} | {v.max():.2f} | {int((v > 5).sum())} | {n_diverged} |")
     if len(ms["gan"]) == len(ms["reg"]) and len(ms["gan"]):
-        wins, losses = int((ms["reg"] > ms["gan"]).sum()), int((ms["reg"] < ms["gan"]).sum())
+        wins, untied, chance = reproduce.paired_sign_test(ms["reg"], ms["gan"])
         lines += ["", f"Reg-GAN above GAN at {wins} of {len(ms['gan'])} points (same point, same seed); if the "
-                      f"regularizers changed nothing, {wins} or more of the {wins + losses} untied points would "
-                      f"occur with probability {reproduce.sign_test(wins, wins + losses):.3f} (one-sided sign test)."]
+                      f"regularizers changed nothing, {wins} or more of the {untied} untied points would "
+                      f"occur with probability {chance:.3f} (one-sided sign test)."]
     real = next((r["real_mode_score"] for m in scores for r in scores[m] if r.get("real_mode_score") is not None), None)
     if real is not None:  # the data's own figure: as many held-out images as each run's samples
         lines += ["", f"Real {base.dataset} (as many held-out images as a run's samples): MODE score {real:.2f}."]
